@@ -1,0 +1,23 @@
+#pragma once
+// The bridge between the engine and the slots. It registers the worker, keeps the ListenV2 stream
+// and the heartbeats going, hands each START to a free task actor (never more runs in flight than
+// slots), relays CANCELs, and sends STARTED/COMPLETED/FAILED through the outbox.
+//
+// Protocol with the supervisor:
+// - request (start_atom) -> worker id, once registered and listening; an error if start-up failed.
+// - send (drain_atom): stop taking work, let every accepted run finish, flush the outbox,
+//   Unsubscribe, stop the task actors; then the dispatcher quits with reason `normal`. The
+//   supervisor sees the down message only after the last task actor is gone.
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/worker_spec.hpp"
+#include "hatchet/lifespan.hpp"
+
+namespace hatchet::detail {
+
+caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
+                            lifespan_state_ptr state);
+
+} // namespace hatchet::detail

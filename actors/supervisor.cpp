@@ -1,0 +1,164 @@
+#include "actors/supervisor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/dispatcher_actor.hpp"
+#include "actors/lifespan_actor.hpp"
+#include "messages/messages.hpp"
+
+namespace hatchet::detail {
+
+namespace {
+
+class supervisor : public caf::event_based_actor {
+public:
+  supervisor(caf::actor_config& cfg, worker_spec_ptr spec)
+    : caf::event_based_actor(cfg), spec_(std::move(spec)),
+      report_(std::make_shared<lifespan_report>()) {
+  }
+
+  const char* name() const override { return "hatchet.supervisor"; }
+
+  caf::behavior make_behavior() override {
+    set_exit_handler([this](caf::exit_msg& em) {
+      if (em.reason == caf::exit_reason::kill)
+        return quit(em.reason);
+      begin_stop();
+    });
+    set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    spdlog::info("worker {}: starting ({} slots)", spec_->name, spec_->options.slots);
+    lifespan_ = spawn_lifespan_actor(this, spec_->options.lifespan, spec_->name, report_);
+    request(lifespan_, caf::infinite, msg::setup_atom::value)
+      .then([this](lifespan_state_ptr& state) { on_state(std::move(state)); },
+            [this](caf::error& err) {
+              spdlog::error("worker {}: {}; the worker will not register", spec_->name,
+                            describe(err));
+              fail(std::move(err));
+            });
+    return {
+      [this](msg::shutdown_atom) { begin_stop(); },
+    };
+  }
+
+  void on_exit() override {
+    // Only reached with children alive on a kill: take them down too.
+    for (auto* child : {&dispatcher_, &lifespan_})
+      if (*child)
+        caf::anon_send_exit(*child, caf::exit_reason::kill);
+  }
+
+private:
+  void on_state(lifespan_state_ptr state) {
+    if (stopping_) {
+      spdlog::info("worker {}: stop requested during lifespan setup; not registering",
+                   spec_->name);
+      return stop_lifespan();
+    }
+    dispatcher_ = spawn_dispatcher(this, spec_, std::move(state));
+    request(dispatcher_, caf::infinite, msg::start_atom::value)
+      .then(
+        [this](std::string& worker_id) {
+          running_ = true;
+          spdlog::info("worker {}: running as {}", spec_->name, worker_id);
+        },
+        [this](caf::error& err) {
+          if (!stopping_) {
+            spdlog::error("worker {}: start-up failed: {}", spec_->name, describe(err));
+            failure_ = err;
+          }
+          // The dispatcher quits by itself after a failed start; its down message continues.
+        });
+  }
+
+  void begin_stop() {
+    if (stopping_) {
+      spdlog::info("worker {}: already stopping", spec_->name);
+      return;
+    }
+    stopping_ = true;
+    spdlog::info("worker {}: shutting down", spec_->name);
+    if (dispatcher_)
+      send(dispatcher_, msg::drain_atom::value);
+    // Still in lifespan setup: on_state sees stopping_ and skips registration.
+  }
+
+  void fail(caf::error err) {
+    if (!failure_)
+      failure_ = std::move(err);
+    stop_lifespan();
+  }
+
+  void stop_lifespan() {
+    if (lifespan_)
+      send_exit(lifespan_, caf::exit_reason::user_shutdown);
+  }
+
+  void on_down(const caf::down_msg& dm) {
+    if (dispatcher_ && dm.source == dispatcher_.address()) {
+      dispatcher_ = nullptr;
+      if (dm.reason && !failure_) {
+        spdlog::error("worker {}: dispatcher ended: {}", spec_->name, describe(dm.reason));
+        failure_ = running_ ? make_error(errc::engine_lost, describe(dm.reason)) : dm.reason;
+      }
+      // Every task actor is gone (the dispatcher waits for them): now the cleanup may run.
+      return stop_lifespan();
+    }
+    if (lifespan_ && dm.source == lifespan_.address()) {
+      lifespan_ = nullptr;
+      if (dispatcher_) {
+        // The lifespan actor must outlive the tasks; if it died first, stop everything.
+        spdlog::error("worker {}: lifespan actor ended early: {}", spec_->name,
+                      describe(dm.reason));
+        send_exit(dispatcher_, caf::exit_reason::kill);
+      }
+      std::string cleanup_error;
+      {
+        std::lock_guard lock{report_->mtx};
+        cleanup_error = report_->cleanup_error;
+      }
+      if (failure_)
+        return quit(failure_);
+      if (!cleanup_error.empty())
+        return quit(make_error(errc::lifespan_cleanup_failed, cleanup_error));
+      spdlog::info("worker {}: stopped", spec_->name);
+      return quit(caf::exit_reason::normal);
+    }
+  }
+
+  worker_spec_ptr spec_;
+  std::shared_ptr<lifespan_report> report_;
+  caf::actor lifespan_;
+  caf::actor dispatcher_;
+  caf::error failure_;
+  bool stopping_ = false;
+  bool running_ = false;
+};
+
+} // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec) {
+  return sys.spawn<supervisor>(std::move(spec));
+}
+
+int exit_code_for(const caf::error& reason) {
+  if (!reason || reason == caf::exit_reason::normal)
+    return exit_code::ok;
+  if (reason.category() == errc_category::value) {
+    switch (static_cast<errc>(reason.code())) {
+      case errc::lifespan_cleanup_failed:
+        return exit_code::cleanup_failed;
+      case errc::lifespan_setup_failed:
+      case errc::invalid_config:
+      case errc::invalid_token:
+      case errc::invalid_workflow:
+      case errc::rpc_failed:
+        return exit_code::startup_failed;
+      default:
+        break;
+    }
+  }
+  return exit_code::worker_failed;
+}
+
+} // namespace hatchet::detail

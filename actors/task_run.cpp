@@ -1,0 +1,113 @@
+#include "actors/task_run.hpp"
+
+#include <cxxabi.h>
+
+#include <memory>
+
+#include "hatchet/context.hpp"
+#include "hatchet/errors.hpp"
+
+namespace hatchet::detail {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out{
+    abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free};
+  return status == 0 && out ? std::string{out.get()} : std::string{mangled};
+}
+
+caf::expected<decoded_payload> decode_payload(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded())
+    return make_error(errc::invalid_input, "the action payload is not valid JSON");
+  if (j.is_string()) { // double-encoded by some producers
+    j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+    if (j.is_discarded())
+      return make_error(errc::invalid_input, "the action payload is a string that is not JSON");
+  }
+  if (!j.is_object())
+    return make_error(errc::invalid_input, std::string{"the action payload is a JSON "}
+                                             + j.type_name() + ", not an object");
+  decoded_payload out;
+  if (auto i = j.find("input"); i != j.end() && !i->is_null())
+    out.input = std::move(*i);
+  if (auto p = j.find("parents"); p != j.end() && p->is_object())
+    out.parents = std::move(*p);
+  return out;
+}
+
+std::string format_error(const std::string& type, const std::string& message,
+                         const std::string& task_run_external_id) {
+  std::string escaped_type;
+  for (size_t i = 0; i < type.size(); ++i) {
+    if (type.compare(i, 2, ": ") == 0) {
+      escaped_type += ":::";
+      ++i; // the space is part of the escape
+    } else {
+      escaped_type += type[i];
+    }
+  }
+  std::string escaped_message;
+  for (char c : message) {
+    if (c == '\n')
+      escaped_message += "\\\n";
+    else
+      escaped_message += c;
+  }
+  nlohmann::json meta = {
+    {"__hatchet_error_metadata__", {{"task_run_external_id", task_run_external_id}}}};
+  return escaped_type + ": " + escaped_message + "\n" + "  (raised by a C++ task; no traceback)"
+         + "\n\n" + meta.dump();
+}
+
+msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
+  msg::task_outcome out;
+  out.key = a.action.key();
+  auto fail = [&](const std::string& type, const std::string& what, bool final) {
+    out.kind = msg::task_outcome::failed;
+    out.payload = format_error(type, what, a.action.task_run_external_id);
+    out.should_not_retry = final;
+    return out;
+  };
+  auto payload = decode_payload(a.action.action_payload);
+  if (!payload)
+    return fail("hatchet::input_error",
+                "task '" + a.task->name + "': " + describe(payload.error()), true);
+  run_info info;
+  info.workflow_run_id = a.action.workflow_run_id;
+  info.task_run_external_id = a.action.task_run_external_id;
+  info.task_name = a.task->name;
+  info.action_id = a.action.action_id;
+  info.retry_count = a.action.retry_count;
+  if (!a.action.additional_metadata.empty()) {
+    auto meta = nlohmann::json::parse(a.action.additional_metadata, nullptr, false);
+    if (meta.is_object())
+      info.additional_metadata = std::move(meta);
+  }
+  info.parents = std::move(payload->parents);
+  context ctx{std::move(info), a.state, std::move(stop)};
+  try {
+    auto result = a.task->fn(payload->input, ctx);
+    if (result.is_null())
+      result = nlohmann::json::object();
+    if (!result.is_object())
+      return fail("hatchet::output_error",
+                  "task '" + a.task->name + "' returned a JSON " + result.type_name()
+                    + "; a task's output must be a JSON object",
+                  true);
+    out.kind = msg::task_outcome::completed;
+    out.payload = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return out;
+  } catch (const input_error& e) {
+    return fail("hatchet::input_error", e.what(), true);
+  } catch (const non_retryable_error& e) {
+    return fail(demangle(typeid(e).name()), e.what(), true);
+  } catch (const std::exception& e) {
+    return fail(demangle(typeid(e).name()), e.what(), false);
+  } catch (...) {
+    return fail("unknown exception", "task '" + a.task->name + "' threw a non-std exception",
+                false);
+  }
+}
+
+} // namespace hatchet::detail

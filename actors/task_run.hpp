@@ -1,0 +1,36 @@
+#pragma once
+// Running one task: decoding the action payload, calling the user's function, and turning what
+// it returned or threw into the event the engine expects. No actors here, so it is unit-testable.
+
+#include <stop_token>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/messages.hpp"
+
+namespace hatchet::detail {
+
+/// The parts of a START_STEP_RUN payload a task uses.
+struct decoded_payload {
+  nlohmann::json input = nlohmann::json::object();
+  nlohmann::json parents = nlohmann::json::object();
+};
+
+/// Decodes AssignedAction.action_payload. Missing or null `input`/`parents` become `{}` and
+/// unknown keys are ignored (as the official SDKs); double-encoded JSON is unwrapped once. Text
+/// that is not JSON, or not an object, is an `errc::invalid_input` error that says why.
+caf::expected<decoded_payload> decode_payload(const std::string& text);
+
+/// The FAILED payload in the layout the Python SDK writes and parses back:
+/// "<type>: <message>\n<trace>\n\n{"__hatchet_error_metadata__": {...}}", with ": " in the type
+/// escaped as ":::" and newlines in the message as backslash-newline.
+std::string format_error(const std::string& type, const std::string& message,
+                         const std::string& task_run_external_id);
+
+/// Runs the assignment's task on the calling thread and never throws: a thrown exception, an
+/// undecodable payload or input, and an output that is not a JSON object become a FAILED outcome.
+msg::task_outcome execute(const msg::assignment& a, std::stop_token stop);
+
+} // namespace hatchet::detail

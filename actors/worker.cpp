@@ -1,0 +1,206 @@
+// The public worker API: validation, embedding, and run() with signal handling.
+
+#include "hatchet/worker.hpp"
+
+#include <csignal>
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/supervisor.hpp"
+#include "actors/worker_spec.hpp"
+#include "messages/messages.hpp"
+
+namespace hatchet {
+
+namespace {
+
+bool valid_name(const std::string& s) {
+  static const std::regex re{"^[a-zA-Z0-9._-]+$"};
+  return std::regex_match(s, re);
+}
+
+bool valid_duration(const std::string& s) {
+  static const std::regex re{"^((\\d+(\\.\\d*)?|\\.\\d+)(ms|s|m|h))+$"};
+  return std::regex_match(s, re);
+}
+
+} // namespace
+
+caf::error workflow::validate() const {
+  auto bad = [&](std::string why) {
+    return make_error(errc::invalid_workflow, "workflow '" + name_ + "': " + std::move(why));
+  };
+  if (name_.empty())
+    return make_error(errc::invalid_workflow, "a workflow needs a name");
+  if (tasks_.empty())
+    return bad("has no tasks");
+  std::set<std::string> names;
+  for (const auto& t : tasks_) {
+    if (!valid_name(t->name))
+      return bad("task name '" + t->name + "' must match [a-zA-Z0-9._-]+");
+    if (!names.insert(to_lower(t->name)).second)
+      return bad("two tasks are named '" + t->name + "'");
+    if (!valid_duration(t->options.timeout))
+      return bad("task '" + t->name + "': timeout '" + t->options.timeout
+                 + "' is not a duration such as 30s, 5m or 1h");
+    if (t->options.retries < 0)
+      return bad("task '" + t->name + "': retries must be >= 0");
+    if (t->options.slot_cost < 1)
+      return bad("task '" + t->name + "': slot_cost must be >= 1");
+  }
+  for (const auto& t : tasks_)
+    for (const auto& p : t->options.parents)
+      if (names.count(to_lower(p)) == 0)
+        return bad("task '" + t->name + "' names an unknown parent '" + p + "'");
+  // Cycles: repeatedly remove tasks whose parents are all removed.
+  std::set<std::string> done;
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (const auto& t : tasks_) {
+      if (done.count(t->name) != 0)
+        continue;
+      if (std::all_of(t->options.parents.begin(), t->options.parents.end(),
+                      [&](const std::string& p) { return done.count(p) != 0; })) {
+        done.insert(t->name);
+        progress = true;
+      }
+    }
+  }
+  if (done.size() != tasks_.size())
+    return bad("the task parents form a cycle");
+  return caf::none;
+}
+
+caf::error worker_options::validate() const {
+  if (slots < 1)
+    return make_error(errc::invalid_config, "slots must be >= 1, not " + std::to_string(slots));
+  if (workflows.empty())
+    return make_error(errc::invalid_config, "a worker needs at least one workflow");
+  if (heartbeat_interval < std::chrono::milliseconds{100})
+    return make_error(errc::invalid_config, "heartbeat_interval must be at least 100 ms");
+  if (max_task_threads < 0)
+    return make_error(errc::invalid_config, "max_task_threads must be >= 0");
+  for (const auto& wf : workflows)
+    if (auto err = wf.validate())
+      return err;
+  return caf::none;
+}
+
+namespace detail {
+
+caf::expected<std::shared_ptr<const worker_spec>>
+worker_spec::make(config cfg, const std::string& name, worker_options options) {
+  if (auto err = cfg.validate())
+    return err;
+  if (!valid_name(name))
+    return make_error(errc::invalid_config,
+                      "worker name '" + name + "' must match [a-zA-Z0-9._-]+");
+  if (auto err = options.validate())
+    return err;
+  auto spec = std::make_shared<worker_spec>();
+  spec->name = cfg.apply_namespace(name);
+  for (const auto& wf : options.workflows) {
+    for (const auto& t : wf.tasks()) {
+      auto id = cfg.action_id(wf.name(), t->name);
+      if (!spec->tasks.emplace(id, t).second)
+        return make_error(errc::invalid_workflow, "two tasks map to the action id '" + id + "'");
+      spec->actions.push_back(id);
+    }
+  }
+  std::sort(spec->actions.begin(), spec->actions.end());
+  spec->cfg = std::move(cfg);
+  spec->options = std::move(options);
+  return std::shared_ptr<const worker_spec>{std::move(spec)};
+}
+
+} // namespace detail
+
+worker::worker(config cfg, std::string name, worker_options options) {
+  auto spec = detail::worker_spec::make(std::move(cfg), name, std::move(options));
+  if (spec)
+    spec_ = std::move(*spec);
+  else
+    init_error_ = std::make_shared<const caf::error>(std::move(spec.error()));
+}
+
+worker::~worker() = default;
+worker::worker(worker&&) noexcept = default;
+worker& worker::operator=(worker&&) noexcept = default;
+
+const std::string& worker::name() const {
+  static const std::string none;
+  return spec_ ? spec_->name : none;
+}
+
+caf::expected<caf::actor> worker::spawn(caf::actor_system& sys) const {
+  if (!spec_)
+    return *init_error_;
+  return detail::spawn_supervisor(sys, spec_);
+}
+
+void configure(caf::actor_system_config& cfg) {
+  // Two cores are the norm here: more scheduler threads than cores only adds contention. Skip
+  // the "moderate" polling phase so that blocking callers (gRPC threads, scoped actors) are woken
+  // in microseconds, not after 50 us sleeps.
+  auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+}
+
+int worker::run() {
+  if (!spec_) {
+    spdlog::error("cannot start the worker: {}", describe(*init_error_));
+    return exit_code::startup_failed;
+  }
+  // Signals go to one thread that waits for them, never to a CAF or gRPC thread: block them here
+  // before any other thread exists, so every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  int code = exit_code::worker_failed;
+  {
+    caf::actor_system_config cfg;
+    configure(cfg);
+    caf::actor_system sys{cfg};
+    auto sup = detail::spawn_supervisor(sys, spec_);
+    std::atomic<bool> done{false};
+    std::thread waiter{[&] {
+      timespec tick{0, 100'000'000};
+      int received = 0;
+      while (!done.load()) {
+        int sig = sigtimedwait(&signals, nullptr, &tick);
+        if (sig <= 0)
+          continue;
+        ++received;
+        spdlog::info("worker {}: received {}{}", spec_->name, sig == SIGINT ? "SIGINT" : "SIGTERM",
+                     received > 1 ? " again" : "");
+        caf::anon_send(sup, msg::shutdown_atom::value);
+      }
+    }};
+    caf::scoped_actor self{sys};
+    self->monitor(sup);
+    caf::error reason;
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+    done = true;
+    waiter.join();
+    code = detail::exit_code_for(reason);
+    if (code != exit_code::ok)
+      spdlog::error("worker {}: exiting with code {} ({})", spec_->name, code, describe(reason));
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return code;
+}
+
+} // namespace hatchet

@@ -1,0 +1,30 @@
+#pragma once
+// Everything the actors need to know about one worker, fixed before any actor starts.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hatchet/config.hpp"
+#include "hatchet/worker.hpp"
+#include "hatchet/workflow.hpp"
+
+namespace hatchet::detail {
+
+struct worker_spec {
+  config cfg;
+  std::string name; ///< namespaced worker name
+  worker_options options;
+  /// action id -> task, for every task of every workflow
+  std::unordered_map<std::string, task_def_ptr> tasks;
+  std::vector<std::string> actions; ///< sorted action ids
+
+  /// Validates the options and workflows and builds the action table.
+  static caf::expected<std::shared_ptr<const worker_spec>>
+  make(config cfg, const std::string& name, worker_options options);
+};
+
+using worker_spec_ptr = std::shared_ptr<const worker_spec>;
+
+} // namespace hatchet::detail

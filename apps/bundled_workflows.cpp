@@ -1,0 +1,74 @@
+#include "bundled_workflows.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace hatchet::apps {
+
+namespace {
+
+struct sleep_input {
+  int ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(sleep_input, ms)
+
+struct fail_input {
+  std::string message = "the task failed on purpose";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(fail_input, message)
+
+} // namespace
+
+hatchet::lifespan<demo_state> demo_lifespan() {
+  auto now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%FT%TZ", std::gmtime(&now));
+  spdlog::info("demo lifespan: setting up");
+  co_yield demo_state{"hello from the lifespan", buf};
+  spdlog::info("demo lifespan: cleaning up");
+}
+
+hatchet::workflow echo_workflow() {
+  hatchet::workflow wf{"EchoWorkflow"};
+  wf.task("echo", [](const nlohmann::json& in, hatchet::context&) {
+    return in.is_object() ? in : nlohmann::json{{"value", in}};
+  });
+  return wf;
+}
+
+hatchet::workflow sleep_workflow() {
+  hatchet::workflow wf{"SleepWorkflow"};
+  wf.task("sleep", [](const sleep_input& in, hatchet::context& ctx) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock{m};
+    auto token = ctx.stop_token();
+    cv.wait_for(lock, token, std::chrono::milliseconds{in.ms}, [] { return false; });
+    return nlohmann::json{{"slept_ms", in.ms}, {"cancelled", ctx.cancelled()}};
+  });
+  return wf;
+}
+
+hatchet::workflow fail_workflow() {
+  hatchet::workflow wf{"FailWorkflow"};
+  wf.task("fail", [](const fail_input& in, hatchet::context&) -> nlohmann::json {
+    throw std::runtime_error(in.message);
+  });
+  return wf;
+}
+
+hatchet::workflow demo_lifespan_workflow() {
+  hatchet::workflow wf{"DemoLifespanWorkflow"};
+  wf.task("state", [](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& st = ctx.lifespan<demo_state>();
+    return nlohmann::json{{"greeting", st.greeting}, {"started_at", st.started_at}};
+  });
+  return wf;
+}
+
+} // namespace hatchet::apps

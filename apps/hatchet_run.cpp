@@ -1,0 +1,152 @@
+// hatchet-run: triggers runs of a workflow and prints each result as one JSON line, in the order
+// the runs finish.
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "client/admin_client.hpp"
+#include "hatchet/config.hpp"
+#include "hatchet/errors.hpp"
+
+namespace {
+
+const char* usage = R"(usage: hatchet-run WORKFLOW [options]
+
+Triggers runs of WORKFLOW on the engine named by HATCHET_CLIENT_* and prints one JSON line per
+finished run: {"workflow_run_id": ..., "status": "COMPLETED"|"FAILED", "output": {task: output},
+"errors": {task: error}}.
+
+options:
+  --count N         number of runs (default 1)
+  --input JSON      input of every run (default {})
+  --metadata JSON   additional metadata of every run
+  --bulk            trigger with BulkTriggerWorkflow (chunks of 500) instead of one call per run
+  --timeout SEC     give up waiting after SEC seconds (default 120)
+  -h, --help        this text
+
+exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string workflow;
+  int count = 1;
+  std::string input = "{}";
+  std::string metadata;
+  bool bulk = false;
+  int timeout_s = 120;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "hatchet-run: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    try {
+      if (a == "-h" || a == "--help") {
+        std::cout << usage;
+        return 0;
+      } else if (a == "--count") {
+        count = std::stoi(value());
+      } else if (a == "--input") {
+        input = value();
+      } else if (a == "--metadata") {
+        metadata = value();
+      } else if (a == "--bulk") {
+        bulk = true;
+      } else if (a == "--timeout") {
+        timeout_s = std::stoi(value());
+      } else if (!a.empty() && a[0] == '-') {
+        std::cerr << "hatchet-run: unknown option " << a << "\n" << usage;
+        return 2;
+      } else if (workflow.empty()) {
+        workflow = a;
+      } else {
+        std::cerr << "hatchet-run: one workflow only\n";
+        return 2;
+      }
+    } catch (const std::exception&) {
+      std::cerr << "hatchet-run: " << a << " needs a number\n";
+      return 2;
+    }
+  }
+  if (workflow.empty() || count < 1) {
+    std::cerr << usage;
+    return 2;
+  }
+  if (nlohmann::json::parse(input, nullptr, false).is_discarded()) {
+    std::cerr << "hatchet-run: --input is not valid JSON\n";
+    return 2;
+  }
+  auto cfg = hatchet::config::from_env();
+  if (!cfg) {
+    std::cerr << "hatchet-run: " << hatchet::describe(cfg.error()) << "\n";
+    return 2;
+  }
+  auto ch = hatchet::rpc::make_channel(*cfg);
+  hatchet::rpc::admin_client admin{ch, *cfg};
+  std::vector<hatchet::rpc::trigger_request> reqs(
+    static_cast<size_t>(count), hatchet::rpc::trigger_request{workflow, input, metadata});
+  std::vector<std::string> ids;
+  if (bulk) {
+    auto r = admin.bulk_trigger(reqs);
+    if (!r) {
+      std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
+      return 1;
+    }
+    ids = std::move(*r);
+  } else {
+    for (const auto& req : reqs) {
+      auto r = admin.trigger(req);
+      if (!r) {
+        std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
+        return 1;
+      }
+      ids.push_back(std::move(*r));
+    }
+  }
+  size_t failed = 0;
+  std::mutex out_mtx;
+  auto err = admin.wait_for_runs(
+    ids,
+    [&](const hatchet::rpc::run_result& r) {
+      nlohmann::json line;
+      line["workflow_run_id"] = r.workflow_run_id;
+      line["status"] = r.failed() ? "FAILED" : "COMPLETED";
+      nlohmann::json outputs = nlohmann::json::object();
+      nlohmann::json errors = nlohmann::json::object();
+      for (const auto& t : r.tasks) {
+        if (t.error && !t.error->empty())
+          errors[t.task_name] = *t.error;
+        else if (t.output)
+          outputs[t.task_name] = nlohmann::json::parse(t.output->empty() ? "{}" : *t.output,
+                                                       nullptr, false);
+      }
+      line["output"] = outputs;
+      if (!errors.empty())
+        line["errors"] = errors;
+      std::lock_guard lock{out_mtx};
+      failed += r.failed() ? 1 : 0;
+      std::cout << line.dump() << "\n";
+    },
+    std::chrono::seconds{timeout_s});
+  std::cout.flush();
+  if (err) {
+    std::cerr << "hatchet-run: " << hatchet::describe(err) << "\n";
+    return 1;
+  }
+  if (failed > 0) {
+    std::cerr << "hatchet-run: " << failed << " of " << ids.size() << " run(s) failed\n";
+    return 1;
+  }
+  return 0;
+}

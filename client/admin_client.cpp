@@ -1,0 +1,191 @@
+#include "client/admin_client.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "client/channel_impl.hpp"
+#include "dispatcher/dispatcher.grpc.pb.h"
+#include "hatchet/errors.hpp"
+#include "v1/workflows.grpc.pb.h"
+#include "workflows/workflows.grpc.pb.h"
+
+namespace hatchet::rpc {
+
+namespace {
+
+caf::error rpc_error(const char* what, const grpc::Status& st) {
+  return make_error(errc::rpc_failed, std::string{what} + ": " + to_wire(st).describe());
+}
+
+void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const channel& ch) {
+  out.set_name(ch.namespace_ + in.workflow_name);
+  out.set_input(in.input_json.empty() ? "{}" : in.input_json);
+  if (!in.additional_metadata_json.empty())
+    out.set_additional_metadata(in.additional_metadata_json);
+}
+
+} // namespace
+
+bool run_result::failed() const {
+  for (const auto& t : tasks)
+    if (t.error && !t.error->empty())
+      return true;
+  return false;
+}
+
+struct admin_client::impl {
+  std::shared_ptr<channel> ch;
+  config cfg;
+  std::unique_ptr<v1::AdminService::Stub> admin;
+  std::unique_ptr<WorkflowService::Stub> workflows;
+  std::unique_ptr<Dispatcher::Stub> dispatcher;
+  std::chrono::milliseconds deadline{30000};
+
+  void build(v1::CreateWorkflowVersionRequest& req, const workflow& wf) const {
+    req.set_name(cfg.apply_namespace(wf.name()));
+    req.set_description(wf.description());
+    for (const auto& t : wf.tasks()) {
+      auto* opts = req.add_tasks();
+      opts->set_readable_id(t->name);
+      opts->set_action(cfg.action_id(wf.name(), t->name));
+      opts->set_timeout(t->options.timeout);
+      opts->set_inputs("{}");
+      for (const auto& p : t->options.parents)
+        opts->add_parents(p);
+      opts->set_retries(t->options.retries);
+      (*opts->mutable_slot_requests())["default"] = t->options.slot_cost;
+    }
+  }
+};
+
+admin_client::admin_client(std::shared_ptr<channel> ch, const config& cfg)
+  : impl_(std::make_shared<impl>()) {
+  impl_->admin = v1::AdminService::NewStub(ch->grpc);
+  impl_->workflows = WorkflowService::NewStub(ch->grpc);
+  impl_->dispatcher = Dispatcher::NewStub(ch->grpc);
+  impl_->ch = std::move(ch);
+  impl_->cfg = cfg;
+}
+
+admin_client::~admin_client() = default;
+
+void admin_client::put_workflow(const workflow& wf, std::function<void(wire::rpc_status)> done) {
+  struct call_t {
+    grpc::ClientContext ctx;
+    v1::CreateWorkflowVersionRequest req;
+    v1::CreateWorkflowVersionResponse resp;
+  };
+  auto call = std::make_shared<call_t>();
+  impl_->ch->prepare(call->ctx, impl_->deadline);
+  impl_->build(call->req, wf);
+  impl_->admin->async()->PutWorkflow(&call->ctx, &call->req, &call->resp,
+                                     [call, done = std::move(done)](grpc::Status st) {
+                                       done(to_wire(st));
+                                     });
+}
+
+wire::rpc_status admin_client::put_workflow(const workflow& wf) {
+  grpc::ClientContext ctx;
+  impl_->ch->prepare(ctx, impl_->deadline);
+  v1::CreateWorkflowVersionRequest req;
+  v1::CreateWorkflowVersionResponse resp;
+  impl_->build(req, wf);
+  return to_wire(impl_->admin->PutWorkflow(&ctx, req, &resp));
+}
+
+caf::expected<std::string> admin_client::trigger(const trigger_request& r) {
+  grpc::ClientContext ctx;
+  impl_->ch->prepare(ctx, impl_->deadline);
+  v1::TriggerWorkflowRequest req;
+  fill(req, r, *impl_->ch);
+  TriggerWorkflowResponse resp;
+  auto st = impl_->workflows->TriggerWorkflow(&ctx, req, &resp);
+  if (!st.ok())
+    return rpc_error("TriggerWorkflow", st);
+  return resp.workflow_run_id();
+}
+
+caf::expected<std::vector<std::string>>
+admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
+  constexpr size_t chunk = 500; // as the TypeScript SDK; keeps each call well under 4 MiB
+  std::vector<std::string> ids;
+  ids.reserve(reqs.size());
+  for (size_t first = 0; first < reqs.size(); first += chunk) {
+    grpc::ClientContext ctx;
+    impl_->ch->prepare(ctx, impl_->deadline);
+    BulkTriggerWorkflowRequest req;
+    for (size_t i = first; i < std::min(reqs.size(), first + chunk); ++i)
+      fill(*req.add_workflows(), reqs[i], *impl_->ch);
+    BulkTriggerWorkflowResponse resp;
+    auto st = impl_->workflows->BulkTriggerWorkflow(&ctx, req, &resp);
+    if (!st.ok())
+      return rpc_error("BulkTriggerWorkflow", st);
+    for (const auto& id : resp.workflow_run_ids())
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
+                                       std::function<void(const run_result&)> on_result,
+                                       std::chrono::milliseconds deadline) {
+  if (run_ids.empty())
+    return caf::none;
+  grpc::ClientContext ctx;
+  impl_->ch->prepare(ctx, deadline);
+  auto stream = impl_->dispatcher->SubscribeToWorkflowRuns(&ctx);
+  std::unordered_set<std::string> pending(run_ids.begin(), run_ids.end());
+  // Writes go on their own thread so that results can flow back while ids are still being sent.
+  std::thread writer{[&] {
+    SubscribeToWorkflowRunsRequest req;
+    for (const auto& id : run_ids) {
+      req.set_workflow_run_id(id);
+      if (!stream->Write(req))
+        break;
+    }
+  }};
+  WorkflowRunEvent ev;
+  while (!pending.empty() && stream->Read(&ev)) {
+    if (pending.erase(ev.workflow_run_id()) == 0)
+      continue; // a duplicate, or a run we did not ask for
+    run_result r;
+    r.workflow_run_id = ev.workflow_run_id();
+    for (const auto& res : ev.results()) {
+      task_result t;
+      t.task_run_external_id = res.task_run_external_id();
+      t.task_name = res.task_name();
+      if (res.has_output())
+        t.output = res.output();
+      if (res.has_error())
+        t.error = res.error();
+      r.tasks.push_back(std::move(t));
+    }
+    on_result(r);
+  }
+  ctx.TryCancel();
+  writer.join();
+  auto st = stream->Finish();
+  if (!pending.empty())
+    return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns ended with "
+                                          + std::to_string(pending.size())
+                                          + " run(s) unfinished: " + to_wire(st).describe());
+  return caf::none;
+}
+
+caf::expected<std::vector<std::string>>
+admin_client::cancel(const std::vector<std::string>& external_ids) {
+  grpc::ClientContext ctx;
+  impl_->ch->prepare(ctx, impl_->deadline);
+  v1::CancelTasksRequest req;
+  for (const auto& id : external_ids)
+    req.add_external_ids(id);
+  v1::CancelTasksResponse resp;
+  auto st = impl_->admin->CancelTasks(&ctx, req, &resp);
+  if (!st.ok())
+    return rpc_error("CancelTasks", st);
+  return std::vector<std::string>(resp.cancelled_tasks().begin(), resp.cancelled_tasks().end());
+}
+
+} // namespace hatchet::rpc

@@ -1,0 +1,72 @@
+#pragma once
+// Registering workflows, triggering runs and waiting for their results: the calls hatchet-run,
+// the worker (PutWorkflow) and the tests make. Blocking unless a callback is taken.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "client/channel.hpp"
+#include "hatchet/config.hpp"
+#include "hatchet/workflow.hpp"
+#include "messages/wire_types.hpp"
+
+namespace hatchet::rpc {
+
+struct trigger_request {
+  std::string workflow_name; ///< as defined; the namespace is applied by the client
+  std::string input_json = "{}";
+  std::string additional_metadata_json; ///< empty: none
+};
+
+/// One task's outcome inside a finished run (StepRunResult).
+struct task_result {
+  std::string task_run_external_id;
+  std::string task_name;
+  std::optional<std::string> output; ///< JSON text
+  std::optional<std::string> error;
+};
+
+/// A finished run (WorkflowRunEvent FINISHED).
+struct run_result {
+  std::string workflow_run_id;
+  std::vector<task_result> tasks;
+
+  bool failed() const;
+};
+
+class admin_client {
+public:
+  admin_client(std::shared_ptr<channel> ch, const config& cfg);
+  ~admin_client();
+
+  /// v1.AdminService/PutWorkflow for `wf` (namespaced, lowercased action ids).
+  void put_workflow(const workflow& wf, std::function<void(wire::rpc_status)> done);
+  wire::rpc_status put_workflow(const workflow& wf);
+
+  /// WorkflowService/TriggerWorkflow; returns the workflow run id.
+  caf::expected<std::string> trigger(const trigger_request& req);
+  /// WorkflowService/BulkTriggerWorkflow in chunks of at most 500; ids in request order.
+  caf::expected<std::vector<std::string>> bulk_trigger(const std::vector<trigger_request>& reqs);
+
+  /// Waits, over one SubscribeToWorkflowRuns stream, for every run in `run_ids` to finish, calling
+  /// on_result as each one does (on a gRPC thread). Returns an error if the stream fails or the
+  /// deadline passes first.
+  caf::error wait_for_runs(const std::vector<std::string>& run_ids,
+                           std::function<void(const run_result&)> on_result,
+                           std::chrono::milliseconds deadline);
+
+  /// v1.AdminService/CancelTasks for these task or run ids; returns the ids cancelled.
+  caf::expected<std::vector<std::string>> cancel(const std::vector<std::string>& external_ids);
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace hatchet::rpc

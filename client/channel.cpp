@@ -1,0 +1,77 @@
+#include "client/channel_impl.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+namespace hatchet::rpc {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+} // namespace
+
+std::shared_ptr<channel> make_channel(const config& cfg) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(cfg.max_recv_bytes);
+  args.SetMaxSendMessageSize(cfg.max_send_bytes);
+  // The official SDKs' keepalive: a ping every 10 s, 60 s to answer, also without calls. The
+  // engine accepts pings down to every 5 s.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 60000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Reconnect quickly after an engine restart; the dispatcher adds its own backoff on top.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (cfg.tls == tls_strategy::none) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    if (!cfg.tls_root_ca_file.empty())
+      ssl.pem_root_certs = read_file(cfg.tls_root_ca_file);
+    if (cfg.tls == tls_strategy::mtls) {
+      ssl.pem_cert_chain = read_file(cfg.tls_cert_file);
+      ssl.pem_private_key = read_file(cfg.tls_key_file);
+    }
+    creds = grpc::SslCredentials(ssl);
+    auto server_name = cfg.tls_server_name;
+    if (server_name.empty())
+      server_name = cfg.host_port.substr(0, cfg.host_port.rfind(':'));
+    args.SetSslTargetNameOverride(server_name);
+  }
+  auto result = std::make_shared<channel>();
+  result->grpc = grpc::CreateCustomChannel(cfg.host_port, creds, args);
+  result->bearer = "Bearer " + cfg.token;
+  result->namespace_ = cfg.namespace_;
+  return result;
+}
+
+} // namespace hatchet::rpc
+
+namespace hatchet::wire {
+
+const char* status_name(int code) noexcept {
+  static constexpr const char* names[] = {
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? names[code] : "UNKNOWN_STATUS";
+}
+
+std::string rpc_status::describe() const {
+  std::string text = status_name(code);
+  if (!message.empty())
+    text += ": " + message;
+  return text;
+}
+
+} // namespace hatchet::wire

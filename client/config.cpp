@@ -1,0 +1,154 @@
+#include "hatchet/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "client/base64url.hpp"
+#include "hatchet/errors.hpp"
+
+extern char** environ;
+
+namespace hatchet {
+
+std::string to_lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+caf::expected<token_claims> parse_token(const std::string& token) {
+  auto bad = [](std::string why) { return make_error(errc::invalid_token, std::move(why)); };
+  if (token.empty())
+    return bad("the token is empty (set HATCHET_CLIENT_TOKEN)");
+  auto first = token.find('.');
+  auto second = first == std::string::npos ? first : token.find('.', first + 1);
+  if (second == std::string::npos || token.find('.', second + 1) != std::string::npos)
+    return bad("the token is not a JWT: expected 3 parts separated by '.'");
+  auto payload = detail::base64url_decode(
+    std::string_view{token}.substr(first + 1, second - first - 1));
+  if (!payload)
+    return bad("the token's payload is not base64url");
+  auto claims = nlohmann::json::parse(*payload, nullptr, false);
+  if (claims.is_discarded() || !claims.is_object())
+    return bad("the token's payload is not a JSON object");
+  auto str = [&](const char* key) -> std::string {
+    auto i = claims.find(key);
+    return i != claims.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  };
+  token_claims result{str("sub"), str("server_url"), str("grpc_broadcast_address")};
+  if (result.sub.empty())
+    return bad("the token has no 'sub' (tenant id) claim");
+  return result;
+}
+
+caf::expected<config> config::from_map(const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* key) -> std::string {
+    auto i = env.find(key);
+    return i == env.end() ? std::string{} : i->second;
+  };
+  config cfg;
+  cfg.token = get("HATCHET_CLIENT_TOKEN");
+  if (cfg.token.empty())
+    return make_error(errc::invalid_config, "HATCHET_CLIENT_TOKEN is not set");
+  auto claims = parse_token(cfg.token);
+  if (!claims)
+    return std::move(claims.error());
+  cfg.tenant_id = get("HATCHET_CLIENT_TENANT_ID");
+  if (cfg.tenant_id.empty())
+    cfg.tenant_id = claims->sub;
+  cfg.host_port = get("HATCHET_CLIENT_HOST_PORT");
+  if (cfg.host_port.empty())
+    cfg.host_port = claims->grpc_broadcast_address;
+  if (cfg.host_port.empty())
+    return make_error(errc::invalid_config,
+                      "no gRPC address: the token has no grpc_broadcast_address claim and "
+                      "HATCHET_CLIENT_HOST_PORT is not set");
+  cfg.server_url = get("HATCHET_CLIENT_SERVER_URL");
+  if (cfg.server_url.empty())
+    cfg.server_url = claims->server_url;
+  auto strategy = to_lower(get("HATCHET_CLIENT_TLS_STRATEGY"));
+  if (strategy.empty() || strategy == "tls")
+    cfg.tls = tls_strategy::tls;
+  else if (strategy == "mtls")
+    cfg.tls = tls_strategy::mtls;
+  else if (strategy == "none")
+    cfg.tls = tls_strategy::none;
+  else
+    return make_error(errc::invalid_config, "HATCHET_CLIENT_TLS_STRATEGY must be tls, mtls or "
+                                            "none, not '" + strategy + "'");
+  cfg.tls_server_name = get("HATCHET_CLIENT_TLS_SERVER_NAME");
+  cfg.tls_root_ca_file = get("HATCHET_CLIENT_TLS_ROOT_CA_FILE");
+  cfg.tls_cert_file = get("HATCHET_CLIENT_TLS_CERT_FILE");
+  cfg.tls_key_file = get("HATCHET_CLIENT_TLS_KEY_FILE");
+  cfg.namespace_ = to_lower(get("HATCHET_CLIENT_NAMESPACE"));
+  if (!cfg.namespace_.empty() && cfg.namespace_.back() != '_')
+    cfg.namespace_ += '_';
+  for (auto [key, field] : {std::pair{"HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH", &cfg.max_recv_bytes},
+                            std::pair{"HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH", &cfg.max_send_bytes}}) {
+    auto text = get(key);
+    if (text.empty())
+      continue;
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value <= 0)
+      return make_error(errc::invalid_config, std::string{key} + " must be a positive integer");
+    *field = value;
+  }
+  if (auto err = cfg.validate())
+    return err;
+  return cfg;
+}
+
+caf::expected<config> config::from_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv{*e};
+    if (kv.rfind("HATCHET_", 0) != 0)
+      continue;
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos)
+      env.emplace(std::string{kv.substr(0, eq)}, std::string{kv.substr(eq + 1)});
+  }
+  return from_map(env);
+}
+
+caf::error config::validate() const {
+  if (token.empty())
+    return make_error(errc::invalid_config, "no token");
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size())
+    return make_error(errc::invalid_config,
+                      "host_port must look like host:port, not '" + host_port + "'");
+  auto port_text = host_port.substr(colon + 1);
+  int port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
+    return make_error(errc::invalid_config, "the port in '" + host_port + "' is not a number in 1..65535");
+  if (tls == tls_strategy::mtls) {
+    for (const auto* file : {&tls_root_ca_file, &tls_cert_file, &tls_key_file})
+      if (file->empty())
+        return make_error(errc::invalid_config, "mtls needs HATCHET_CLIENT_TLS_ROOT_CA_FILE, "
+                                                "_CERT_FILE and _KEY_FILE");
+  }
+  for (const auto* file : {&tls_root_ca_file, &tls_cert_file, &tls_key_file})
+    if (!file->empty() && !std::filesystem::exists(*file))
+      return make_error(errc::invalid_config, "TLS file '" + *file + "' does not exist");
+  if (max_recv_bytes <= 0 || max_send_bytes <= 0)
+    return make_error(errc::invalid_config, "gRPC message size limits must be positive");
+  return caf::none;
+}
+
+std::string config::apply_namespace(const std::string& name) const {
+  return namespace_ + name;
+}
+
+std::string config::action_id(const std::string& workflow, const std::string& task) const {
+  return to_lower(namespace_ + workflow + ":" + task);
+}
+
+} // namespace hatchet

@@ -1,0 +1,191 @@
+#include "client/dispatcher_client.hpp"
+
+#include <mutex>
+
+#include "client/channel_impl.hpp"
+#include "dispatcher/dispatcher.grpc.pb.h"
+
+namespace hatchet::rpc {
+
+namespace {
+
+void set_now(google::protobuf::Timestamp* ts) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  ts->set_seconds(ns / 1'000'000'000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
+
+wire::assigned_action from_proto(const AssignedAction& a) {
+  wire::assigned_action x;
+  x.tenant_id = a.tenant_id();
+  x.workflow_run_id = a.workflow_run_id();
+  x.job_id = a.job_id();
+  x.job_name = a.job_name();
+  x.job_run_id = a.job_run_id();
+  x.task_id = a.task_id();
+  x.task_run_external_id = a.task_run_external_id();
+  x.action_id = a.action_id();
+  x.type = static_cast<wire::action_type>(a.action_type());
+  x.action_payload = a.action_payload();
+  x.task_name = a.task_name();
+  x.retry_count = a.retry_count();
+  x.additional_metadata = a.additional_metadata();
+  x.parent_workflow_run_id = a.parent_workflow_run_id();
+  x.priority = a.priority();
+  x.workflow_id = a.workflow_id();
+  x.workflow_version_id = a.workflow_version_id();
+  return x;
+}
+
+/// One unary call's storage, kept alive until its callback has run.
+template <class Req, class Resp>
+struct unary_call {
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+
+/// ListenV2 through a read reactor: the callbacks only convert and forward.
+class listen_reactor final : public grpc::ClientReadReactor<AssignedAction>, public listen_stream {
+public:
+  listen_reactor(callback<wire::assigned_action> on_action, callback<wire::rpc_status> on_end)
+    : on_action_(std::move(on_action)), on_end_(std::move(on_end)) {
+  }
+
+  void start(const std::shared_ptr<channel>& ch, Dispatcher::Stub& stub,
+             std::shared_ptr<listen_reactor> self, const std::string& worker_id) {
+    self_ = std::move(self);
+    ch->prepare(ctx_, std::chrono::milliseconds{0});
+    req_.set_worker_id(worker_id);
+    stub.async()->ListenV2(&ctx_, &req_, this);
+    StartRead(&msg_);
+    StartCall();
+  }
+
+  void cancel() override { ctx_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok)
+      return; // OnDone follows with the status
+    on_action_(from_proto(msg_));
+    StartRead(&msg_);
+  }
+
+  void OnDone(const grpc::Status& st) override {
+    on_end_(to_wire(st));
+    auto keep = std::move(self_); // may release the last reference: nothing after this line
+  }
+
+private:
+  grpc::ClientContext ctx_;
+  WorkerListenRequest req_;
+  AssignedAction msg_;
+  callback<wire::assigned_action> on_action_;
+  callback<wire::rpc_status> on_end_;
+  std::shared_ptr<listen_reactor> self_;
+};
+
+} // namespace
+
+struct dispatcher_client::impl {
+  std::shared_ptr<channel> ch;
+  std::unique_ptr<Dispatcher::Stub> stub;
+};
+
+dispatcher_client::dispatcher_client(std::shared_ptr<channel> ch, const config&)
+  : impl_(std::make_shared<impl>()) {
+  impl_->stub = Dispatcher::NewStub(ch->grpc);
+  impl_->ch = std::move(ch);
+}
+
+dispatcher_client::~dispatcher_client() = default;
+
+void dispatcher_client::get_version(callback<wire::rpc_status, std::string> done) {
+  auto call = std::make_shared<unary_call<GetVersionRequest, GetVersionResponse>>();
+  impl_->ch->prepare(call->ctx, unary_deadline);
+  impl_->stub->async()->GetVersion(&call->ctx, &call->req, &call->resp,
+                                   [call, done = std::move(done)](grpc::Status st) {
+                                     done(to_wire(st), call->resp.version());
+                                   });
+}
+
+void dispatcher_client::register_worker(const register_request& r,
+                                        callback<wire::rpc_status, std::string> done) {
+  auto call = std::make_shared<unary_call<WorkerRegisterRequest, WorkerRegisterResponse>>();
+  impl_->ch->prepare(call->ctx, unary_deadline);
+  auto& req = call->req;
+  req.set_worker_name(r.worker_name);
+  for (const auto& a : r.actions)
+    req.add_actions(a);
+  req.add_services("default");
+  (*req.mutable_slot_config())["default"] = r.slots;
+  for (const auto& [k, v] : r.labels)
+    (*req.mutable_labels())[k].set_str_value(v);
+  auto* info = req.mutable_runtime_info();
+  info->set_sdk_version("hatchet-caf 0.1.0");
+  info->set_language(static_cast<SDKS>(0)); // no C++ value in SDKS: UNKNOWN, described in extra
+  info->set_language_version("C++20");
+  info->set_os("linux");
+  info->set_extra("hatchet-caf (C++ Actor Framework 0.17)");
+  impl_->stub->async()->Register(&call->ctx, &call->req, &call->resp,
+                                 [call, done = std::move(done)](grpc::Status st) {
+                                   done(to_wire(st), call->resp.worker_id());
+                                 });
+}
+
+std::shared_ptr<listen_stream> dispatcher_client::listen(const std::string& worker_id,
+                                                         callback<wire::assigned_action> on_action,
+                                                         callback<wire::rpc_status> on_end) {
+  auto r = std::make_shared<listen_reactor>(std::move(on_action), std::move(on_end));
+  r->start(impl_->ch, *impl_->stub, r, worker_id);
+  return r;
+}
+
+void dispatcher_client::heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) {
+  auto call = std::make_shared<unary_call<HeartbeatRequest, HeartbeatResponse>>();
+  // A heartbeat that cannot land within 5 s is a miss, as in the official SDKs.
+  impl_->ch->prepare(call->ctx, std::chrono::milliseconds{5000});
+  call->req.set_worker_id(worker_id);
+  set_now(call->req.mutable_heartbeat_at());
+  impl_->stub->async()->Heartbeat(&call->ctx, &call->req, &call->resp,
+                                  [call, done = std::move(done)](grpc::Status st) {
+                                    done(to_wire(st));
+                                  });
+}
+
+void dispatcher_client::send_event(const wire::step_event& ev, callback<wire::rpc_status> done) {
+  auto call = std::make_shared<unary_call<StepActionEvent, ActionEventResponse>>();
+  impl_->ch->prepare(call->ctx, unary_deadline);
+  auto& req = call->req;
+  req.set_worker_id(ev.worker_id);
+  req.set_job_id(ev.job_id);
+  req.set_job_run_id(ev.job_run_id);
+  req.set_task_id(ev.task_id);
+  req.set_task_run_external_id(ev.task_run_external_id);
+  req.set_action_id(ev.action_id);
+  req.mutable_event_timestamp()->set_seconds(ev.timestamp_ns / 1'000'000'000);
+  req.mutable_event_timestamp()->set_nanos(static_cast<int32_t>(ev.timestamp_ns % 1'000'000'000));
+  req.set_event_type(static_cast<StepActionEventType>(ev.type));
+  req.set_event_payload(ev.payload);
+  req.set_retry_count(ev.retry_count);
+  if (ev.type == wire::step_event_type::failed)
+    req.set_should_not_retry(ev.should_not_retry);
+  impl_->stub->async()->SendStepActionEvent(&call->ctx, &call->req, &call->resp,
+                                            [call, done = std::move(done)](grpc::Status st) {
+                                              done(to_wire(st));
+                                            });
+}
+
+void dispatcher_client::unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) {
+  auto call = std::make_shared<unary_call<WorkerUnsubscribeRequest, WorkerUnsubscribeResponse>>();
+  impl_->ch->prepare(call->ctx, std::chrono::milliseconds{5000});
+  call->req.set_worker_id(worker_id);
+  impl_->stub->async()->Unsubscribe(&call->ctx, &call->req, &call->resp,
+                                    [call, done = std::move(done)](grpc::Status st) {
+                                      done(to_wire(st));
+                                    });
+}
+
+} // namespace hatchet::rpc

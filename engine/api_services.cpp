@@ -1,0 +1,283 @@
+// The client-facing unary services: `/WorkflowService/*` (trigger), `/v1.AdminService/*`
+// (register workflows, run details, cancel) and `/EventsService/*` (logs, stream events, pushed
+// events). One translation unit so the generated headers are compiled once.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/grpc_support.hpp"
+#include "engine/ids.hpp"
+#include "engine/services.hpp"
+#include "events/events.grpc.pb.h"
+#include "v1/workflows.grpc.pb.h"
+#include "workflows/workflows.grpc.pb.h"
+
+namespace hatchet::engine {
+
+namespace {
+
+constexpr int max_bulk_events = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// WorkflowService
+
+trigger_spec to_spec(const v1::TriggerWorkflowRequest& r) {
+  trigger_spec s;
+  s.name = r.name();
+  s.input = r.input();
+  if (r.has_additional_metadata())
+    s.additional_metadata = r.additional_metadata();
+  if (r.has_priority())
+    s.priority = r.priority();
+  if (r.has_parent_id())
+    s.parent_id = r.parent_id();
+  if (r.has_parent_task_run_external_id())
+    s.parent_task_run_external_id = r.parent_task_run_external_id();
+  if (r.has_child_index())
+    s.child_index = r.child_index();
+  if (r.has_child_key())
+    s.child_key = r.child_key();
+  return s;
+}
+
+class workflow_service final : public WorkflowService::CallbackService {
+public:
+  explicit workflow_service(service_env env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* TriggerWorkflow(grpc::CallbackServerContext* ctx,
+                                            const v1::TriggerWorkflowRequest* req,
+                                            TriggerWorkflowResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      std::vector<std::string> ids;
+      status st = env_.state.trigger({to_spec(*req)}, ids);
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_workflow_run_id(ids.front());
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* BulkTriggerWorkflow(grpc::CallbackServerContext* ctx,
+                                                const BulkTriggerWorkflowRequest* req,
+                                                BulkTriggerWorkflowResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      std::vector<trigger_spec> specs;
+      specs.reserve(static_cast<size_t>(req->workflows_size()));
+      for (const auto& w : req->workflows())
+        specs.push_back(to_spec(w));
+      std::vector<std::string> ids;
+      status st = env_.state.trigger(specs, ids);
+      if (!st.ok())
+        return to_grpc(st);
+      for (auto& id : ids)
+        resp->add_workflow_run_ids(std::move(id));
+      return grpc::Status::OK;
+    });
+  }
+
+private:
+  service_env env_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// v1.AdminService
+
+v1::RunStatus to_proto(run_status s) {
+  switch (s) {
+    case run_status::queued:
+      return v1::QUEUED;
+    case run_status::running:
+      return v1::RUNNING;
+    case run_status::completed:
+      return v1::COMPLETED;
+    case run_status::failed:
+      return v1::FAILED;
+    case run_status::cancelled:
+      return v1::CANCELLED;
+  }
+  return v1::QUEUED;
+}
+
+class admin_service final : public v1::AdminService::CallbackService {
+public:
+  explicit admin_service(service_env env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* PutWorkflow(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateWorkflowVersionRequest* req,
+                                        v1::CreateWorkflowVersionResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      workflow_spec spec;
+      spec.name = req->name();
+      for (const auto& t : req->tasks()) {
+        task_spec ts;
+        ts.readable_id = t.readable_id();
+        ts.action = t.action();
+        ts.timeout = t.timeout();
+        ts.retries = t.retries();
+        ts.parents.assign(t.parents().begin(), t.parents().end());
+        for (const auto& [type, units] : t.slot_requests())
+          ts.slot_requests.emplace(type, units);
+        spec.tasks.push_back(std::move(ts));
+      }
+      workflow_registered out;
+      status st = env_.state.put_workflow(spec, out);
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_id(out.version_id);
+      resp->set_workflow_id(out.workflow_id);
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* CancelTasks(grpc::CallbackServerContext* ctx,
+                                        const v1::CancelTasksRequest* req,
+                                        v1::CancelTasksResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
+      std::vector<std::string> cancelled;
+      status st = env_.state.cancel(ids, cancelled);
+      if (!st.ok())
+        return to_grpc(st);
+      for (auto& id : cancelled)
+        resp->add_cancelled_tasks(std::move(id));
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetRunDetails(grpc::CallbackServerContext* ctx,
+                                          const v1::GetRunDetailsRequest* req,
+                                          v1::GetRunDetailsResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      run_details d;
+      status st = env_.state.get_run_details(req->external_id(), d);
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_input(d.input);
+      resp->set_status(to_proto(d.status));
+      resp->set_done(d.done);
+      resp->set_additional_metadata(d.additional_metadata);
+      auto& map = *resp->mutable_task_runs();
+      for (const auto& t : d.tasks) {
+        v1::TaskRunDetail detail;
+        detail.set_external_id(t.external_id);
+        detail.set_status(to_proto(t.status));
+        if (t.error)
+          detail.set_error(*t.error);
+        if (t.output)
+          detail.set_output(*t.output);
+        detail.set_readable_id(t.readable_id);
+        map[t.readable_id] = std::move(detail);
+      }
+      return grpc::Status::OK;
+    });
+  }
+
+private:
+  service_env env_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// EventsService
+
+/// Validates a pushed event; fills `out` (minus the id) on success.
+grpc::Status to_event(const PushEventRequest& req, const std::string& tenant_id, Event& out) {
+  if (req.key().empty())
+    return {grpc::StatusCode::INVALID_ARGUMENT, "event key is required"};
+  std::string payload = req.payload().empty() ? std::string{"{}"} : req.payload();
+  if (!is_valid_json(payload))
+    return {grpc::StatusCode::INVALID_ARGUMENT, "event payload must be valid JSON"};
+  if (req.has_additional_metadata() && !req.additional_metadata().empty() &&
+      !is_valid_json(req.additional_metadata()))
+    return {grpc::StatusCode::INVALID_ARGUMENT, "additional_metadata must be valid JSON"};
+  if (req.has_priority() && (req.priority() < 1 || req.priority() > 3))
+    return {grpc::StatusCode::INVALID_ARGUMENT, "priority must be between 1 and 3"};
+  out.set_tenant_id(tenant_id);
+  out.set_key(req.key());
+  out.set_payload(payload);
+  if (req.has_event_timestamp())
+    *out.mutable_event_timestamp() = req.event_timestamp();
+  else
+    set_now(out.mutable_event_timestamp());
+  if (req.has_additional_metadata())
+    out.set_additional_metadata(req.additional_metadata());
+  if (req.has_scope())
+    out.set_scope(req.scope());
+  return grpc::Status::OK;
+}
+
+class events_service final : public EventsService::CallbackService {
+public:
+  explicit events_service(service_env env) : env_(env) {}
+
+  // Events are accepted and acknowledged; the dev engine has no event triggers.
+  grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* ctx, const PushEventRequest* req,
+                                 Event* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      grpc::Status st = to_event(*req, env_.opts.tenant_id, *resp);
+      if (st.ok())
+        resp->set_event_id(new_uuid());
+      return st;
+    });
+  }
+
+  grpc::ServerUnaryReactor* BulkPush(grpc::CallbackServerContext* ctx,
+                                     const BulkPushEventRequest* req, Events* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      if (req->events_size() < 1 || req->events_size() > max_bulk_events)
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                            "between 1 and 1000 events per call"};
+      for (const auto& e : req->events()) {
+        Event out;
+        grpc::Status st = to_event(e, env_.opts.tenant_id, out);
+        if (!st.ok()) {
+          resp->Clear();
+          return st;
+        }
+        out.set_event_id(new_uuid());
+        *resp->add_events() = std::move(out);
+      }
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* PutLog(grpc::CallbackServerContext* ctx, const PutLogRequest* req,
+                                   PutLogResponse*) override {
+    return unary(ctx, env_.auth, [&] {
+      status st = env_.state.task_exists(req->task_run_external_id());
+      if (!st.ok())
+        return to_grpc(st);
+      if (!req->metadata().empty() && !is_valid_json(req->metadata()))
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "metadata must be valid JSON"};
+      spdlog::debug("task {} log: {}", req->task_run_external_id(), req->message());
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* PutStreamEvent(grpc::CallbackServerContext* ctx,
+                                           const PutStreamEventRequest* req,
+                                           PutStreamEventResponse*) override {
+    return unary(ctx, env_.auth, [&] {
+      return to_grpc(env_.state.task_exists(req->task_run_external_id()));
+    });
+  }
+
+private:
+  service_env env_;
+};
+
+} // namespace
+
+std::unique_ptr<grpc::Service> make_workflow_service(service_env env) {
+  return std::make_unique<workflow_service>(env);
+}
+
+std::unique_ptr<grpc::Service> make_admin_service(service_env env) {
+  return std::make_unique<admin_service>(env);
+}
+
+std::unique_ptr<grpc::Service> make_events_service(service_env env) {
+  return std::make_unique<events_service>(env);
+}
+
+} // namespace hatchet::engine

@@ -1,0 +1,178 @@
+// dev_engine: builds the gRPC server around engine_state and runs the background ticker.
+// Includes grpcpp but none of the generated headers (see services.hpp).
+
+#include "engine/dev_engine.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/auth.hpp"
+#include "engine/go_duration.hpp"
+#include "engine/services.hpp"
+#include "engine/state.hpp"
+
+namespace hatchet::engine {
+
+namespace {
+
+constexpr int max_message_bytes = 4 * 1024 * 1024;
+constexpr int keepalive_time_ms = 30'000;
+constexpr std::chrono::milliseconds shutdown_grace{1000};
+
+} // namespace
+
+std::string join_host_port(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos && host.front() != '[')
+    return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string engine_options::validate() const {
+  if (host.empty())
+    return "host must not be empty";
+  if (tenant_id.empty())
+    return "tenant_id must not be empty";
+  if (secret.empty())
+    return "secret must not be empty";
+  if (version.empty())
+    return "version must not be empty";
+  if (heartbeat_window.count() <= 0)
+    return "heartbeat_window must be positive";
+  if (silence_requeue.count() <= 0)
+    return "silence_requeue must be positive";
+  if (tick_interval.count() <= 0)
+    return "tick_interval must be positive";
+  if (max_finished_runs < 1)
+    return "max_finished_runs must be at least 1";
+  return {};
+}
+
+struct dev_engine::impl {
+  explicit impl(const engine_options& o) : state(o), auth(o.secret, o.tenant_id) {}
+
+  engine_state state;
+  token_verifier auth;
+  // Declared before `server` so the server (and its reactors) goes first.
+  std::vector<std::unique_ptr<grpc::Service>> services;
+  std::unique_ptr<grpc::Server> server;
+  uint16_t port = 0;
+
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool tick_stop = false;
+  std::thread ticker;
+
+  void run_ticker(std::chrono::milliseconds interval) {
+    std::unique_lock lk{tick_mu};
+    while (!tick_cv.wait_for(lk, interval, [this] { return tick_stop; })) {
+      lk.unlock();
+      state.tick();
+      lk.lock();
+    }
+  }
+};
+
+dev_engine::dev_engine(engine_options opts)
+  : opts_(std::move(opts)), impl_(std::make_unique<impl>(opts_)) {}
+
+dev_engine::~dev_engine() {
+  stop();
+}
+
+std::string dev_engine::start() {
+  if (auto err = opts_.validate(); !err.empty())
+    return "invalid engine options: " + err;
+  if (impl_->server)
+    return "the dev engine is already running on " + address();
+
+  const std::string listen = join_host_port(opts_.host, opts_.port);
+  service_env env{impl_->state, impl_->auth, opts_};
+  impl_->services.clear();
+  impl_->services.push_back(make_dispatcher_service(env));
+  impl_->services.push_back(make_workflow_service(env));
+  impl_->services.push_back(make_admin_service(env));
+  impl_->services.push_back(make_events_service(env));
+
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &selected_port);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(max_message_bytes);
+  // Without this, grpc++ sets SO_REUSEPORT and a second engine on the same port "succeeds".
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // G3: clients (grpc-js, Python) ping every 10 s even when idle; grpc++'s default policy answers
+  // that with GOAWAY "too_many_pings" and breaks their ListenV2 streams.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_time_ms);
+  for (auto& s : impl_->services)
+    builder.RegisterService(s.get());
+  // gzip-compressed requests are accepted by default (the TypeScript and Python SDKs send them).
+
+  impl_->state.reopen();
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || selected_port <= 0) {
+    impl_->server.reset();
+    impl_->services.clear();
+    return "cannot listen on " + listen + " (is the port already in use?)";
+  }
+  impl_->port = static_cast<uint16_t>(selected_port);
+
+  {
+    std::lock_guard lk{impl_->tick_mu};
+    impl_->tick_stop = false;
+  }
+  impl_->ticker = std::thread([this] { impl_->run_ticker(opts_.tick_interval); });
+  spdlog::info("hatchet dev engine {} listening on {} (tenant {}, heartbeat window {}, requeue "
+               "after {} of silence)",
+               opts_.version, address(), opts_.tenant_id,
+               format_go_duration(opts_.heartbeat_window),
+               format_go_duration(opts_.silence_requeue));
+  return {};
+}
+
+void dev_engine::stop() {
+  if (!impl_ || !impl_->server)
+    return;
+  // Our streams never end by themselves: end them first so Shutdown has nothing to wait for.
+  impl_->state.close_all_streams();
+  impl_->server->Shutdown(std::chrono::system_clock::now() + shutdown_grace);
+  impl_->server->Wait();
+  impl_->server.reset();
+  impl_->services.clear();
+  {
+    std::lock_guard lk{impl_->tick_mu};
+    impl_->tick_stop = true;
+  }
+  impl_->tick_cv.notify_all();
+  if (impl_->ticker.joinable())
+    impl_->ticker.join();
+  auto s = impl_->state.snapshot();
+  spdlog::info("hatchet dev engine on {} stopped ({} assigned, {} completed, {} failed, {} "
+               "cancelled, {} retried)",
+               address(), s.assigned, s.completed, s.failed, s.cancelled, s.retried);
+}
+
+uint16_t dev_engine::port() const {
+  return impl_->port;
+}
+
+std::string dev_engine::address() const {
+  return join_host_port(opts_.host, impl_->port);
+}
+
+std::string dev_engine::mint_token() const {
+  return engine::mint_token(opts_, address());
+}
+
+dev_engine::stats dev_engine::snapshot() const {
+  return impl_->state.snapshot();
+}
+
+} // namespace hatchet::engine

@@ -1,0 +1,96 @@
+#pragma once
+// The dev engine: a small in-memory server that speaks the Hatchet gRPC protocol.
+//
+// Local runs, the tests and the benchmark need an engine without PostgreSQL, RabbitMQ or the
+// official engine binary; the official SDKs (TypeScript, Python) and hatchet-caf's worker must work
+// against it unchanged. It keeps every workflow, worker and run in memory (finished runs are kept up
+// to a bound), enforces slots, liveness, execution timeouts, retries and DAG parents, and accepts
+// only the bearer tokens it signs itself.
+//
+// This header deliberately carries no gRPC or protobuf types.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hatchet::engine {
+
+struct engine_options {
+  /// Listen address (an IPv4 address, a host name or an IPv6 address without brackets).
+  std::string host = "127.0.0.1";
+  /// Listen port; 0 picks a free port (read it back with dev_engine::port()).
+  uint16_t port = 7077;
+  /// The only tenant this engine serves: tokens must carry it as `sub`.
+  std::string tenant_id = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
+  /// HMAC-SHA256 key for the tokens it issues and accepts. Must not be empty.
+  std::string secret = "hatchet-dev-engine-secret";
+  /// GetVersion answer. The official SDKs need a semver >= v0.78.23 (v0.80.0+ recommended).
+  std::string version = "v0.104.7";
+  /// A worker gets new tasks only if its last heartbeat is at most this old. Must be > 0.
+  std::chrono::milliseconds heartbeat_window{5000};
+  /// Tasks of a worker whose last heartbeat (or registration) is older than this are requeued
+  /// with retry_count + 1; such a requeue does not consume the task's retry budget. Must be > 0.
+  std::chrono::milliseconds silence_requeue{30000};
+  /// Finished workflow runs kept for GetRunDetails and late SubscribeToWorkflowRuns; the oldest
+  /// finished run is forgotten beyond this count (it keeps a benchmark's memory bounded). >= 1.
+  std::size_t max_finished_runs = 200000;
+  /// How often execution timeouts and silent workers are checked. Must be > 0.
+  std::chrono::milliseconds tick_interval{100};
+
+  /// "" if the options are usable, else what is wrong with them.
+  std::string validate() const;
+};
+
+class dev_engine {
+public:
+  explicit dev_engine(engine_options opts = {});
+  ~dev_engine(); // stops if running; never hangs (stop() is bounded)
+
+  dev_engine(const dev_engine&) = delete;
+  dev_engine& operator=(const dev_engine&) = delete;
+
+  /// Starts listening and serving. Returns "" on success, else an error message (invalid
+  /// options, port in use, already running).
+  std::string start();
+
+  /// Graceful and bounded (<= ~2 s): ends open streams, shuts the server down (in-flight calls are
+  /// cancelled after 1 s) and joins the background ticker. Idempotent. The in-memory state is kept,
+  /// so start() may be called again.
+  void stop();
+
+  /// The actual port after start() (0 before).
+  uint16_t port() const;
+  /// "<host>:<port>", e.g. "127.0.0.1:7077"; the gRPC address clients dial.
+  std::string address() const;
+  /// A signed token for address() that this engine accepts.
+  std::string mint_token() const;
+
+  struct stats {
+    uint64_t assigned;  ///< START_STEP_RUN actions handed to workers (retries included)
+    uint64_t completed; ///< task runs that reached COMPLETED
+    uint64_t failed;    ///< task runs that reached FAILED (retries exhausted, bad output, timeout)
+    uint64_t cancelled; ///< task runs that reached CANCELLED (CancelTasks, or a parent did not complete)
+    uint64_t retried;   ///< attempts requeued: FAILED with retries left, timeouts, silent workers
+    uint64_t max_running_on_one_worker; ///< peak slot-holding tasks seen on a single worker
+  };
+  stats snapshot() const;
+
+  const engine_options& options() const noexcept { return opts_; }
+
+private:
+  struct impl;
+  engine_options opts_;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A 3-part HS256 JWT for `grpc_address` signed with opts.secret: `sub` = opts.tenant_id,
+/// `server_url` = "http://<grpc_address>", `grpc_broadcast_address` = grpc_address, `iat`, `exp`
+/// (90 days) and a fresh `token_id`.
+std::string mint_token(const engine_options& opts, const std::string& grpc_address);
+
+/// "host:port", with an IPv6 literal host in brackets ("[::1]:7077").
+std::string join_host_port(const std::string& host, uint16_t port);
+
+} // namespace hatchet::engine

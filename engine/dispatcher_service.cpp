@@ -1,0 +1,433 @@
+// `/Dispatcher/*`: worker registration, the ListenV2 action stream, heartbeats, task events and
+// the SubscribeToWorkflowRuns result stream. Handlers translate protobuf <-> engine_state structs;
+// all behaviour lives in state.cpp.
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dispatcher/dispatcher.grpc.pb.h"
+#include "engine/grpc_support.hpp"
+#include "engine/services.hpp"
+
+namespace hatchet::engine {
+
+namespace {
+
+/// The write side of a server stream fed from other threads: a queue, at most one write in
+/// flight, and Finish only once no write is in flight. Decisions are made under mu_; the gRPC
+/// calls (StartWrite, Finish) are made outside it, so a reactor callback that runs inline can
+/// take mu_ again. `Derived` provides StartWrite, Finish and `to_wire(const Item&, Wire&)`.
+template <class Derived, class Item, class Wire>
+class write_pump {
+public:
+  /// Queue an item (the model calls this under its lock; it never blocks on the network).
+  void push(Item item) {
+    std::lock_guard lk{mu_};
+    queue_.push_back(std::move(item));
+  }
+
+  /// Write whatever is queued, or finish if that was asked for. Never call under the model lock.
+  void pump() {
+    std::unique_lock lk{mu_};
+    if (writing_ || finished_)
+      return;
+    if (aborting_ || (finish_when_drained_ && queue_.empty())) {
+      finished_ = true;
+      grpc::Status st = final_status_;
+      lk.unlock();
+      self().Finish(st);
+      return;
+    }
+    if (queue_.empty())
+      return;
+    in_flight_ = std::move(queue_.front());
+    queue_.pop_front();
+    self().to_wire(*in_flight_, wire_);
+    writing_ = true;
+    lk.unlock();
+    self().StartWrite(&wire_);
+  }
+
+  /// Finish after the write in flight (if any); whatever is still queued is left unsent.
+  void abort(grpc::Status st) {
+    {
+      std::lock_guard lk{mu_};
+      if (!aborting_) {
+        aborting_ = true;
+        final_status_ = std::move(st);
+      }
+    }
+    pump();
+  }
+
+  /// Finish with OK once everything queued has been written.
+  void finish_when_drained() {
+    {
+      std::lock_guard lk{mu_};
+      finish_when_drained_ = true;
+    }
+    pump();
+  }
+
+protected:
+  void write_done(bool ok) {
+    {
+      std::lock_guard lk{mu_};
+      writing_ = false;
+      if (ok) {
+        in_flight_.reset();
+      } else if (!aborting_) {
+        // the client is gone; in_flight_ stays so it can be reported as undelivered
+        aborting_ = true;
+        final_status_ = grpc::Status{grpc::StatusCode::CANCELLED, "stream broken"};
+      }
+    }
+    pump();
+  }
+
+  /// Everything never written (the failed in-flight item first). Call only after the stream ended.
+  std::vector<Item> take_unsent() {
+    std::lock_guard lk{mu_};
+    std::vector<Item> out;
+    if (in_flight_)
+      out.push_back(std::move(*in_flight_));
+    in_flight_.reset();
+    for (auto& item : queue_)
+      out.push_back(std::move(item));
+    queue_.clear();
+    return out;
+  }
+
+private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+
+  std::mutex mu_;
+  std::deque<Item> queue_;
+  std::optional<Item> in_flight_;
+  Wire wire_;
+  bool writing_ = false;
+  bool finished_ = false;
+  bool aborting_ = false;
+  bool finish_when_drained_ = false;
+  grpc::Status final_status_;
+};
+
+grpc::Status shutting_down() {
+  return {grpc::StatusCode::UNAVAILABLE, "engine is stopping"};
+}
+
+// ---------------------------------------------------------------------------------------------
+// ListenV2
+
+class listen_stream final : public grpc::ServerWriteReactor<AssignedAction>,
+                            public action_sink,
+                            public write_pump<listen_stream, assigned_action, AssignedAction> {
+public:
+  using pump_base = write_pump<listen_stream, assigned_action, AssignedAction>;
+  friend pump_base;
+
+  /// Starts serving the call; the stream owns itself until OnDone.
+  static listen_stream* open(service_env env, grpc::CallbackServerContext* ctx,
+                             const WorkerListenRequest& req) {
+    auto s = std::shared_ptr<listen_stream>(new listen_stream(env, req.worker_id()));
+    s->self_ = s;
+    if (!authorized(ctx, env.auth)) {
+      s->abort(unauthenticated());
+      return s.get();
+    }
+    status st = env.state.open_session(s->worker_id_, s);
+    if (!st.ok()) {
+      s->abort(to_grpc(st));
+      return s.get();
+    }
+    s->open_ = true;
+    return s.get();
+  }
+
+  // action_sink
+  void enqueue(assigned_action a) override { push(std::move(a)); }
+  void flush() override { pump(); }
+  void close() override { abort(shutting_down()); }
+  std::vector<assigned_action> take_undelivered() override { return take_unsent(); }
+
+  // reactor
+  void OnWriteDone(bool ok) override { write_done(ok); }
+  void OnCancel() override {
+    abort(grpc::Status{grpc::StatusCode::CANCELLED, "cancelled by the client"});
+  }
+  void OnDone() override {
+    if (open_)
+      env_.state.close_session(worker_id_, self_);
+    auto keep = std::move(self_); // the last reference may go with this scope: touch nothing after
+  }
+
+private:
+  listen_stream(service_env env, std::string worker_id)
+    : env_(env), worker_id_(std::move(worker_id)) {}
+
+  void to_wire(const assigned_action& a, AssignedAction& m) {
+    m.Clear();
+    m.set_tenant_id(env_.opts.tenant_id);
+    m.set_workflow_run_id(a.workflow_run_id);
+    m.set_job_id(a.job_id);
+    m.set_job_name(a.job_name);
+    m.set_job_run_id(a.task_run_external_id);
+    m.set_task_id(a.job_id);
+    m.set_task_run_external_id(a.task_run_external_id);
+    m.set_action_id(a.action_id);
+    m.set_action_type(a.kind == action_kind::start ? START_STEP_RUN : CANCEL_STEP_RUN);
+    m.set_action_payload(a.payload);
+    m.set_task_name(a.job_name);
+    m.set_retry_count(a.retry_count);
+    m.set_additional_metadata(a.additional_metadata);
+    m.set_priority(a.priority);
+    m.set_workflow_id(a.workflow_id);
+    m.set_workflow_version_id(a.workflow_version_id);
+    if (a.parent_task_run_external_id)
+      m.set_parent_workflow_run_id(*a.parent_task_run_external_id);
+    if (a.child_index)
+      m.set_child_workflow_index(*a.child_index);
+    if (a.child_key)
+      m.set_child_workflow_key(*a.child_key);
+  }
+
+  service_env env_;
+  std::string worker_id_;
+  bool open_ = false;
+  std::shared_ptr<listen_stream> self_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// SubscribeToWorkflowRuns
+
+class runs_stream final
+  : public grpc::ServerBidiReactor<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>,
+    public run_sink,
+    public write_pump<runs_stream, run_finished_ptr, WorkflowRunEvent> {
+public:
+  using pump_base = write_pump<runs_stream, run_finished_ptr, WorkflowRunEvent>;
+  friend pump_base;
+
+  static runs_stream* open(service_env env, grpc::CallbackServerContext* ctx) {
+    auto s = std::shared_ptr<runs_stream>(new runs_stream(env));
+    s->self_ = s;
+    if (!authorized(ctx, env.auth)) {
+      s->abort(unauthenticated());
+      return s.get();
+    }
+    if (!env.state.attach_run_sink(s)) {
+      s->abort(shutting_down());
+      return s.get();
+    }
+    s->attached_ = true;
+    s->StartRead(&s->request_);
+    return s.get();
+  }
+
+  // run_sink
+  void enqueue(run_finished_ptr ev) override { push(std::move(ev)); }
+  void flush() override { pump(); }
+  void close() override { abort(shutting_down()); }
+
+  // reactor
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The client half-closed (or the call broke, in which case OnCancel follows): deliver what
+      // is queued, then end.
+      finish_when_drained();
+      return;
+    }
+    if (!request_.workflow_run_id().empty())
+      env_.state.watch_run(request_.workflow_run_id(), self_);
+    StartRead(&request_);
+  }
+  void OnWriteDone(bool ok) override { write_done(ok); }
+  void OnCancel() override {
+    abort(grpc::Status{grpc::StatusCode::CANCELLED, "cancelled by the client"});
+  }
+  void OnDone() override {
+    if (attached_)
+      env_.state.detach_run_sink(this);
+    auto keep = std::move(self_);
+  }
+
+private:
+  explicit runs_stream(service_env env) : env_(env) {}
+
+  void to_wire(const run_finished_ptr& ev, WorkflowRunEvent& m) {
+    m.Clear();
+    m.set_workflow_run_id(ev->workflow_run_id);
+    m.set_event_type(WORKFLOW_RUN_EVENT_TYPE_FINISHED);
+    set_now(m.mutable_event_timestamp());
+    for (const auto& r : ev->results) {
+      auto* out = m.add_results();
+      out->set_task_run_external_id(r.task_run_external_id);
+      out->set_task_name(r.task_name);
+      out->set_job_run_id(r.task_run_external_id);
+      if (r.error)
+        out->set_error(*r.error);
+      if (r.output)
+        out->set_output(*r.output);
+    }
+  }
+
+  service_env env_;
+  SubscribeToWorkflowRunsRequest request_;
+  bool attached_ = false;
+  std::shared_ptr<runs_stream> self_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+step_event_kind kind_of(StepActionEventType t) {
+  switch (t) {
+    case STEP_EVENT_TYPE_STARTED:
+      return step_event_kind::started;
+    case STEP_EVENT_TYPE_COMPLETED:
+      return step_event_kind::completed;
+    case STEP_EVENT_TYPE_FAILED:
+      return step_event_kind::failed;
+    default:
+      return step_event_kind::other;
+  }
+}
+
+class dispatcher_service final : public Dispatcher::CallbackService {
+public:
+  explicit dispatcher_service(service_env env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx, const GetVersionRequest*,
+                                       GetVersionResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      resp->set_version(env_.opts.version);
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
+                                     const WorkerRegisterRequest* req,
+                                     WorkerRegisterResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      worker_spec spec;
+      spec.name = req->worker_name();
+      spec.actions.assign(req->actions().begin(), req->actions().end());
+      if (req->has_slots())
+        spec.slots = req->slots();
+      for (const auto& [type, units] : req->slot_config())
+        spec.slot_config.emplace(type, units);
+      worker_registered out;
+      status st = env_.state.register_worker(spec, out);
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_tenant_id(env_.opts.tenant_id);
+      resp->set_worker_id(out.worker_id);
+      resp->set_worker_name(out.worker_name);
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerWriteReactor<AssignedAction>* ListenV2(grpc::CallbackServerContext* ctx,
+                                                     const WorkerListenRequest* req) override {
+    return listen_stream::open(env_, ctx, *req);
+  }
+
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const HeartbeatRequest* req, HeartbeatResponse*) override {
+    return unary(ctx, env_.auth, [&] { return to_grpc(env_.state.heartbeat(req->worker_id())); });
+  }
+
+  grpc::ServerBidiReactor<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>*
+  SubscribeToWorkflowRuns(grpc::CallbackServerContext* ctx) override {
+    return runs_stream::open(env_, ctx);
+  }
+
+  grpc::ServerUnaryReactor* SendStepActionEvent(grpc::CallbackServerContext* ctx,
+                                                const StepActionEvent* req,
+                                                ActionEventResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      step_event ev;
+      ev.task_run_external_id = req->task_run_external_id();
+      ev.kind = kind_of(req->event_type());
+      ev.payload = req->event_payload();
+      if (req->has_retry_count())
+        ev.retry_count = req->retry_count();
+      ev.should_not_retry = req->has_should_not_retry() && req->should_not_retry();
+      status st = env_.state.handle_step_event(ev);
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_tenant_id(env_.opts.tenant_id);
+      resp->set_worker_id(req->worker_id());
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* PutOverridesData(grpc::CallbackServerContext* ctx,
+                                             const OverridesData*,
+                                             OverridesDataResponse*) override {
+    return unary(ctx, env_.auth, [] { return grpc::Status::OK; }); // a no-op in the engine too
+  }
+
+  grpc::ServerUnaryReactor* Unsubscribe(grpc::CallbackServerContext* ctx,
+                                        const WorkerUnsubscribeRequest* req,
+                                        WorkerUnsubscribeResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      status st = env_.state.unsubscribe(req->worker_id());
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_tenant_id(env_.opts.tenant_id);
+      resp->set_worker_id(req->worker_id());
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* RefreshTimeout(grpc::CallbackServerContext* ctx,
+                                           const RefreshTimeoutRequest* req,
+                                           RefreshTimeoutResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      std::chrono::system_clock::time_point at;
+      status st = env_.state.refresh_timeout(req->task_run_external_id(),
+                                             req->increment_timeout_by(), at);
+      if (!st.ok())
+        return to_grpc(st);
+      set_time(resp->mutable_timeout_at(), at);
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* ReleaseSlot(grpc::CallbackServerContext* ctx,
+                                        const ReleaseSlotRequest* req,
+                                        ReleaseSlotResponse*) override {
+    return unary(ctx, env_.auth,
+                 [&] { return to_grpc(env_.state.release_slot(req->task_run_external_id())); });
+  }
+
+  grpc::ServerUnaryReactor* UpsertWorkerLabels(grpc::CallbackServerContext* ctx,
+                                               const UpsertWorkerLabelsRequest* req,
+                                               UpsertWorkerLabelsResponse* resp) override {
+    // Labels only matter for affinity scheduling, which the dev engine does not do: accept them.
+    return unary(ctx, env_.auth, [&] {
+      status st = env_.state.worker_exists(req->worker_id());
+      if (!st.ok())
+        return to_grpc(st);
+      resp->set_tenant_id(env_.opts.tenant_id);
+      resp->set_worker_id(req->worker_id());
+      return grpc::Status::OK;
+    });
+  }
+
+private:
+  service_env env_;
+};
+
+} // namespace
+
+std::unique_ptr<grpc::Service> make_dispatcher_service(service_env env) {
+  return std::make_unique<dispatcher_service>(env);
+}
+
+} // namespace hatchet::engine

@@ -1,0 +1,1026 @@
+#include "engine/state.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "engine/go_duration.hpp"
+#include "engine/ids.hpp"
+
+namespace hatchet::engine {
+
+namespace {
+
+constexpr int32_t default_slots = 100;
+constexpr std::chrono::milliseconds default_timeout{60000};
+
+std::string lowercase(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+/// ^[a-zA-Z0-9.\-_]+$, the engine's rule for worker names.
+bool valid_worker_name(const std::string& name) {
+  if (name.empty())
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == '_';
+  });
+}
+
+/// `service:verb[:sub]` with non-empty parts.
+bool valid_action(const std::string& action) {
+  auto colon = action.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= action.size())
+    return false;
+  auto second = action.find(':', colon + 1);
+  if (second == std::string::npos)
+    return true;
+  return second > colon + 1 && second + 1 < action.size() &&
+         action.find(':', second + 1) == std::string::npos;
+}
+
+int32_t find_units(const std::vector<std::pair<std::string, int32_t>>& v, const std::string& k) {
+  for (const auto& [key, units] : v)
+    if (key == k)
+      return units;
+  return 0;
+}
+
+void add_units(std::vector<std::pair<std::string, int32_t>>& v, const std::string& k, int32_t d) {
+  for (auto& [key, units] : v) {
+    if (key == k) {
+      units += d;
+      return;
+    }
+  }
+  v.emplace_back(k, d);
+}
+
+} // namespace
+
+bool is_valid_json(const std::string& text) {
+  return text.find("\\u0000") == std::string::npos && nlohmann::json::accept(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// effects
+
+void engine_state::effects::flush(const std::shared_ptr<action_sink>& s) {
+  if (flush_actions.empty() || flush_actions.back() != s)
+    flush_actions.push_back(s);
+}
+
+void engine_state::effects::flush(const std::shared_ptr<run_sink>& s) {
+  if (flush_runs.empty() || flush_runs.back() != s)
+    flush_runs.push_back(s);
+}
+
+void engine_state::effects::apply() {
+  auto dedupe = [](auto& v) {
+    if (v.size() > 1) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    }
+  };
+  dedupe(flush_actions);
+  dedupe(flush_runs);
+  for (auto& s : flush_actions)
+    s->flush();
+  for (auto& s : flush_runs)
+    s->flush();
+  for (auto& s : close_actions)
+    s->close();
+  for (auto& s : close_runs)
+    s->close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// construction
+
+engine_state::engine_state(engine_options opts) : opts_(std::move(opts)) {}
+
+engine_state::~engine_state() = default;
+
+// ---------------------------------------------------------------------------------------------
+// lookups and scheduling helpers (under mu_)
+
+engine_state::worker* engine_state::find_worker(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+engine_state::task_run* engine_state::find_task(const std::string& id) const {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : it->second;
+}
+
+bool engine_state::eligible(const worker& w, steady::time_point now) const {
+  return !w.unsubscribed && !w.sessions.empty() && w.heartbeated &&
+         now - w.last_heartbeat <= opts_.heartbeat_window;
+}
+
+bool engine_state::fits(const worker& w, const task_def& def) {
+  for (const auto& [type, units] : def.slot_requests)
+    if (find_units(w.capacity, type) - find_units(w.used, type) < units)
+      return false;
+  return true;
+}
+
+void engine_state::mark_dirty(action_queue* q) {
+  if (!q->dirty) {
+    q->dirty = true;
+    dirty_queues_.push_back(q);
+  }
+}
+
+void engine_state::mark_dirty(worker* w) {
+  if (!w->dirty) {
+    w->dirty = true;
+    dirty_workers_.push_back(w);
+  }
+}
+
+void engine_state::enqueue(const std::shared_ptr<task_run>& t) {
+  t->state = task_state::queued;
+  ++t->attempt;
+  t->queue->tasks.push_back(queue_entry{t, t->attempt});
+  mark_dirty(t->queue);
+}
+
+void engine_state::settle(steady::time_point now, effects& fx) {
+  // A worker with new capacity (or a new stream/heartbeat) looks at each of its actions, starting
+  // from a rotating offset so one busy action cannot starve the others on that worker.
+  for (worker* w : dirty_workers_) {
+    w->dirty = false;
+    const size_t n = w->queues.size();
+    for (size_t i = 0; i < n; ++i) {
+      action_queue* q = w->queues[(w->queue_cursor + i) % n];
+      if (!q->tasks.empty())
+        mark_dirty(q);
+    }
+    if (n > 0)
+      w->queue_cursor = (w->queue_cursor + 1) % n;
+  }
+  dirty_workers_.clear();
+  // drain() never marks queues dirty, so this loop does not grow while it runs.
+  for (action_queue* q : dirty_queues_)
+    drain(*q, now, fx);
+  dirty_queues_.clear();
+  forget_oldest_runs();
+}
+
+void engine_state::drain(action_queue& q, steady::time_point now, effects& fx) {
+  q.dirty = false;
+  while (!q.tasks.empty()) {
+    auto& head = q.tasks.front();
+    if (head.task->state != task_state::queued || head.task->attempt != head.attempt) {
+      q.tasks.pop_front(); // cancelled or requeued since: a stale entry
+      continue;
+    }
+    const task_def& def = head.task->def();
+    worker* chosen = nullptr;
+    for (size_t i = 0; i < q.workers.size();) {
+      size_t idx = (q.cursor + i) % q.workers.size();
+      worker* w = q.workers[idx];
+      if (w->unsubscribed && w->sessions.empty()) {
+        // gone for good: drop it from this action's candidates
+        q.workers.erase(q.workers.begin() + static_cast<std::ptrdiff_t>(idx));
+        if (q.workers.empty())
+          break;
+        continue;
+      }
+      if (eligible(*w, now) && fits(*w, def)) {
+        chosen = w;
+        q.cursor = (idx + 1) % q.workers.size();
+        break;
+      }
+      ++i;
+    }
+    if (chosen == nullptr)
+      return; // FIFO: the head waits, and so does everything behind it
+    auto t = std::move(head.task);
+    q.tasks.pop_front();
+    assign(t, *chosen, now, fx);
+  }
+}
+
+void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady::time_point now,
+                          effects& fx) {
+  const task_def& def = t->def();
+  t->state = task_state::running;
+  ++t->attempt;
+  t->assigned = &w;
+  t->holds_slot = true;
+  for (const auto& [type, units] : def.slot_requests)
+    add_units(w.used, type, units);
+  w.running.insert(t.get());
+  ++w.slot_holders;
+  stats_.max_running_on_one_worker = std::max(stats_.max_running_on_one_worker, w.slot_holders);
+  t->deadline = now + def.timeout;
+  deadlines_.push(deadline_entry{t->deadline, t, t->attempt});
+  auto& session = w.sessions.back(); // the newest stream is the likeliest to be alive
+  session->enqueue(make_action(*t, action_kind::start));
+  fx.flush(session);
+  ++stats_.assigned;
+  spdlog::debug("assigned task {} ({} retry {}) to worker {}", t->external_id, def.action,
+                t->retry_count, w.id);
+}
+
+void engine_state::free_slot(task_run& t) {
+  if (!t.holds_slot || t.assigned == nullptr)
+    return;
+  worker& w = *t.assigned;
+  for (const auto& [type, units] : t.def().slot_requests)
+    add_units(w.used, type, -units);
+  --w.slot_holders;
+  t.holds_slot = false;
+  mark_dirty(&w);
+}
+
+void engine_state::detach(task_run& t) {
+  free_slot(t);
+  if (t.assigned != nullptr) {
+    t.assigned->running.erase(&t);
+    mark_dirty(t.assigned);
+    t.assigned = nullptr;
+  }
+}
+
+void engine_state::send_cancel(task_run& t, effects& fx) {
+  if (t.assigned == nullptr || t.assigned->sessions.empty())
+    return;
+  auto& session = t.assigned->sessions.back();
+  session->enqueue(make_action(t, action_kind::cancel));
+  fx.flush(session);
+}
+
+assigned_action engine_state::make_action(const task_run& t, action_kind kind) const {
+  const task_def& def = t.def();
+  const workflow_run& run = *t.run;
+  assigned_action a;
+  a.kind = kind;
+  a.workflow_run_id = run.id;
+  a.job_id = def.id;
+  a.job_name = def.readable_id;
+  a.task_run_external_id = t.external_id;
+  a.action_id = def.action;
+  if (kind == action_kind::start)
+    a.payload = make_payload(t);
+  a.retry_count = t.retry_count;
+  a.additional_metadata = run.additional_metadata;
+  a.priority = run.priority;
+  a.workflow_id = run.wf->workflow_id;
+  a.workflow_version_id = run.wf->version_id;
+  a.parent_task_run_external_id = run.parent_task_run_external_id;
+  a.child_index = run.child_index;
+  a.child_key = run.child_key;
+  return a;
+}
+
+std::string engine_state::make_payload(const task_run& t) const {
+  // Built by concatenation: the input and every parent output were validated as JSON on the way in,
+  // so there is no need to parse and re-serialise them for every assignment.
+  const workflow_run& run = *t.run;
+  std::string p;
+  p.reserve(run.input.size() + 160);
+  p += R"({"input":)";
+  p += run.input;
+  p += R"(,"parents":{)";
+  bool first = true;
+  for (size_t pi : t.def().parents) {
+    const task_run& parent = *run.tasks[pi];
+    if (!first)
+      p += ',';
+    first = false;
+    p += nlohmann::json(parent.def().readable_id).dump();
+    p += ':';
+    p += parent.output;
+  }
+  p += R"(},"triggers":{},"triggered_by":"manual","user_data":{},"overrides":{}})";
+  return p;
+}
+
+void engine_state::requeue(task_run& t, bool consumes_retry) {
+  ++t.retry_count;
+  if (consumes_retry)
+    ++t.retries_used;
+  ++stats_.retried;
+  enqueue(t.run->tasks[t.index]);
+}
+
+void engine_state::complete(task_run& t, std::string output, effects& fx) {
+  detach(t);
+  t.state = task_state::completed;
+  t.output = std::move(output);
+  ++stats_.completed;
+  spdlog::debug("task {} completed", t.external_id);
+  workflow_run& run = *t.run;
+  for (size_t ci : t.def().children) {
+    auto& child = run.tasks[ci];
+    if (child->state == task_state::waiting && --child->parents_left == 0)
+      enqueue(child);
+  }
+  task_terminal(t, fx);
+}
+
+void engine_state::finish_unsuccessfully(task_run& t, task_state state, std::string error,
+                                         effects& fx) {
+  detach(t);
+  t.state = state;
+  t.error = std::move(error);
+  if (state == task_state::failed)
+    ++stats_.failed;
+  else
+    ++stats_.cancelled;
+  spdlog::debug("task {} {}: {}", t.external_id,
+                state == task_state::failed ? "failed" : "cancelled", t.error);
+  skip_dependants(t, fx);
+  task_terminal(t, fx);
+}
+
+void engine_state::skip_dependants(task_run& t, effects& fx) {
+  workflow_run& run = *t.run;
+  for (size_t ci : t.def().children) {
+    task_run& child = *run.tasks[ci];
+    if (child.state != task_state::waiting)
+      continue;
+    child.state = task_state::cancelled;
+    child.error = "task not run: parent task '" + t.def().readable_id + "' did not complete";
+    ++stats_.cancelled;
+    skip_dependants(child, fx);
+    task_terminal(child, fx);
+  }
+}
+
+void engine_state::task_terminal(task_run& t, effects& fx) {
+  if (t.run != nullptr && ++t.run->terminal == t.run->tasks.size())
+    finish_run(*t.run, fx);
+}
+
+void engine_state::finish_run(workflow_run& run, effects& fx) {
+  auto ev = std::make_shared<run_finished>();
+  ev->workflow_run_id = run.id;
+  ev->results.reserve(run.tasks.size());
+  for (const auto& t : run.tasks) {
+    step_result r;
+    r.task_run_external_id = t->external_id;
+    r.task_name = t->def().readable_id;
+    if (t->state == task_state::completed)
+      r.output = t->output;
+    else
+      r.error = t->error.empty() ? std::string{"task did not complete"} : t->error;
+    ev->results.push_back(std::move(r));
+  }
+  run.done = true;
+  run.finished = ev;
+  finished_order_.push_back(run.id);
+  spdlog::debug("workflow run {} finished", run.id);
+  if (auto it = waiters_.find(run.id); it != waiters_.end()) {
+    for (auto& sink : it->second) {
+      sink->enqueue(ev);
+      fx.flush(sink);
+      if (auto sw = sink_waits_.find(sink.get()); sw != sink_waits_.end())
+        sw->second.erase(run.id);
+    }
+    waiters_.erase(it);
+  }
+}
+
+void engine_state::forget_oldest_runs() {
+  while (finished_order_.size() > opts_.max_finished_runs) {
+    auto it = runs_.find(finished_order_.front());
+    finished_order_.pop_front();
+    if (it == runs_.end())
+      continue;
+    for (auto& t : it->second->tasks) {
+      tasks_.erase(t->external_id);
+      t->run = nullptr; // queue and deadline entries may still hold the task; they see it terminal
+    }
+    runs_.erase(it);
+  }
+}
+
+run_status engine_state::status_of(const task_run& t) const {
+  switch (t.state) {
+    case task_state::waiting:
+    case task_state::queued:
+      return run_status::queued;
+    case task_state::running:
+      return run_status::running;
+    case task_state::completed:
+      return run_status::completed;
+    case task_state::failed:
+      return run_status::failed;
+    case task_state::cancelled:
+      return run_status::cancelled;
+  }
+  return run_status::queued;
+}
+
+run_status engine_state::status_of(const workflow_run& run) const {
+  if (run.done) {
+    bool cancelled = false;
+    for (const auto& t : run.tasks) {
+      if (t->state == task_state::failed)
+        return run_status::failed;
+      cancelled = cancelled || t->state == task_state::cancelled;
+    }
+    return cancelled ? run_status::cancelled : run_status::completed;
+  }
+  for (const auto& t : run.tasks)
+    if (t->state != task_state::waiting && t->state != task_state::queued)
+      return run_status::running;
+  return run_status::queued;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatcher
+
+status engine_state::register_worker(const worker_spec& spec, worker_registered& out) {
+  if (!valid_worker_name(spec.name))
+    return status::invalid("worker name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
+  if (spec.slots && !spec.slot_config.empty())
+    return status::invalid("set either slots or slot_config, not both");
+  auto w = std::make_unique<worker>();
+  if (!spec.slot_config.empty()) {
+    for (const auto& [type, units] : spec.slot_config) {
+      if (units < 0)
+        return status::invalid("slot_config[" + type + "] must not be negative");
+      w->capacity.emplace_back(type, units);
+    }
+  } else if (spec.slots) {
+    if (*spec.slots < 0)
+      return status::invalid("slots must not be negative");
+    w->capacity.emplace_back("default", *spec.slots);
+  } else {
+    w->capacity.emplace_back("default", default_slots);
+  }
+  for (const auto& [type, units] : w->capacity)
+    w->used.emplace_back(type, 0);
+  std::vector<std::string> actions;
+  for (const auto& a : spec.actions) {
+    auto lower = lowercase(a);
+    if (!valid_action(lower))
+      return status::invalid("action '" + a + "' must look like service:verb");
+    if (std::find(actions.begin(), actions.end(), lower) == actions.end())
+      actions.push_back(std::move(lower));
+  }
+  std::string slots_text;
+  for (const auto& [type, units] : w->capacity)
+    slots_text += (slots_text.empty() ? "" : ", ") + type + "=" + std::to_string(units);
+  w->id = new_uuid();
+  w->name = spec.name;
+  w->registered_at = steady::now();
+  out.worker_id = w->id;
+  out.worker_name = w->name;
+  {
+    std::lock_guard lk{mu_};
+    for (const auto& a : actions) {
+      auto& q = queues_[a];
+      if (!q) {
+        q = std::make_unique<action_queue>();
+        q->action = a;
+      }
+      q->workers.push_back(w.get());
+      w->queues.push_back(q.get());
+    }
+    workers_.emplace(w->id, std::move(w));
+  }
+  spdlog::info("registered worker {} as {} ({} actions, slots {})", spec.name, out.worker_id,
+               actions.size(), slots_text);
+  return status::success();
+}
+
+status engine_state::open_session(const std::string& worker_id,
+                                  const std::shared_ptr<action_sink>& sink) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    if (closing_)
+      return {status_code::unavailable, "engine is stopping"};
+    worker* w = find_worker(worker_id);
+    if (w == nullptr)
+      return status::not_found("worker " + worker_id + " not found");
+    if (w->unsubscribed)
+      return status::precondition("worker " + worker_id + " has unsubscribed; register again");
+    w->sessions.push_back(sink);
+    w->had_listener = true;
+    mark_dirty(w);
+    settle(steady::now(), fx);
+  }
+  spdlog::debug("worker {} opened a listen stream", worker_id);
+  fx.apply();
+  return status::success();
+}
+
+void engine_state::close_session(const std::string& worker_id,
+                                 const std::shared_ptr<action_sink>& sink) {
+  effects fx;
+  size_t requeued = 0;
+  {
+    std::lock_guard lk{mu_};
+    worker* w = find_worker(worker_id);
+    if (w == nullptr)
+      return;
+    std::erase_if(w->sessions, [&](const auto& s) { return s == sink; });
+    // Taken under the lock, after the erase: no START can be queued on this stream any more.
+    // The worker never saw these: give the tasks back to the queue with the same retry_count.
+    for (const auto& a : sink->take_undelivered()) {
+      if (a.kind != action_kind::start)
+        continue;
+      task_run* t = find_task(a.task_run_external_id);
+      if (t == nullptr || t->state != task_state::running || t->assigned != w ||
+          t->retry_count != a.retry_count)
+        continue;
+      detach(*t);
+      enqueue(t->run->tasks[t->index]);
+      ++requeued;
+    }
+    mark_dirty(w);
+    settle(steady::now(), fx);
+  }
+  spdlog::debug("worker {} closed a listen stream ({} undelivered tasks requeued)", worker_id,
+                requeued);
+  fx.apply();
+}
+
+status engine_state::heartbeat(const std::string& worker_id) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    worker* w = find_worker(worker_id);
+    if (w == nullptr)
+      return status::not_found("worker " + worker_id + " not found");
+    if (w->had_listener && w->sessions.empty())
+      return status::precondition("worker " + worker_id +
+                                  " has no open listen stream; reconnect ListenV2");
+    w->heartbeated = true;
+    w->last_heartbeat = steady::now();
+    mark_dirty(w);
+    settle(w->last_heartbeat, fx);
+  }
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::handle_step_event(const step_event& ev) {
+  if (!is_uuid(ev.task_run_external_id))
+    return status::invalid("task_run_external_id '" + ev.task_run_external_id +
+                           "' is not a uuid");
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    task_run* t = find_task(ev.task_run_external_id);
+    if (t == nullptr)
+      return status::not_found("task run " + ev.task_run_external_id + " not found");
+    // Events of an older attempt are stale (the task was retried or requeued since): ignore them.
+    if (ev.retry_count.value_or(t->retry_count) != t->retry_count)
+      return status::success();
+    // STARTED is observability only; COMPLETED/FAILED count only while the task is running
+    // (they may arrive before STARTED: the TypeScript SDK sends them concurrently).
+    if (t->state != task_state::running)
+      return status::success();
+    switch (ev.kind) {
+      case step_event_kind::completed: {
+        std::string output = ev.payload.empty() ? std::string{"{}"} : ev.payload;
+        if (is_valid_json(output))
+          complete(*t, std::move(output), fx);
+        else
+          finish_unsuccessfully(*t, task_state::failed,
+                                "task output is not valid JSON: the worker sent: " +
+                                  output.substr(0, 200),
+                                fx);
+        break;
+      }
+      case step_event_kind::failed:
+        if (!ev.should_not_retry && t->retries_used < t->def().retries) {
+          spdlog::debug("task {} failed (retry {}), retrying", t->external_id, t->retry_count);
+          detach(*t);
+          requeue(*t, true);
+        } else {
+          finish_unsuccessfully(*t, task_state::failed,
+                                ev.payload.empty() ? std::string{"task failed"} : ev.payload, fx);
+        }
+        break;
+      case step_event_kind::started:
+      case step_event_kind::other:
+        return status::success();
+    }
+    settle(steady::now(), fx);
+  }
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::unsubscribe(const std::string& worker_id) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    worker* w = find_worker(worker_id);
+    if (w == nullptr)
+      return status::not_found("worker " + worker_id + " not found");
+    w->unsubscribed = true;
+    fx.close_actions = w->sessions; // close_session removes them as each stream ends
+  }
+  spdlog::info("worker {} unsubscribed", worker_id);
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::refresh_timeout(const std::string& id, const std::string& increment,
+                                     std::chrono::system_clock::time_point& timeout_at) {
+  if (!is_uuid(id))
+    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+  auto inc = parse_go_duration(increment);
+  if (!inc)
+    return status::invalid("increment_timeout_by '" + increment + "' is not a duration");
+  std::lock_guard lk{mu_};
+  task_run* t = find_task(id);
+  if (t == nullptr)
+    return status::not_found("task run " + id + " not found");
+  if (t->state != task_state::running)
+    return status::precondition("task run " + id + " is not running");
+  t->deadline += *inc;
+  deadlines_.push(deadline_entry{t->deadline, t->run->tasks[t->index], t->attempt});
+  auto now = steady::now();
+  timeout_at = std::chrono::system_clock::now() +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(t->deadline - now);
+  return status::success();
+}
+
+status engine_state::release_slot(const std::string& id) {
+  if (!is_uuid(id))
+    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    task_run* t = find_task(id);
+    if (t == nullptr)
+      return status::not_found("task run " + id + " not found");
+    if (t->state == task_state::running && t->holds_slot) {
+      free_slot(*t);
+      settle(steady::now(), fx);
+    }
+  }
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::worker_exists(const std::string& worker_id) const {
+  std::lock_guard lk{mu_};
+  if (find_worker(worker_id) == nullptr)
+    return status::not_found("worker " + worker_id + " not found");
+  return status::success();
+}
+
+status engine_state::task_exists(const std::string& id) const {
+  if (!is_uuid(id))
+    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+  std::lock_guard lk{mu_};
+  if (find_task(id) == nullptr)
+    return status::not_found("task run " + id + " not found");
+  return status::success();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run subscriptions
+
+bool engine_state::attach_run_sink(const std::shared_ptr<run_sink>& sink) {
+  std::lock_guard lk{mu_};
+  if (closing_)
+    return false;
+  run_sinks_.emplace(sink.get(), sink);
+  return true;
+}
+
+void engine_state::watch_run(const std::string& run_id, const std::shared_ptr<run_sink>& sink) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    auto it = runs_.find(run_id);
+    if (it != runs_.end() && it->second->done) {
+      sink->enqueue(it->second->finished);
+      fx.flush(sink);
+    } else if (sink_waits_[sink.get()].insert(run_id).second) {
+      // Unknown ids wait too: the trigger may still be on its way.
+      waiters_[run_id].push_back(sink);
+    }
+  }
+  fx.apply();
+}
+
+void engine_state::detach_run_sink(const run_sink* sink) {
+  std::lock_guard lk{mu_};
+  if (auto sw = sink_waits_.find(sink); sw != sink_waits_.end()) {
+    for (const auto& id : sw->second) {
+      auto it = waiters_.find(id);
+      if (it == waiters_.end())
+        continue;
+      std::erase_if(it->second, [&](const auto& s) { return s.get() == sink; });
+      if (it->second.empty())
+        waiters_.erase(it);
+    }
+    sink_waits_.erase(sw);
+  }
+  run_sinks_.erase(sink);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+status engine_state::put_workflow(const workflow_spec& spec, workflow_registered& out) {
+  if (spec.name.empty())
+    return status::invalid("workflow name is required");
+  if (spec.tasks.empty())
+    return status::invalid("workflow '" + spec.name + "' has no tasks");
+  auto wf = std::make_shared<workflow_def>();
+  wf->name = lowercase(spec.name);
+  std::unordered_map<std::string, size_t> index;
+  for (const auto& ts : spec.tasks) {
+    if (ts.readable_id.empty())
+      return status::invalid("a task of workflow '" + spec.name + "' has no readable_id");
+    if (ts.action.empty())
+      return status::invalid("task '" + ts.readable_id + "' has no action");
+    if (!index.emplace(ts.readable_id, wf->tasks.size()).second)
+      return status::invalid("task '" + ts.readable_id + "' is declared twice");
+    task_def def;
+    def.id = new_uuid();
+    def.readable_id = ts.readable_id;
+    def.action = lowercase(ts.action);
+    if (!valid_action(def.action))
+      return status::invalid("action '" + ts.action + "' must look like service:verb");
+    if (ts.timeout.empty()) {
+      def.timeout = default_timeout;
+      def.timeout_text = "60s";
+    } else {
+      auto d = parse_go_duration(ts.timeout);
+      if (!d || d->count() <= 0)
+        return status::invalid("task '" + ts.readable_id + "': timeout '" + ts.timeout +
+                               "' is not a positive duration");
+      def.timeout = *d;
+      def.timeout_text = ts.timeout;
+    }
+    if (ts.retries < 0)
+      return status::invalid("task '" + ts.readable_id + "': retries must not be negative");
+    def.retries = ts.retries;
+    if (ts.slot_requests.empty()) {
+      def.slot_requests.emplace_back("default", 1);
+    } else {
+      for (const auto& [type, units] : ts.slot_requests) {
+        if (units < 0)
+          return status::invalid("task '" + ts.readable_id + "': slot_requests[" + type +
+                                 "] must not be negative");
+        def.slot_requests.emplace_back(type, units);
+      }
+    }
+    wf->tasks.push_back(std::move(def));
+  }
+  for (size_t i = 0; i < spec.tasks.size(); ++i) {
+    for (const auto& p : spec.tasks[i].parents) {
+      auto it = index.find(p);
+      if (it == index.end())
+        return status::invalid("task '" + spec.tasks[i].readable_id + "': unknown parent '" + p +
+                               "'");
+      if (it->second == i)
+        return status::invalid("task '" + p + "' cannot be its own parent");
+      if (std::find(wf->tasks[i].parents.begin(), wf->tasks[i].parents.end(), it->second) ==
+          wf->tasks[i].parents.end()) {
+        wf->tasks[i].parents.push_back(it->second);
+        wf->tasks[it->second].children.push_back(i);
+      }
+    }
+  }
+  // Kahn's algorithm: a cycle would leave runs that can never finish.
+  std::vector<size_t> indegree(wf->tasks.size());
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < wf->tasks.size(); ++i) {
+    indegree[i] = wf->tasks[i].parents.size();
+    if (indegree[i] == 0)
+      ready.push_back(i);
+  }
+  size_t visited = 0;
+  while (!ready.empty()) {
+    size_t i = ready.back();
+    ready.pop_back();
+    ++visited;
+    for (size_t c : wf->tasks[i].children)
+      if (--indegree[c] == 0)
+        ready.push_back(c);
+  }
+  if (visited != wf->tasks.size())
+    return status::invalid("the parents of workflow '" + spec.name + "' form a cycle");
+
+  wf->version_id = new_uuid();
+  {
+    std::lock_guard lk{mu_};
+    auto& id = workflow_ids_[wf->name];
+    if (id.empty())
+      id = new_uuid();
+    wf->workflow_id = id;
+    out.version_id = wf->version_id;
+    out.workflow_id = wf->workflow_id;
+    workflows_[wf->name] = wf;
+  }
+  spdlog::info("registered workflow {} ({} tasks)", wf->name, wf->tasks.size());
+  return status::success();
+}
+
+status engine_state::trigger(const std::vector<trigger_spec>& specs,
+                             std::vector<std::string>& run_ids) {
+  for (const auto& s : specs) {
+    if (!is_valid_json(s.input))
+      return status::invalid("input of workflow '" + s.name + "' must be valid JSON");
+    if (s.additional_metadata && !is_valid_json(*s.additional_metadata))
+      return status::invalid("additional_metadata of workflow '" + s.name +
+                             "' must be valid JSON");
+    if (s.priority && (*s.priority < 1 || *s.priority > 3))
+      return status::invalid("priority must be between 1 and 3");
+    if (s.parent_task_run_external_id && !is_uuid(*s.parent_task_run_external_id))
+      return status::invalid("parent_task_run_external_id must be a uuid");
+  }
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    std::vector<std::shared_ptr<const workflow_def>> defs;
+    defs.reserve(specs.size());
+    for (const auto& s : specs) {
+      auto it = workflows_.find(lowercase(s.name));
+      if (it == workflows_.end())
+        return status::not_found("workflow '" + s.name + "' not found; register it with PutWorkflow");
+      defs.push_back(it->second);
+    }
+    run_ids.reserve(run_ids.size() + specs.size());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const auto& s = specs[i];
+      auto run = std::make_unique<workflow_run>();
+      run->id = new_uuid();
+      run->wf = defs[i];
+      run->input = s.input;
+      run->additional_metadata = s.additional_metadata.value_or("{}");
+      run->priority = s.priority.value_or(1);
+      run->parent_task_run_external_id = s.parent_task_run_external_id;
+      run->child_index = s.child_index;
+      run->child_key = s.child_key;
+      run->tasks.reserve(defs[i]->tasks.size());
+      for (size_t ti = 0; ti < defs[i]->tasks.size(); ++ti) {
+        auto t = std::make_shared<task_run>();
+        t->external_id = new_uuid();
+        t->run = run.get();
+        t->wf = defs[i];
+        t->index = ti;
+        const auto& def = defs[i]->tasks[ti];
+        auto& q = queues_[def.action];
+        if (!q) {
+          q = std::make_unique<action_queue>();
+          q->action = def.action;
+        }
+        t->queue = q.get();
+        t->parents_left = def.parents.size();
+        tasks_.emplace(t->external_id, t.get());
+        run->tasks.push_back(std::move(t));
+      }
+      for (auto& t : run->tasks)
+        if (t->parents_left == 0)
+          enqueue(t);
+      run_ids.push_back(run->id);
+      spdlog::debug("triggered workflow run {} of {}", run->id, defs[i]->name);
+      runs_.emplace(run->id, std::move(run));
+    }
+    settle(steady::now(), fx);
+  }
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::get_run_details(const std::string& run_id, run_details& out) const {
+  std::lock_guard lk{mu_};
+  auto it = runs_.find(run_id);
+  if (it == runs_.end())
+    return status::not_found("workflow run " + run_id + " not found");
+  const workflow_run& run = *it->second;
+  out.input = run.input;
+  out.status = status_of(run);
+  out.done = run.done;
+  out.additional_metadata = run.additional_metadata;
+  for (const auto& t : run.tasks) {
+    task_details d;
+    d.external_id = t->external_id;
+    d.readable_id = t->def().readable_id;
+    d.status = status_of(*t);
+    if (t->state == task_state::completed)
+      d.output = t->output;
+    if (!t->error.empty())
+      d.error = t->error;
+    out.tasks.push_back(std::move(d));
+  }
+  return status::success();
+}
+
+status engine_state::cancel(const std::vector<std::string>& ids,
+                            std::vector<std::string>& cancelled) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    std::vector<task_run*> targets;
+    for (const auto& id : ids) {
+      if (task_run* t = find_task(id)) {
+        targets.push_back(t);
+      } else if (auto it = runs_.find(id); it != runs_.end()) {
+        for (auto& t : it->second->tasks)
+          targets.push_back(t.get());
+      }
+      // unknown ids are ignored, as the real engine does for already-gone tasks
+    }
+    for (task_run* t : targets) {
+      if (t->terminal())
+        continue; // already finished, or skipped because an earlier target was its parent
+      if (t->state == task_state::running)
+        send_cancel(*t, fx);
+      finish_unsuccessfully(*t, task_state::cancelled, "task cancelled", fx);
+      cancelled.push_back(t->external_id);
+    }
+    settle(steady::now(), fx);
+  }
+  fx.apply();
+  return status::success();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background and lifecycle
+
+void engine_state::tick() {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    const auto now = steady::now();
+    while (!deadlines_.empty() && deadlines_.top().when <= now) {
+      deadline_entry e = deadlines_.top();
+      deadlines_.pop();
+      task_run& t = *e.task;
+      // stale: finished, reassigned, or refreshed (a later entry exists for the new deadline)
+      if (t.state != task_state::running || t.attempt != e.attempt || t.deadline > now)
+        continue;
+      spdlog::debug("task {} timed out after {}", t.external_id, t.def().timeout_text);
+      send_cancel(t, fx);
+      detach(t);
+      if (t.retries_used < t.def().retries)
+        requeue(t, true);
+      else
+        finish_unsuccessfully(t, task_state::failed,
+                              "task timed out after " + t.def().timeout_text, fx);
+    }
+    for (auto& [id, w] : workers_) {
+      if (w->running.empty())
+        continue;
+      auto last = w->heartbeated ? w->last_heartbeat : w->registered_at;
+      if (now - last <= opts_.silence_requeue)
+        continue;
+      std::vector<task_run*> running(w->running.begin(), w->running.end());
+      spdlog::warn("worker {} silent for more than {}: requeueing its {} tasks", id,
+                   format_go_duration(opts_.silence_requeue), running.size());
+      for (task_run* t : running) {
+        send_cancel(*t, fx);
+        detach(*t);
+        requeue(*t, false); // the worker's fault, not the task's: keep the retry budget
+      }
+    }
+    // A worker's heartbeat window can lapse and recover without any call reaching us in
+    // between; sweep every backlog so nothing waits for an unrelated event.
+    for (auto& [action, q] : queues_)
+      if (!q->tasks.empty())
+        mark_dirty(q.get());
+    settle(now, fx);
+  }
+  fx.apply();
+}
+
+void engine_state::close_all_streams() {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    closing_ = true;
+    for (auto& [id, w] : workers_)
+      for (auto& s : w->sessions)
+        fx.close_actions.push_back(s);
+    for (auto& [ptr, s] : run_sinks_)
+      fx.close_runs.push_back(s);
+  }
+  fx.apply();
+}
+
+void engine_state::reopen() {
+  std::lock_guard lk{mu_};
+  closing_ = false;
+}
+
+dev_engine::stats engine_state::snapshot() const {
+  std::lock_guard lk{mu_};
+  return stats_;
+}
+
+} // namespace hatchet::engine

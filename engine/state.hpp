@@ -1,0 +1,398 @@
+#pragma once
+// The dev engine's in-memory model and scheduler: workflows, workers, runs, task runs and the
+// queues between them. No gRPC or protobuf here: the services translate messages into the plain
+// structs below and back.
+//
+// Concurrency: one mutex guards the whole model. Streams are reached only through the sink
+// interfaces: while the lock is held the model may only *enqueue* into a sink (cheap, never blocks,
+// never calls gRPC); every public method releases the lock and then flushes or closes the sinks it
+// touched. So queue order per stream is model order, and no gRPC call ever runs under the lock.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "engine/dev_engine.hpp"
+
+namespace hatchet::engine {
+
+using steady = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+
+/// The failure kinds the services map onto gRPC status codes.
+enum class status_code {
+  ok,
+  invalid_argument,    ///< malformed request (bad uuid, bad JSON, bad duration, bad name)
+  not_found,           ///< unknown worker, task, run or workflow
+  failed_precondition, ///< valid request in the wrong state (heartbeat without a listener)
+  unavailable,         ///< the engine is stopping
+};
+
+struct status {
+  status_code code = status_code::ok;
+  std::string message;
+
+  bool ok() const noexcept { return code == status_code::ok; }
+  static status success() { return {}; }
+  static status invalid(std::string m) { return {status_code::invalid_argument, std::move(m)}; }
+  static status not_found(std::string m) { return {status_code::not_found, std::move(m)}; }
+  static status precondition(std::string m) {
+    return {status_code::failed_precondition, std::move(m)};
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// What flows out to streams
+
+enum class action_kind { start, cancel };
+
+/// One message for a worker's ListenV2 stream. The service fills the protobuf AssignedAction
+/// from it (job_run_id = task_run_external_id, task_id = job_id, task_name = job_name).
+struct assigned_action {
+  action_kind kind = action_kind::start;
+  std::string workflow_run_id;
+  std::string job_id;   ///< task definition id
+  std::string job_name; ///< task readable id
+  std::string task_run_external_id;
+  std::string action_id;
+  std::string payload; ///< JSON text (START only; empty for CANCEL)
+  int32_t retry_count = 0;
+  std::string additional_metadata; ///< JSON text, "{}" if none
+  int32_t priority = 1;
+  std::string workflow_id;
+  std::string workflow_version_id;
+  std::optional<std::string> parent_task_run_external_id;
+  std::optional<int32_t> child_index;
+  std::optional<std::string> child_key;
+};
+
+struct step_result {
+  std::string task_run_external_id;
+  std::string task_name; ///< readable id
+  std::optional<std::string> output;
+  std::optional<std::string> error;
+};
+
+/// The FINISHED event of a workflow run (immutable, shared by every subscriber).
+struct run_finished {
+  std::string workflow_run_id;
+  std::vector<step_result> results; ///< one per task run, never empty
+};
+using run_finished_ptr = std::shared_ptr<const run_finished>;
+
+/// A worker's ListenV2 stream as the model sees it.
+class action_sink {
+public:
+  virtual ~action_sink() = default;
+  /// Called under the model lock: append to the stream's queue; must not block or call gRPC.
+  virtual void enqueue(assigned_action action) = 0;
+  /// Called without the model lock: start writing queued messages.
+  virtual void flush() = 0;
+  /// Called without the model lock: finish the stream (UNAVAILABLE) once the write in flight is
+  /// done; messages still queued then are reported by take_undelivered().
+  virtual void close() = 0;
+  /// Called under the model lock once the stream has ended: the messages it never wrote.
+  virtual std::vector<assigned_action> take_undelivered() = 0;
+};
+
+/// A SubscribeToWorkflowRuns stream as the model sees it. Same locking rules as action_sink.
+class run_sink {
+public:
+  virtual ~run_sink() = default;
+  virtual void enqueue(run_finished_ptr event) = 0;
+  virtual void flush() = 0;
+  /// Finish the stream (UNAVAILABLE) once the write in flight is done.
+  virtual void close() = 0;
+};
+
+/// Valid JSON text without the NUL escape (PostgreSQL's jsonb, so the real engine, refuses it).
+bool is_valid_json(const std::string& text);
+
+// ---------------------------------------------------------------------------------------------
+// What flows in from requests
+
+struct worker_spec {
+  std::string name;
+  std::vector<std::string> actions;
+  std::optional<int32_t> slots;            ///< deprecated field 4
+  std::map<std::string, int32_t> slot_config; ///< field 9
+};
+
+struct worker_registered {
+  std::string worker_id;
+  std::string worker_name;
+};
+
+struct task_spec {
+  std::string readable_id;
+  std::string action;
+  std::string timeout; ///< Go duration; empty = 60s
+  int32_t retries = 0;
+  std::vector<std::string> parents;
+  std::map<std::string, int32_t> slot_requests; ///< empty = {"default": 1}
+};
+
+struct workflow_spec {
+  std::string name;
+  std::vector<task_spec> tasks;
+};
+
+struct workflow_registered {
+  std::string version_id;
+  std::string workflow_id;
+};
+
+struct trigger_spec {
+  std::string name;
+  std::string input;
+  std::optional<std::string> additional_metadata;
+  std::optional<int32_t> priority;
+  std::optional<std::string> parent_id;
+  std::optional<std::string> parent_task_run_external_id;
+  std::optional<int32_t> child_index;
+  std::optional<std::string> child_key;
+};
+
+enum class step_event_kind { started, completed, failed, other };
+
+struct step_event {
+  std::string task_run_external_id;
+  step_event_kind kind = step_event_kind::other;
+  std::string payload;
+  std::optional<int32_t> retry_count;
+  bool should_not_retry = false;
+};
+
+enum class run_status { queued, running, completed, failed, cancelled };
+
+struct task_details {
+  std::string external_id;
+  std::string readable_id;
+  run_status status = run_status::queued;
+  std::optional<std::string> error;
+  std::optional<std::string> output;
+};
+
+struct run_details {
+  std::string input;
+  run_status status = run_status::queued;
+  bool done = false;
+  std::string additional_metadata;
+  std::vector<task_details> tasks;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The model
+
+class engine_state {
+public:
+  explicit engine_state(engine_options opts);
+  ~engine_state();
+
+  engine_state(const engine_state&) = delete;
+  engine_state& operator=(const engine_state&) = delete;
+
+  const engine_options& options() const noexcept { return opts_; }
+
+  // Dispatcher
+  status register_worker(const worker_spec& spec, worker_registered& out);
+  status open_session(const std::string& worker_id, const std::shared_ptr<action_sink>& sink);
+  /// The stream ended: forget it and requeue the tasks whose START it never wrote.
+  void close_session(const std::string& worker_id, const std::shared_ptr<action_sink>& sink);
+  status heartbeat(const std::string& worker_id);
+  status handle_step_event(const step_event& ev);
+  status unsubscribe(const std::string& worker_id);
+  status refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
+                         std::chrono::system_clock::time_point& timeout_at);
+  status release_slot(const std::string& task_run_external_id);
+  status worker_exists(const std::string& worker_id) const;
+  status task_exists(const std::string& task_run_external_id) const;
+
+  // Run subscriptions
+  /// Registers a subscription stream (so stop can close it). False if the engine is stopping.
+  bool attach_run_sink(const std::shared_ptr<run_sink>& sink);
+  /// The stream wants the FINISHED event of `run_id`: now if finished, else when it finishes.
+  void watch_run(const std::string& run_id, const std::shared_ptr<run_sink>& sink);
+  void detach_run_sink(const run_sink* sink);
+
+  // Admin
+  status put_workflow(const workflow_spec& spec, workflow_registered& out);
+  /// All-or-nothing: every spec is validated before any run is created.
+  status trigger(const std::vector<trigger_spec>& specs, std::vector<std::string>& run_ids);
+  status get_run_details(const std::string& run_id, run_details& out) const;
+  status cancel(const std::vector<std::string>& ids, std::vector<std::string>& cancelled);
+
+  // Background and lifecycle
+  /// Enforces execution timeouts, requeues tasks of silent workers, retries stuck queues.
+  void tick();
+  /// Refuses new streams and closes the open ones (used by dev_engine::stop).
+  void close_all_streams();
+  /// Accepts streams again after close_all_streams (a restart).
+  void reopen();
+  dev_engine::stats snapshot() const;
+
+private:
+  struct task_def {
+    std::string id;
+    std::string readable_id;
+    std::string action;
+    std::chrono::milliseconds timeout{60000};
+    std::string timeout_text;
+    int32_t retries = 0;
+    std::vector<size_t> parents;
+    std::vector<size_t> children;
+    std::vector<std::pair<std::string, int32_t>> slot_requests;
+  };
+  struct workflow_def {
+    std::string workflow_id;
+    std::string version_id;
+    std::string name;
+    std::vector<task_def> tasks;
+  };
+  struct worker;
+  struct workflow_run;
+  struct action_queue;
+  enum class task_state { waiting, queued, running, completed, failed, cancelled };
+  struct task_run {
+    std::string external_id;
+    workflow_run* run = nullptr; // null once the finished run is forgotten
+    std::shared_ptr<const workflow_def> wf;
+    size_t index = 0;
+    action_queue* queue = nullptr;
+    task_state state = task_state::waiting;
+    int32_t retry_count = 0;
+    int32_t retries_used = 0;
+    uint64_t attempt = 0; // invalidates stale queue and deadline entries
+    worker* assigned = nullptr;
+    bool holds_slot = false;
+    steady::time_point deadline{};
+    size_t parents_left = 0;
+    std::string output;
+    std::string error;
+    const task_def& def() const { return wf->tasks[index]; }
+    bool terminal() const {
+      return state == task_state::completed || state == task_state::failed ||
+             state == task_state::cancelled;
+    }
+  };
+  struct workflow_run {
+    std::string id;
+    std::shared_ptr<const workflow_def> wf;
+    std::string input;
+    std::string additional_metadata;
+    int32_t priority = 1;
+    std::optional<std::string> parent_task_run_external_id;
+    std::optional<int32_t> child_index;
+    std::optional<std::string> child_key;
+    std::vector<std::shared_ptr<task_run>> tasks;
+    size_t terminal = 0;
+    bool done = false;
+    run_finished_ptr finished;
+  };
+  struct worker {
+    std::string id;
+    std::string name;
+    std::vector<action_queue*> queues; // one per registered action
+    size_t queue_cursor = 0;
+    std::vector<std::pair<std::string, int32_t>> capacity;
+    std::vector<std::pair<std::string, int32_t>> used;
+    std::vector<std::shared_ptr<action_sink>> sessions; // newest last
+    bool had_listener = false;
+    bool unsubscribed = false;
+    bool heartbeated = false;
+    bool dirty = false;
+    steady::time_point registered_at{};
+    steady::time_point last_heartbeat{};
+    std::unordered_set<task_run*> running;
+    uint64_t slot_holders = 0;
+  };
+  struct queue_entry {
+    std::shared_ptr<task_run> task;
+    uint64_t attempt = 0;
+  };
+  struct action_queue {
+    std::string action;
+    std::deque<queue_entry> tasks;
+    std::vector<worker*> workers;
+    size_t cursor = 0;
+    bool dirty = false;
+  };
+  struct deadline_entry {
+    steady::time_point when;
+    std::shared_ptr<task_run> task;
+    uint64_t attempt = 0;
+    bool operator>(const deadline_entry& o) const { return when > o.when; }
+  };
+
+  /// What to do with streams once the lock is released.
+  struct effects {
+    std::vector<std::shared_ptr<action_sink>> flush_actions;
+    std::vector<std::shared_ptr<action_sink>> close_actions;
+    std::vector<std::shared_ptr<run_sink>> flush_runs;
+    std::vector<std::shared_ptr<run_sink>> close_runs;
+    void flush(const std::shared_ptr<action_sink>& s);
+    void flush(const std::shared_ptr<run_sink>& s);
+    void apply();
+  };
+
+  // All private helpers run under mu_.
+  worker* find_worker(const std::string& id) const;
+  task_run* find_task(const std::string& id) const;
+  bool eligible(const worker& w, steady::time_point now) const;
+  static bool fits(const worker& w, const task_def& def);
+  void enqueue(const std::shared_ptr<task_run>& t);
+  void mark_dirty(action_queue* q);
+  void mark_dirty(worker* w);
+  void settle(steady::time_point now, effects& fx);
+  void drain(action_queue& q, steady::time_point now, effects& fx);
+  void assign(const std::shared_ptr<task_run>& t, worker& w, steady::time_point now, effects& fx);
+  void free_slot(task_run& t);
+  void detach(task_run& t);
+  void send_cancel(task_run& t, effects& fx);
+  assigned_action make_action(const task_run& t, action_kind kind) const;
+  std::string make_payload(const task_run& t) const;
+  void requeue(task_run& t, bool consumes_retry);
+  void complete(task_run& t, std::string output, effects& fx);
+  void finish_unsuccessfully(task_run& t, task_state state, std::string error, effects& fx);
+  void skip_dependants(task_run& t, effects& fx);
+  void task_terminal(task_run& t, effects& fx);
+  void finish_run(workflow_run& run, effects& fx);
+  void forget_oldest_runs();
+  run_status status_of(const task_run& t) const;
+  run_status status_of(const workflow_run& run) const;
+
+  const engine_options opts_;
+  mutable std::mutex mu_;
+  bool closing_ = false;
+
+  std::unordered_map<std::string, std::shared_ptr<const workflow_def>> workflows_; // lowercased name
+  std::unordered_map<std::string, std::string> workflow_ids_; // lowercased name -> stable id
+  std::unordered_map<std::string, std::unique_ptr<worker>> workers_;
+  std::unordered_map<std::string, std::unique_ptr<workflow_run>> runs_;
+  std::unordered_map<std::string, task_run*> tasks_;
+  std::unordered_map<std::string, std::unique_ptr<action_queue>> queues_; // by action id
+  std::vector<action_queue*> dirty_queues_;
+  std::vector<worker*> dirty_workers_;
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines_;
+  std::deque<std::string> finished_order_;
+
+  std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id
+  std::unordered_map<const run_sink*, std::unordered_set<std::string>> sink_waits_;
+  std::unordered_map<const run_sink*, std::shared_ptr<run_sink>> run_sinks_;
+
+  dev_engine::stats stats_{};
+};
+
+} // namespace hatchet::engine

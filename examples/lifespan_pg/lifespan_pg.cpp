@@ -1,0 +1,80 @@
+#include "lifespan_pg.hpp"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace lifespan_pg {
+
+connection_pool::connection_pool(const std::string& conninfo, size_t size) : size_(size) {
+  for (size_t i = 0; i < size; ++i)
+    idle_.push_back(std::make_unique<pqxx::connection>(conninfo));
+}
+
+connection_pool::lease connection_pool::acquire() const {
+  std::unique_lock lock{mtx_};
+  cv_.wait(lock, [this] { return closed_ || !idle_.empty(); });
+  if (closed_)
+    throw std::runtime_error("the connection pool is closed");
+  auto c = std::move(idle_.back());
+  idle_.pop_back();
+  return lease{const_cast<connection_pool*>(this), std::move(c)};
+}
+
+void connection_pool::give_back(std::unique_ptr<pqxx::connection> c) const {
+  std::lock_guard lock{mtx_};
+  if (!closed_)
+    idle_.push_back(std::move(c));
+  cv_.notify_one();
+}
+
+void connection_pool::close() {
+  std::lock_guard lock{mtx_};
+  closed_ = true;
+  idle_.clear(); // destroying a pqxx::connection closes it
+
+  cv_.notify_all();
+}
+
+bool connection_pool::closed() const {
+  std::lock_guard lock{mtx_};
+  return closed_;
+}
+
+hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size) {
+  spdlog::info("Running lifespan!");
+  auto pool = std::make_shared<connection_pool>(conninfo, pool_size);
+  {
+    // The Python example reads an engine table; ours brings its own lookup table.
+    auto conn = pool->acquire();
+    pqxx::work tx{*conn};
+    tx.exec0("CREATE TABLE IF NOT EXISTS lookup_table (external_id uuid PRIMARY KEY, "
+             "created_at timestamptz NOT NULL DEFAULT now())");
+    tx.exec0("INSERT INTO lookup_table (external_id) SELECT gen_random_uuid() "
+             "FROM generate_series(1, 5) WHERE NOT EXISTS (SELECT 1 FROM lookup_table)");
+    tx.commit();
+  }
+  co_yield Lifespan{"bar", pool};
+  pool->close();
+  spdlog::info("Cleaning up lifespan!");
+}
+
+hatchet::workflow workflow() {
+  hatchet::workflow wf{"LifespanWorkflow"};
+  wf.task("sync_lifespan_task", [](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& ls = ctx.lifespan<Lifespan>();
+    auto conn = ls.pool->acquire();
+    pqxx::read_transaction tx{*conn};
+    auto rows = tx.exec("SELECT external_id FROM lookup_table ORDER BY created_at, external_id "
+                        "LIMIT 5");
+    TaskOutput out;
+    out.num_rows = static_cast<int>(rows.size());
+    for (const auto& row : rows)
+      out.external_ids.push_back(row[0].as<std::string>());
+    spdlog::debug("executed sync task with lifespan (foo={})", ls.foo);
+    return out;
+  });
+  return wf;
+}
+
+} // namespace lifespan_pg

@@ -1,0 +1,78 @@
+#pragma once
+// Client configuration: where the engine is, how to authenticate, how to name things.
+//
+// `config::from_env()` reads the same HATCHET_CLIENT_* variables as the official SDKs, with the
+// same precedence: explicit variables win over the claims inside the token.
+
+#include <map>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace hatchet {
+
+enum class tls_strategy {
+  /// TLS with the system roots, or HATCHET_CLIENT_TLS_ROOT_CA_FILE (the default, as in the SDKs).
+  tls,
+  /// Mutual TLS: root CA, certificate and key files are all required.
+  mtls,
+  /// Plaintext gRPC, for a local engine such as hatchet-dev-engine.
+  none,
+};
+
+/// The claims of a Hatchet API token that clients read. Clients never verify the signature.
+struct token_claims {
+  std::string sub;                    ///< tenant id
+  std::string server_url;             ///< REST base URL (may be empty)
+  std::string grpc_broadcast_address; ///< gRPC host:port (may be empty)
+};
+
+/// Decodes the middle part of a 3-part JWT and returns its claims. Errors (`errc::invalid_token`)
+/// name what is wrong: part count, base64url, JSON, missing `sub`.
+caf::expected<token_claims> parse_token(const std::string& token);
+
+struct config {
+  /// The API token (HATCHET_CLIENT_TOKEN). Required.
+  std::string token;
+  /// Tenant id (HATCHET_CLIENT_TENANT_ID, else the token's `sub`).
+  std::string tenant_id;
+  /// gRPC target host:port (HATCHET_CLIENT_HOST_PORT, else the token's `grpc_broadcast_address`).
+  std::string host_port;
+  /// REST base URL (HATCHET_CLIENT_SERVER_URL, else the token's `server_url`). Unused by the worker.
+  std::string server_url;
+  /// HATCHET_CLIENT_TLS_STRATEGY: `tls` (default), `mtls` or `none`.
+  tls_strategy tls = tls_strategy::tls;
+  /// HATCHET_CLIENT_TLS_SERVER_NAME; default: the host part of host_port.
+  std::string tls_server_name;
+  /// HATCHET_CLIENT_TLS_ROOT_CA_FILE, _CERT_FILE, _KEY_FILE (PEM files).
+  std::string tls_root_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// HATCHET_CLIENT_NAMESPACE, lowercased with a trailing `_` added when missing; prefixed to
+  /// workflow names, action ids and the worker name. Empty by default.
+  std::string namespace_;
+  /// Max gRPC message sizes in bytes (HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH and
+  /// HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH). Default 4 MiB each, as the engine's limit.
+  int max_recv_bytes = 4 * 1024 * 1024;
+  int max_send_bytes = 4 * 1024 * 1024;
+
+  /// Reads the variables from `env` (name -> value). Used by `from_env` and by tests.
+  static caf::expected<config> from_map(const std::map<std::string, std::string>& env);
+  /// Reads the process environment.
+  static caf::expected<config> from_env();
+
+  /// Checks the invariants: a token, a host:port with a numeric port, TLS files present for mtls.
+  caf::error validate() const;
+
+  /// `namespace + name`: the workflow and worker names sent to the engine (case kept, as the
+  /// Python SDK does).
+  std::string apply_namespace(const std::string& name) const;
+  /// "<namespace><workflow>:<task>", lowercased: the action id the engine routes by.
+  std::string action_id(const std::string& workflow, const std::string& task) const;
+};
+
+/// Lowercases ASCII letters (the engine's normalisation of names and action ids).
+std::string to_lower(std::string s);
+
+} // namespace hatchet

@@ -1,0 +1,76 @@
+#pragma once
+// Error values and exceptions of hatchet-caf.
+//
+// Failures a caller is expected to handle are values: `caf::error` with the `hatchet` category
+// (`hatchet::errc`), usually inside `caf::expected<T>`. Exceptions are reserved for two cases:
+// user task code (caught at the task boundary and reported as a FAILED run) and programming errors
+// such as asking the context for a lifespan type the worker never yielded.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace hatchet {
+
+/// The codes of the `hatchet` error category.
+enum class errc : uint8_t {
+  /// No error.
+  none = 0,
+  /// A configuration value is missing or malformed (token, host:port, TLS strategy, ...).
+  invalid_config,
+  /// The API token is not a JWT with the claims Hatchet requires (`sub`, and `server_url` with
+  /// `grpc_broadcast_address` unless HATCHET_CLIENT_HOST_PORT overrides them).
+  invalid_token,
+  /// A gRPC call failed; the context names the status code and message.
+  rpc_failed,
+  /// The lifespan threw, or finished, before its single `co_yield`.
+  lifespan_setup_failed,
+  /// The lifespan cleanup (the code after `co_yield`) threw or yielded again.
+  lifespan_cleanup_failed,
+  /// A workflow or task definition is invalid (empty or duplicate names, bad durations).
+  invalid_workflow,
+  /// A task's input could not be decoded into the task's input type.
+  invalid_input,
+  /// A run ended FAILED or CANCELLED; the context carries the error text.
+  run_failed,
+  /// The worker stopped before the operation could finish.
+  shutting_down,
+  /// A running worker lost the engine and could not get back (e.g. registering again failed).
+  engine_lost,
+};
+
+/// Renders an `errc` value as its enumerator name.
+const char* to_string(errc x) noexcept;
+
+/// The CAF error category atom of this library.
+using errc_category = caf::atom_constant<caf::atom("hatchet")>;
+
+/// Builds a `caf::error` of the `hatchet` category with a human-readable context.
+caf::error make_error(errc code, std::string context);
+
+/// Renders any error of our category (or CAF's) as "name: context" text for logs and exceptions.
+std::string describe(const caf::error& err);
+
+/// Thrown by `context::lifespan<T>()` when T is not the type the lifespan yielded.
+class lifespan_type_error : public std::logic_error {
+public:
+  using std::logic_error::logic_error;
+};
+
+/// Thrown by the lifespan machinery for a lifespan that breaks its contract (never yields, yields
+/// twice). The worker turns it into a logged error and a non-zero exit code.
+class lifespan_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Throw this from a task to fail the run without the engine retrying it.
+class non_retryable_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+} // namespace hatchet

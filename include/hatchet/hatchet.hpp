@@ -1,0 +1,10 @@
+#pragma once
+// hatchet-caf: a Hatchet worker SDK on the C++ Actor Framework. Include this header for all of it.
+
+#include "hatchet/client.hpp"
+#include "hatchet/config.hpp"
+#include "hatchet/context.hpp"
+#include "hatchet/errors.hpp"
+#include "hatchet/lifespan.hpp"
+#include "hatchet/worker.hpp"
+#include "hatchet/workflow.hpp"

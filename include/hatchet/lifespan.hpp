@@ -1,0 +1,200 @@
+#pragma once
+// The worker lifespan: state set up once before the worker registers, shared read-only by every
+// task it runs, and cleaned up once after the last task has finished.
+//
+// A lifespan is a C++20 coroutine returning `hatchet::lifespan<T>`. The code before its single
+// `co_yield` is the setup; the value it yields becomes the shared state; the code after the
+// `co_yield` is the cleanup:
+//
+//     hatchet::lifespan<State> make_state() {
+//       auto pool = open_pool();          // setup
+//       co_yield State{"bar", pool};      // the state every task sees, as const State&
+//       pool->close();                    // cleanup, after the last task has finished
+//     }
+//
+// Contract, and what happens when it is broken:
+// - The setup throws: the worker never registers, the error is logged and run() returns
+//   exit_code::startup_failed.
+// - The coroutine ends without `co_yield`: detected right after the setup, same outcome as a
+//   throwing setup (lifespan_error "returned without co_yield").
+// - The coroutine yields a second time: detected when the cleanup runs; the coroutine frame is
+//   destroyed at that point (its locals' destructors run), the error is logged and run() returns
+//   exit_code::cleanup_failed. Code after the second co_yield never runs.
+// - The cleanup throws: logged, shutdown completes, run() returns exit_code::cleanup_failed.
+
+#include <concepts>
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeindex>
+#include <typeinfo>
+#include <utility>
+
+#include "hatchet/errors.hpp"
+
+namespace hatchet {
+
+template <class T>
+class lifespan;
+
+namespace detail {
+
+/// Demangles a type name for error messages.
+std::string demangle(const char* mangled);
+
+/// The yielded state with its type erased, so one worker type serves every lifespan type. The
+/// worker shares exactly one of these (by `shared_ptr<const ...>`) with every task.
+struct lifespan_state {
+  std::type_index type;
+  std::shared_ptr<const void> value;
+};
+
+using lifespan_state_ptr = std::shared_ptr<const lifespan_state>;
+
+/// Runs one lifespan coroutine: `setup` to its co_yield, `cleanup` to its end, each at most once.
+class lifespan_driver {
+public:
+  virtual ~lifespan_driver() = default;
+  /// Throws the setup's exception, or lifespan_error when the coroutine ends without co_yield.
+  virtual lifespan_state_ptr setup() = 0;
+  /// Throws the cleanup's exception, or lifespan_error when the coroutine yields again.
+  virtual void cleanup() = 0;
+};
+
+template <class T>
+class lifespan_driver_of;
+
+template <class R>
+struct is_lifespan : std::false_type {};
+
+template <class T>
+struct is_lifespan<lifespan<T>> : std::true_type {};
+
+} // namespace detail
+
+template <class T>
+class lifespan {
+public:
+  static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T>,
+                "lifespan<T>: T must be a plain object type; tasks receive it as const T&");
+
+  struct promise_type {
+    std::shared_ptr<T> value;
+    int yields = 0;
+    std::exception_ptr error;
+
+    lifespan get_return_object() {
+      return lifespan{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+
+    // The state is built in place on the heap: moved from the yielded expression, never copied
+    // afterwards. A second yield is recorded, not stored; the driver reports it.
+    template <class U>
+      requires std::constructible_from<T, U&&>
+    std::suspend_always yield_value(U&& x) {
+      if (++yields == 1)
+        value = std::make_shared<T>(std::forward<U>(x));
+      return {};
+    }
+    std::suspend_always yield_value(T&& x) { return yield_value<T>(std::move(x)); }
+
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+  };
+
+  lifespan(lifespan&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  lifespan& operator=(lifespan&&) = delete;
+  lifespan(const lifespan&) = delete;
+  ~lifespan() {
+    if (handle_)
+      handle_.destroy();
+  }
+
+private:
+  template <class>
+  friend class detail::lifespan_driver_of;
+
+  explicit lifespan(std::coroutine_handle<promise_type> h) : handle_(h) {}
+
+  std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+class lifespan_driver_of final : public lifespan_driver {
+public:
+  explicit lifespan_driver_of(lifespan<T> coro) : coro_(std::move(coro)) {}
+
+  lifespan_state_ptr setup() override {
+    auto h = coro_.handle_;
+    h.resume();
+    auto& p = h.promise();
+    if (p.error)
+      std::rethrow_exception(std::exchange(p.error, nullptr));
+    if (h.done() || !p.value)
+      throw lifespan_error("the lifespan returned without co_yield; it must co_yield its state "
+                           "exactly once");
+    // Aliasing constructor: the type-erased pointer shares ownership of the one yielded object.
+    return std::make_shared<const lifespan_state>(
+      lifespan_state{typeid(T), std::shared_ptr<const void>(p.value, p.value.get())});
+  }
+
+  void cleanup() override {
+    auto& h = coro_.handle_;
+    if (!h || h.done())
+      return;
+    h.resume();
+    auto& p = h.promise();
+    if (p.error)
+      std::rethrow_exception(std::exchange(p.error, nullptr));
+    if (!h.done()) {
+      // Yielded again: end the coroutine here so its locals are destroyed, then report it.
+      h.destroy();
+      h = {};
+      throw lifespan_error("the lifespan yielded a second time during cleanup; it must co_yield "
+                           "exactly once (code after the second co_yield did not run)");
+    }
+  }
+
+private:
+  lifespan<T> coro_;
+};
+
+} // namespace detail
+
+/// A type-erased lifespan factory: anything callable with no arguments that returns
+/// `lifespan<T>` (usually the coroutine function itself). Empty means "no lifespan".
+class lifespan_fn {
+public:
+  lifespan_fn() = default;
+
+  template <class F>
+    requires(!std::same_as<std::decay_t<F>, lifespan_fn>)
+            && detail::is_lifespan<std::invoke_result_t<F&>>::value
+  lifespan_fn(F f) // NOLINT: implicit on purpose, so `.lifespan = my_lifespan` reads naturally
+    : make_([f = std::move(f)]() mutable -> std::unique_ptr<detail::lifespan_driver> {
+        return make_driver(f());
+      }) {
+  }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(make_); }
+
+  /// Creates the coroutine (suspended before its first line) and its driver.
+  std::unique_ptr<detail::lifespan_driver> make() const { return make_(); }
+
+private:
+  template <class T>
+  static std::unique_ptr<detail::lifespan_driver> make_driver(lifespan<T> coro) {
+    return std::make_unique<detail::lifespan_driver_of<T>>(std::move(coro));
+  }
+
+  std::function<std::unique_ptr<detail::lifespan_driver>()> make_;
+};
+
+} // namespace hatchet

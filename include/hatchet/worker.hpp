@@ -1,0 +1,91 @@
+#pragma once
+// A Hatchet worker: registers workflows, takes task runs from the engine and runs them in a
+// bounded pool of slots, sharing the lifespan state with every task.
+//
+// Two ways to run it:
+// - `run()`: owns an actor system, handles SIGINT/SIGTERM, returns a process exit code.
+// - `spawn(sys)`: starts the worker's supervisor inside a host's actor system; stop it with
+//   `send_exit(handle, caf::exit_reason::user_shutdown)`; it ends with reason `normal` after a
+//   clean stop, or with an error describing what failed.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "hatchet/config.hpp"
+#include "hatchet/lifespan.hpp"
+#include "hatchet/workflow.hpp"
+
+namespace hatchet {
+
+/// Exit codes of `worker::run()` (and of the hatchet-worker binary).
+enum exit_code : int {
+  /// Clean stop: every task finished, the lifespan cleaned up.
+  ok = 0,
+  /// Could not start: bad options, the lifespan setup failed, or registration failed.
+  startup_failed = 1,
+  /// The lifespan cleanup threw or broke the lifespan contract; the rest of the shutdown ran.
+  cleanup_failed = 3,
+  /// Lost the engine for good, or another unexpected error stopped the worker.
+  worker_failed = 4,
+};
+
+struct worker_options {
+  /// Concurrent task runs this worker accepts (the engine's slot_config "default"). Default 100,
+  /// as the official SDKs. Must be >= 1.
+  int slots = 100;
+  /// The workflows whose tasks this worker serves. At least one.
+  std::vector<workflow> workflows = {};
+  /// Optional lifespan (see lifespan.hpp). Default: none.
+  lifespan_fn lifespan = {};
+  /// Worker labels sent at registration (string values). Default: none.
+  std::map<std::string, std::string> labels = {};
+  /// Heartbeat period. Default 4 s, as every official SDK; the engine treats a worker whose last
+  /// heartbeat is older than 5 s as unavailable.
+  std::chrono::milliseconds heartbeat_interval{4000};
+  /// Threads for synchronous task functions: 0 means "as many as slots" (as the Python SDK).
+  /// Threads start on demand, so an idle worker with many slots holds few threads.
+  int max_task_threads = 0;
+
+  caf::error validate() const;
+};
+
+namespace detail {
+struct worker_spec;
+}
+
+class worker {
+public:
+  worker(config cfg, std::string name, worker_options options);
+  ~worker();
+  worker(worker&&) noexcept;
+  worker& operator=(worker&&) noexcept;
+
+  /// Runs until SIGINT/SIGTERM (or until the worker fails), then shuts down in order: stop taking
+  /// work, wait for running tasks, flush events, unsubscribe, lifespan cleanup. Returns an
+  /// exit_code. Must be called from the main thread (it blocks SIGINT/SIGTERM in this thread).
+  int run();
+
+  /// Spawns the supervisor in `sys` (embedding). Fails on invalid options.
+  caf::expected<caf::actor> spawn(caf::actor_system& sys) const;
+
+  /// The namespaced worker name sent to the engine.
+  const std::string& name() const;
+
+private:
+  std::shared_ptr<const detail::worker_spec> spec_;
+  std::shared_ptr<const caf::error> init_error_; ///< why spec_ is empty
+};
+
+/// Applies the actor-system settings the worker relies on (scheduler threads, low-latency polling
+/// for blocking callers). Call before constructing a host actor system that embeds a worker.
+void configure(caf::actor_system_config& cfg);
+
+} // namespace hatchet

@@ -1,0 +1,131 @@
+#pragma once
+// Workflows and typed tasks.
+//
+// A task is any callable `Out f(const In&, hatchet::context&)` where In and Out convert from and
+// to JSON through nlohmann (`from_json`/`to_json`, or NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE). Out may
+// be void (the output is then `{}`). The output must serialise to a JSON object, as the Hatchet
+// SDKs require; anything else fails the run with a message that says so.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+
+#include "hatchet/context.hpp"
+#include "hatchet/errors.hpp"
+
+namespace hatchet {
+
+/// The input/output type of a task that takes or returns nothing: `{}` on the wire.
+struct empty_model {};
+inline void to_json(nlohmann::json& j, const empty_model&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, empty_model&) {}
+
+struct task_options {
+  /// Execution timeout as a duration string ("60s", "5m", "1h"); the engine enforces it by
+  /// cancelling the run. Default "60s", as the official SDKs.
+  std::string timeout = "60s";
+  /// How many times the engine retries a FAILED run. Default 0.
+  int retries = 0;
+  /// Names of tasks of the same workflow that must complete first (a DAG); their outputs are in
+  /// `ctx.parents()`. Default: none.
+  std::vector<std::string> parents = {};
+  /// Slot units this task takes on the worker. Default 1.
+  int slot_cost = 1;
+};
+
+/// Thrown when a task's input does not decode into its input type; the run ends FAILED with the
+/// task's name and the decoder's message.
+class input_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+using task_fn = std::function<nlohmann::json(const nlohmann::json& input, context& ctx)>;
+
+struct task_def {
+  std::string name;
+  task_options options;
+  task_fn fn;
+};
+
+using task_def_ptr = std::shared_ptr<const task_def>;
+
+template <class F>
+struct task_signature : task_signature<decltype(&std::remove_cvref_t<F>::operator())> {};
+
+template <class R, class A>
+struct task_signature<R (*)(A, context&)> {
+  using input = std::remove_cvref_t<A>;
+  using output = R;
+};
+
+template <class R, class A>
+struct task_signature<R(A, context&)> : task_signature<R (*)(A, context&)> {};
+
+template <class C, class R, class A>
+struct task_signature<R (C::*)(A, context&) const> : task_signature<R (*)(A, context&)> {};
+
+template <class C, class R, class A>
+struct task_signature<R (C::*)(A, context&)> : task_signature<R (*)(A, context&)> {};
+
+template <class In>
+In decode_input(const nlohmann::json& j, const std::string& task_name) {
+  try {
+    return j.get<In>();
+  } catch (const nlohmann::json::exception& e) {
+    throw input_error("task '" + task_name + "': the input does not match "
+                      + demangle(typeid(In).name()) + ": " + e.what());
+  }
+}
+
+} // namespace detail
+
+class workflow {
+public:
+  /// `name` as the engine shows it; the namespace, if any, is prefixed at registration.
+  explicit workflow(std::string name, std::string description = {})
+    : name_(std::move(name)), description_(std::move(description)) {
+  }
+
+  /// Adds a task. `fn` is `Out(const In&, context&)`; see the file comment.
+  template <class F>
+  workflow& task(std::string name, F fn, task_options options = {}) {
+    using sig = detail::task_signature<F>;
+    using In = typename sig::input;
+    using Out = typename sig::output;
+    auto wrapped = [fn = std::move(fn), name](const nlohmann::json& j,
+                                              context& ctx) mutable -> nlohmann::json {
+      auto in = detail::decode_input<In>(j, name);
+      if constexpr (std::is_void_v<Out>) {
+        fn(in, ctx);
+        return nlohmann::json::object();
+      } else {
+        return nlohmann::json(fn(in, ctx));
+      }
+    };
+    tasks_.push_back(std::make_shared<const detail::task_def>(
+      detail::task_def{std::move(name), std::move(options), std::move(wrapped)}));
+    return *this;
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  const std::string& description() const noexcept { return description_; }
+  const std::vector<detail::task_def_ptr>& tasks() const noexcept { return tasks_; }
+
+  /// Checks names (non-empty, [a-zA-Z0-9._-], unique), parents (known, no cycles) and durations.
+  caf::error validate() const;
+
+private:
+  std::string name_;
+  std::string description_;
+  std::vector<detail::task_def_ptr> tasks_;
+};
+
+} // namespace hatchet

@@ -1,0 +1,73 @@
+#pragma once
+// The messages the worker's actors exchange, in one place: atoms, the assignment a task actor
+// receives, the outcome it reports, and the shutdown phases.
+//
+// This is one of the two places that know CAF 0.17's message-type rules (the other is
+// cmake/hatchet_deps.cmake for the build): shared_ptr<const T> must be whitelisted by alias at
+// global scope, structs need an inspect() overload.
+
+#include <memory>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "hatchet/lifespan.hpp"
+#include "hatchet/workflow.hpp"
+#include "messages/wire_types.hpp"
+
+namespace hatchet::msg {
+
+// Phases and commands.
+using setup_atom = caf::atom_constant<caf::atom("setup")>;       // supervisor -> lifespan
+using start_atom = caf::atom_constant<caf::atom("start")>;       // supervisor -> dispatcher
+using drain_atom = caf::atom_constant<caf::atom("drain")>;       // supervisor -> dispatcher
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>; // host/signal -> supervisor
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;     // dispatcher -> task actor
+using run_atom = caf::atom_constant<caf::atom("run")>;           // dispatcher -> task actor
+using done_atom = caf::atom_constant<caf::atom("done")>;         // task actor -> dispatcher
+
+// gRPC results, posted into the dispatcher by client callbacks.
+using version_atom = caf::atom_constant<caf::atom("version")>;
+using registered_atom = caf::atom_constant<caf::atom("registered")>;
+using put_wf_atom = caf::atom_constant<caf::atom("put_wf")>;
+using action_atom = caf::atom_constant<caf::atom("action")>;
+using stream_end_atom = caf::atom_constant<caf::atom("stream_end")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using hb_result_atom = caf::atom_constant<caf::atom("hb_result")>;
+using event_ack_atom = caf::atom_constant<caf::atom("event_ack")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+
+/// What a task actor receives for one run: the action, the task to call, and the lifespan state
+/// (the same immutable object for every run on this worker).
+struct assignment {
+  wire::assigned_action action;
+  detail::task_def_ptr task;
+  detail::lifespan_state_ptr state;
+};
+
+/// What a task actor reports when its run ends.
+struct task_outcome {
+  enum kind_t : int { completed = 0, failed = 1, cancelled = 2 };
+  std::string key; ///< assigned_action::key()
+  int kind = completed;
+  std::string payload; ///< COMPLETED: output JSON text; FAILED: error text
+  bool should_not_retry = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
+  return f(caf::meta::type_name("task_outcome"), x.key, x.kind, x.payload, x.should_not_retry);
+}
+
+} // namespace hatchet::msg
+
+// Whitelisted because they carry shared_ptrs (CAF 0.17 cannot serialise them; we only send them
+// locally, by reference, which is the point: the state is never copied).
+using hatchet_assignment = hatchet::msg::assignment;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_assignment)
+using hatchet_lifespan_state_ptr = hatchet::detail::lifespan_state_ptr;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_lifespan_state_ptr)
