@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/auth.hpp"

@@ -1,0 +1,142 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <hatchet/config.hpp>
+#include <hatchet/errors.hpp>
+
+#include "client/base64url.hpp"
+
+namespace {
+
+std::string make_token(const nlohmann::json& claims) {
+  using hatchet::detail::base64url_encode;
+  return base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." + base64url_encode(claims.dump())
+         + ".sig";
+}
+
+std::map<std::string, std::string> env_with(const std::string& token) {
+  return {{"HATCHET_CLIENT_TOKEN", token}};
+}
+
+std::string error_of(const caf::expected<hatchet::config>& r) {
+  return r ? std::string{} : hatchet::describe(r.error());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(base64url_round_trips_every_length) {
+  using namespace hatchet::detail;
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    bytes.push_back(static_cast<char>(i * 37 + 11));
+    auto text = base64url_encode(bytes);
+    BOOST_TEST(text.find('=') == std::string::npos);
+    BOOST_TEST(text.find('+') == std::string::npos);
+    auto back = base64url_decode(text);
+    BOOST_REQUIRE(back);
+    BOOST_TEST(*back == bytes);
+  }
+  BOOST_TEST(!base64url_decode("ab$d"));
+  BOOST_TEST(!base64url_decode("a"));
+  BOOST_TEST(*base64url_decode("YQ==") == "a"); // padding is accepted
+}
+
+BOOST_AUTO_TEST_CASE(token_claims_fill_the_address_and_tenant) {
+  auto token = make_token({{"sub", "tenant-1"},
+                           {"server_url", "http://127.0.0.1:8080"},
+                           {"grpc_broadcast_address", "127.0.0.1:7077"}});
+  auto cfg = hatchet::config::from_map(env_with(token));
+  BOOST_REQUIRE_MESSAGE(cfg, error_of(cfg));
+  BOOST_TEST(cfg->tenant_id == "tenant-1");
+  BOOST_TEST(cfg->host_port == "127.0.0.1:7077");
+  BOOST_TEST(cfg->server_url == "http://127.0.0.1:8080");
+  BOOST_TEST((cfg->tls == hatchet::tls_strategy::tls)); // the default, as the SDKs
+  BOOST_TEST(cfg->namespace_.empty());
+}
+
+BOOST_AUTO_TEST_CASE(explicit_variables_win_over_token_claims) {
+  auto token = make_token({{"sub", "tenant-1"}, {"grpc_broadcast_address", "engine:7070"}});
+  auto env = env_with(token);
+  env["HATCHET_CLIENT_HOST_PORT"] = "localhost:9000";
+  env["HATCHET_CLIENT_TENANT_ID"] = "tenant-2";
+  env["HATCHET_CLIENT_TLS_STRATEGY"] = "NONE";
+  env["HATCHET_CLIENT_NAMESPACE"] = "Staging";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE_MESSAGE(cfg, error_of(cfg));
+  BOOST_TEST(cfg->host_port == "localhost:9000");
+  BOOST_TEST(cfg->tenant_id == "tenant-2");
+  BOOST_TEST((cfg->tls == hatchet::tls_strategy::none));
+  BOOST_TEST(cfg->namespace_ == "staging_");
+  BOOST_TEST(cfg->apply_namespace("LifespanWorkflow") == "staging_LifespanWorkflow");
+  BOOST_TEST(cfg->action_id("LifespanWorkflow", "Sync_Task") == "staging_lifespanworkflow:sync_task");
+}
+
+BOOST_AUTO_TEST_CASE(namespace_keeps_an_existing_trailing_underscore) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  env["HATCHET_CLIENT_NAMESPACE"] = "dev_";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->namespace_ == "dev_");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_tokens_are_rejected_with_the_reason) {
+  struct bad_case {
+    std::string token;
+    std::string reason;
+  };
+  std::vector<bad_case> cases = {
+    {"", "HATCHET_CLIENT_TOKEN is not set"},
+    {"not-a-jwt", "3 parts"},
+    {"a.b.c.d", "3 parts"},
+    {"eyJ.%%%.x", "base64url"},
+    {"eyJ." + hatchet::detail::base64url_encode("not json") + ".x", "JSON object"},
+    {"eyJ." + hatchet::detail::base64url_encode("[1,2]") + ".x", "JSON object"},
+    {make_token({{"server_url", "x"}, {"grpc_broadcast_address", "h:1"}}), "'sub'"},
+    {make_token({{"sub", "t"}}), "grpc_broadcast_address"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT("token '" << c.token << "'") {
+      auto cfg = hatchet::config::from_map(env_with(c.token));
+      BOOST_TEST(!cfg);
+      BOOST_TEST(error_of(cfg).find(c.reason) != std::string::npos, error_of(cfg));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_are_rejected_with_the_reason) {
+  auto token = make_token({{"sub", "t"}, {"grpc_broadcast_address", "127.0.0.1:7077"}});
+  struct bad_case {
+    std::string key, value, reason;
+  };
+  std::vector<bad_case> cases = {
+    {"HATCHET_CLIENT_TLS_STRATEGY", "ssl", "tls, mtls or none"},
+    {"HATCHET_CLIENT_HOST_PORT", "localhost", "host:port"},
+    {"HATCHET_CLIENT_HOST_PORT", "localhost:http", "port"},
+    {"HATCHET_CLIENT_HOST_PORT", "localhost:70000", "port"},
+    {"HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH", "-1", "positive integer"},
+    {"HATCHET_CLIENT_TLS_ROOT_CA_FILE", "/nonexistent/ca.pem", "does not exist"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.key << "=" << c.value) {
+      auto env = env_with(token);
+      env[c.key] = c.value;
+      auto cfg = hatchet::config::from_map(env);
+      BOOST_TEST(!cfg);
+      BOOST_TEST(error_of(cfg).find(c.reason) != std::string::npos, error_of(cfg));
+    }
+  }
+  auto env = env_with(token);
+  env["HATCHET_CLIENT_TLS_STRATEGY"] = "mtls";
+  BOOST_TEST(error_of(hatchet::config::from_map(env)).find("mtls needs") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(message_size_limits_are_read) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  env["HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH"] = "1048576";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->max_recv_bytes == 1048576);
+  BOOST_TEST(cfg->max_send_bytes == 4 * 1024 * 1024);
+}
