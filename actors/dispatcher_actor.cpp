@@ -144,7 +144,7 @@ private:
         delayed_send(this, delay, msg::version_atom::value);
         return;
       }
-      return fail_startup("cannot reach the engine at " + spec_->cfg.host_port + ": "
+      return fail_startup("the engine at " + spec_->cfg.host_port + " answered GetVersion with "
                           + st.describe());
     }
     for (size_t i = 0; i < spec_->options.workflows.size(); ++i)

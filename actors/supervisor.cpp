@@ -38,10 +38,20 @@ public:
             });
     return {
       [this](msg::shutdown_atom) { begin_stop(); },
+      [this](msg::ready_atom) -> caf::result<std::string> {
+        if (running_)
+          return worker_id_;
+        if (stopping_ || failure_)
+          return make_error(errc::shutting_down, "the worker is stopping");
+        auto rp = make_response_promise();
+        ready_waiters_.push_back(rp);
+        return caf::delegated<std::string>{};
+      },
     };
   }
 
   void on_exit() override {
+    release_ready_waiters();
     // Only reached with children alive on a kill: take them down too.
     for (auto* child : {&dispatcher_, &lifespan_})
       if (*child)
@@ -60,7 +70,11 @@ private:
       .then(
         [this](std::string& worker_id) {
           running_ = true;
+          worker_id_ = worker_id;
           spdlog::info("worker {}: running as {}", spec_->name, worker_id);
+          for (auto& rp : ready_waiters_)
+            rp.deliver(worker_id);
+          ready_waiters_.clear();
         },
         [this](caf::error& err) {
           if (!stopping_) {
@@ -87,6 +101,12 @@ private:
     if (!failure_)
       failure_ = std::move(err);
     stop_lifespan();
+  }
+
+  void release_ready_waiters() {
+    for (auto& rp : ready_waiters_)
+      rp.deliver(make_error(errc::shutting_down, "the worker stopped before it was ready"));
+    ready_waiters_.clear();
   }
 
   void stop_lifespan() {
@@ -133,6 +153,8 @@ private:
   caf::error failure_;
   bool stopping_ = false;
   bool running_ = false;
+  std::string worker_id_;
+  std::vector<caf::response_promise> ready_waiters_;
 };
 
 } // namespace
@@ -140,6 +162,24 @@ private:
 caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec) {
   return sys.spawn<supervisor>(std::move(spec));
 }
+
+} // namespace hatchet::detail
+
+namespace hatchet {
+
+caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
+                                       std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
+  self->request(worker, timeout, msg::ready_atom::value)
+    .receive([&](std::string& id) { result = std::move(id); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+} // namespace hatchet
+
+namespace hatchet::detail {
 
 int exit_code_for(const caf::error& reason) {
   if (!reason || reason == caf::exit_reason::normal)

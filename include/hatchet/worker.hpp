@@ -84,6 +84,11 @@ private:
   std::shared_ptr<const caf::error> init_error_; ///< why spec_ is empty
 };
 
+/// Waits until a spawned worker has registered and opened its stream; returns its worker id, or
+/// an error if it failed or stopped first, or `timeout` passed (caf::sec::request_timeout).
+caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
+                                       std::chrono::milliseconds timeout);
+
 /// Applies the actor-system settings the worker relies on (scheduler threads, low-latency polling
 /// for blocking callers). Call before constructing a host actor system that embeds a worker.
 void configure(caf::actor_system_config& cfg);

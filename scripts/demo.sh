@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The main job, end to end on one machine: PostgreSQL, the dev engine, hatchet-worker running the
+# lifespan example, and 100 runs of LifespanWorkflow triggered by hatchet-run.
+#
+# It prints every run's output (one JSON line each), then the worker's log lines that show the
+# order: lifespan setup before the first task, cleanup after the last. It exits non-zero if any
+# run fails, fewer than RUNS outputs arrive, the order is wrong, or the worker exits non-zero.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-100}
+build=${HATCHET_BUILD_DIR:-$root/build}
+bin=$build/bin
+
+"$root/scripts/setup.sh"
+echo "demo: building"
+"$root/scripts/build.sh" hatchet-dev-engine hatchet-worker hatchet-run >/dev/null
+
+work=$(mktemp -d /tmp/hatchet-demo.XXXXXX)
+chmod 755 "$work"
+engine_pid=""
+worker_pid=""
+cleanup() {
+  [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
+  [ -n "$engine_pid" ] && kill "$engine_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  "$root/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq 1 $((secs * 10))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: timed out after ${secs}s waiting for $what" >&2
+  return 1
+}
+
+echo "demo: starting PostgreSQL"
+conninfo=$("$root/scripts/pg.sh" start "$work/pg")
+
+port=""
+for p in $(seq 7077 7177); do
+  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "demo: no free port for the engine" >&2; exit 1; }
+
+echo "demo: starting the dev engine on 127.0.0.1:$port"
+"$bin/hatchet-dev-engine" serve --port "$port" >"$work/engine.log" 2>&1 &
+engine_pid=$!
+wait_for 10 "the engine to listen" bash -c "ss -Hltn 'sport = :$port' | grep -q ."
+
+export HATCHET_CLIENT_TOKEN
+HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$port")
+export HATCHET_CLIENT_TLS_STRATEGY=none
+
+echo "demo: starting hatchet-worker with the PostgreSQL lifespan"
+"$bin/hatchet-worker" --name lifespan-demo --slots 10 --pg "$conninfo" --debug >"$work/worker.log" 2>&1 &
+worker_pid=$!
+if ! wait_for 30 "the worker to register" grep -q "running as" "$work/worker.log"; then
+  cat "$work/worker.log" >&2
+  exit 1
+fi
+
+echo "demo: triggering $runs runs of LifespanWorkflow"
+start=$(date +%s.%N)
+set +e
+"$bin/hatchet-run" LifespanWorkflow --count "$runs" --bulk --timeout 120 >"$work/results.jsonl"
+run_rc=$?
+set -e
+end=$(date +%s.%N)
+cat "$work/results.jsonl"
+
+echo "demo: stopping the worker (SIGTERM)"
+kill -TERM "$worker_pid"
+set +e
+wait "$worker_pid"
+worker_rc=$?
+set -e
+worker_pid=""
+
+completed=$(grep -c '"status":"COMPLETED"' "$work/results.jsonl" || true)
+echo
+echo "demo: worker log, the lines that show the lifespan order:"
+grep -n -E "Running lifespan!|lifespan set up|starting$|completed$|lifespan cleanup|Cleaning up lifespan!" "$work/worker.log" \
+  | awk 'NR==1 || /lifespan/ || /Cleaning/ {print; next} {last=$0; if (!first) {first=$0; print}} END {if (last) print last}' \
+  | sed 's/^/  /'
+
+# The order check: setup line before the first run, cleanup line after the last run's result.
+setup_line=$(grep -n "Running lifespan!" "$work/worker.log" | head -1 | cut -d: -f1)
+first_run=$(grep -n "starting$" "$work/worker.log" | head -1 | cut -d: -f1)
+last_run=$(grep -n "completed$" "$work/worker.log" | tail -1 | cut -d: -f1)
+cleanup_line=$(grep -n "Cleaning up lifespan!" "$work/worker.log" | tail -1 | cut -d: -f1)
+order_ok=no
+if [ -n "$setup_line" ] && [ -n "$first_run" ] && [ -n "$last_run" ] && [ -n "$cleanup_line" ] \
+   && [ "$setup_line" -lt "$first_run" ] && [ "$last_run" -lt "$cleanup_line" ]; then
+  order_ok=yes
+fi
+
+echo
+printf 'demo: %s of %s runs completed in %.2f s; hatchet-run exit %s; worker exit %s; lifespan order ok: %s\n' \
+  "$completed" "$runs" "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')" "$run_rc" "$worker_rc" "$order_ok"
+if [ "$completed" -ne "$runs" ] || [ "$run_rc" -ne 0 ] || [ "$worker_rc" -ne 0 ] || [ "$order_ok" != yes ]; then
+  echo "demo: FAILED; the worker log follows" >&2
+  tail -n 50 "$work/worker.log" >&2
+  exit 1
+fi
+echo "demo: OK"

@@ -1,0 +1,898 @@
+// The dev engine over loopback gRPC, driven with the raw generated stubs (no SDK code), the way
+// the official SDKs drive a real engine.
+#define BOOST_TEST_MODULE dev_engine
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "dispatcher/dispatcher.grpc.pb.h"
+#include "engine/dev_engine.hpp"
+#include "events/events.grpc.pb.h"
+#include "v1/workflows.grpc.pb.h"
+#include "workflows/workflows.grpc.pb.h"
+
+namespace he = hatchet::engine;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+/// Upper bound for something that must happen; only a broken engine makes a test wait this long.
+constexpr auto must_happen = 5s;
+/// How long a test watches for something that must *not* happen.
+constexpr auto stays_quiet = 300ms;
+
+/// A blocking queue the stream reader threads fill and the test drains.
+template <class T>
+class mailbox {
+public:
+  void push(T v) {
+    {
+      std::lock_guard lk{mu_};
+      items_.push_back(std::move(v));
+    }
+    cv_.notify_all();
+  }
+  std::optional<T> pop(std::chrono::milliseconds timeout = must_happen) {
+    std::unique_lock lk{mu_};
+    if (!cv_.wait_for(lk, timeout, [&] { return !items_.empty(); }))
+      return std::nullopt;
+    T v = std::move(items_.front());
+    items_.pop_front();
+    return v;
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+};
+
+struct task_opts {
+  std::string name;
+  std::vector<std::string> parents = {};
+  int retries = 0;
+  std::string timeout = {};
+  int slot_cost = 0; // 0: leave slot_requests empty (engine default {"default": 1})
+};
+
+he::engine_options test_options() {
+  he::engine_options o;
+  o.port = 0;
+  o.tick_interval = 20ms;
+  return o;
+}
+
+/// An engine on a free loopback port, with stubs and a valid token.
+class engine_under_test {
+public:
+  explicit engine_under_test(he::engine_options o = test_options()) : engine_(std::move(o)) {
+    auto err = engine_.start();
+    BOOST_TEST_REQUIRE(err == "");
+    token_ = engine_.mint_token();
+    channel_ = grpc::CreateChannel(engine_.address(), grpc::InsecureChannelCredentials());
+    dispatcher = Dispatcher::NewStub(channel_);
+    workflows = WorkflowService::NewStub(channel_);
+    admin = v1::AdminService::NewStub(channel_);
+    events = EventsService::NewStub(channel_);
+  }
+
+  he::dev_engine& engine() { return engine_; }
+  const std::string& token() const { return token_; }
+
+  /// A context with `authorization: Bearer <token>` (or the given header value) and a deadline.
+  std::unique_ptr<grpc::ClientContext> context(std::optional<std::string> auth = std::nullopt) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", auth.value_or("Bearer " + token_));
+    ctx->set_deadline(std::chrono::system_clock::now() + must_happen);
+    return ctx;
+  }
+
+  grpc::Status put_workflow(const std::string& name, const std::vector<task_opts>& tasks) {
+    v1::CreateWorkflowVersionRequest req;
+    req.set_name(name);
+    for (const auto& t : tasks) {
+      auto* opt = req.add_tasks();
+      opt->set_readable_id(t.name);
+      opt->set_action(name + ":" + t.name);
+      opt->set_timeout(t.timeout);
+      opt->set_retries(t.retries);
+      for (const auto& p : t.parents)
+        opt->add_parents(p);
+      if (t.slot_cost > 0)
+        (*opt->mutable_slot_requests())["default"] = t.slot_cost;
+    }
+    v1::CreateWorkflowVersionResponse resp;
+    return admin->PutWorkflow(context().get(), req, &resp);
+  }
+
+  std::string register_worker(const std::string& name, const std::vector<std::string>& actions,
+                              std::optional<int> slots = std::nullopt) {
+    WorkerRegisterRequest req;
+    req.set_worker_name(name);
+    for (const auto& a : actions)
+      req.add_actions(a);
+    req.add_services("default");
+    if (slots)
+      (*req.mutable_slot_config())["default"] = *slots;
+    WorkerRegisterResponse resp;
+    auto st = dispatcher->Register(context().get(), req, &resp);
+    BOOST_TEST_REQUIRE(st.ok(), st.error_message());
+    BOOST_TEST(resp.tenant_id() == engine_.options().tenant_id);
+    BOOST_TEST(resp.worker_name() == name);
+    return resp.worker_id();
+  }
+
+  grpc::Status heartbeat(const std::string& worker_id) {
+    HeartbeatRequest req;
+    req.set_worker_id(worker_id);
+    HeartbeatResponse resp;
+    return dispatcher->Heartbeat(context().get(), req, &resp);
+  }
+
+  grpc::Status try_trigger(const std::string& name, const std::string& input,
+                           std::string& run_id) {
+    v1::TriggerWorkflowRequest req;
+    req.set_name(name);
+    req.set_input(input);
+    TriggerWorkflowResponse resp;
+    auto st = workflows->TriggerWorkflow(context().get(), req, &resp);
+    run_id = resp.workflow_run_id();
+    return st;
+  }
+
+  std::string trigger(const std::string& name, const std::string& input = R"({})") {
+    std::string id;
+    auto st = try_trigger(name, input, id);
+    BOOST_TEST_REQUIRE(st.ok(), st.error_message());
+    return id;
+  }
+
+  /// A lifecycle event for the task of `a`, as a worker sends it (worker_id is the worker *name*,
+  /// as the TypeScript SDK does).
+  grpc::Status send(const AssignedAction& a, StepActionEventType type,
+                    const std::string& payload = "", bool should_not_retry = false) {
+    StepActionEvent ev;
+    ev.set_worker_id("some-worker-name");
+    ev.set_job_id(a.job_id());
+    ev.set_job_run_id(a.job_run_id());
+    ev.set_task_id(a.task_id());
+    ev.set_task_run_external_id(a.task_run_external_id());
+    ev.set_action_id(a.action_id());
+    ev.set_event_type(type);
+    ev.set_event_payload(payload);
+    ev.set_retry_count(a.retry_count());
+    if (type == STEP_EVENT_TYPE_FAILED)
+      ev.set_should_not_retry(should_not_retry);
+    ActionEventResponse resp;
+    return dispatcher->SendStepActionEvent(context().get(), ev, &resp);
+  }
+
+  v1::GetRunDetailsResponse details(const std::string& run_id) {
+    v1::GetRunDetailsRequest req;
+    req.set_external_id(run_id);
+    v1::GetRunDetailsResponse resp;
+    auto st = admin->GetRunDetails(context().get(), req, &resp);
+    BOOST_TEST_REQUIRE(st.ok(), st.error_message());
+    return resp;
+  }
+
+  std::unique_ptr<Dispatcher::Stub> dispatcher;
+  std::unique_ptr<WorkflowService::Stub> workflows;
+  std::unique_ptr<v1::AdminService::Stub> admin;
+  std::unique_ptr<EventsService::Stub> events;
+
+private:
+  he::dev_engine engine_;
+  std::string token_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+/// A ListenV2 stream read by its own thread.
+class listener {
+public:
+  listener(engine_under_test& eng, const std::string& worker_id) {
+    ctx_.AddMetadata("authorization", "Bearer " + eng.token());
+    WorkerListenRequest req;
+    req.set_worker_id(worker_id);
+    reader_ = eng.dispatcher->ListenV2(&ctx_, req);
+    thread_ = std::thread([this] {
+      AssignedAction a;
+      while (reader_->Read(&a))
+        actions_.push(a);
+      ended_.push(reader_->Finish());
+    });
+  }
+  ~listener() { close(); }
+
+  std::optional<AssignedAction> next(std::chrono::milliseconds timeout = must_happen) {
+    return actions_.pop(timeout);
+  }
+  /// True if nothing arrives for `stays_quiet`.
+  bool quiet() { return !actions_.pop(stays_quiet).has_value(); }
+  /// The status the server ended the stream with.
+  std::optional<grpc::Status> ended(std::chrono::milliseconds timeout = must_happen) {
+    return ended_.pop(timeout);
+  }
+  void close() {
+    if (thread_.joinable()) {
+      ctx_.TryCancel();
+      thread_.join();
+    }
+  }
+
+private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<AssignedAction>> reader_;
+  mailbox<AssignedAction> actions_;
+  mailbox<grpc::Status> ended_;
+  std::thread thread_;
+};
+
+/// A SubscribeToWorkflowRuns stream, one for many run ids, read by its own thread.
+class run_watcher {
+public:
+  explicit run_watcher(engine_under_test& eng) {
+    ctx_.AddMetadata("authorization", "Bearer " + eng.token());
+    stream_ = eng.dispatcher->SubscribeToWorkflowRuns(&ctx_);
+    thread_ = std::thread([this] {
+      WorkflowRunEvent ev;
+      while (stream_->Read(&ev))
+        events_.push(ev);
+    });
+  }
+  ~run_watcher() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  void watch(const std::string& run_id) {
+    SubscribeToWorkflowRunsRequest req;
+    req.set_workflow_run_id(run_id);
+    BOOST_TEST_REQUIRE(stream_->Write(req));
+  }
+  std::optional<WorkflowRunEvent> next(std::chrono::milliseconds timeout = must_happen) {
+    return events_.pop(timeout);
+  }
+
+private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>>
+    stream_;
+  mailbox<WorkflowRunEvent> events_;
+  std::thread thread_;
+};
+
+/// Registers a worker for `actions`, opens its stream and heartbeats once: ready for work.
+struct ready_worker {
+  ready_worker(engine_under_test& eng, const std::string& name,
+               const std::vector<std::string>& actions, std::optional<int> slots = std::nullopt)
+    : id(eng.register_worker(name, actions, slots)), stream(eng, id) {
+    auto st = eng.heartbeat(id);
+    BOOST_TEST_REQUIRE(st.ok(), st.error_message());
+  }
+  std::string id;
+  listener stream;
+};
+
+AssignedAction expect_action(listener& l, ActionType type) {
+  auto a = l.next();
+  BOOST_TEST_REQUIRE(a.has_value(), "no action arrived");
+  BOOST_TEST_REQUIRE(a->action_type() == type);
+  return *a;
+}
+
+/// Polls until the engine has noticed that the worker's stream is gone (heartbeat says so).
+bool wait_until_stream_gone(engine_under_test& eng, const std::string& worker_id) {
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (std::chrono::steady_clock::now() < until) {
+    if (eng.heartbeat(worker_id).error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(unauthenticated_calls_are_rejected) {
+  engine_under_test eng;
+  auto version = [&](std::optional<std::string> auth) {
+    grpc::ClientContext ctx;
+    if (auth)
+      ctx.AddMetadata("authorization", *auth);
+    GetVersionResponse resp;
+    return eng.dispatcher->GetVersion(&ctx, GetVersionRequest{}, &resp).error_code();
+  };
+  he::engine_options other_secret = eng.engine().options();
+  other_secret.secret = "not-the-engine-secret";
+  he::engine_options other_tenant = eng.engine().options();
+  other_tenant.tenant_id = "11111111-2222-4333-8444-555555555555";
+  const auto addr = eng.engine().address();
+
+  BOOST_TEST(version(std::nullopt) == grpc::StatusCode::UNAUTHENTICATED);
+  BOOST_TEST(version("Bearer garbage") == grpc::StatusCode::UNAUTHENTICATED);
+  BOOST_TEST(version("Bearer a.b.c") == grpc::StatusCode::UNAUTHENTICATED);
+  BOOST_TEST(version("Bearer " + he::mint_token(other_secret, addr)) ==
+             grpc::StatusCode::UNAUTHENTICATED);
+  BOOST_TEST(version("Bearer " + he::mint_token(other_tenant, addr)) ==
+             grpc::StatusCode::UNAUTHENTICATED);
+  BOOST_TEST(version("Basic " + eng.token()) == grpc::StatusCode::UNAUTHENTICATED);
+  // the scheme is case-insensitive: the TypeScript and Python SDKs send "bearer"
+  BOOST_TEST(version("bearer " + eng.token()) == grpc::StatusCode::OK);
+  BOOST_TEST(version("Bearer " + eng.token()) == grpc::StatusCode::OK);
+
+  // streams and the other services check it too
+  grpc::ClientContext ctx;
+  WorkerListenRequest req;
+  req.set_worker_id("00000000-0000-4000-8000-000000000000");
+  auto reader = eng.dispatcher->ListenV2(&ctx, req);
+  AssignedAction a;
+  BOOST_TEST(!reader->Read(&a));
+  BOOST_TEST(reader->Finish().error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  v1::GetRunDetailsResponse details;
+  v1::GetRunDetailsRequest details_req;
+  BOOST_TEST(eng.admin->GetRunDetails(eng.context("Bearer nope").get(), details_req, &details)
+               .error_code() == grpc::StatusCode::UNAUTHENTICATED);
+}
+
+BOOST_AUTO_TEST_CASE(get_version_answers_a_semver_of_at_least_v0_80_0) {
+  engine_under_test eng;
+  GetVersionResponse resp;
+  auto st = eng.dispatcher->GetVersion(eng.context().get(), GetVersionRequest{}, &resp);
+  BOOST_TEST_REQUIRE(st.ok());
+  int major = -1, minor = -1, patch = -1;
+  BOOST_TEST_REQUIRE(std::sscanf(resp.version().c_str(), "v%d.%d.%d", &major, &minor, &patch) == 3);
+  BOOST_TEST((major > 0 || minor >= 80));
+}
+
+BOOST_AUTO_TEST_CASE(a_triggered_task_starts_on_a_ready_worker_with_its_input) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("simple", {{.name = "step1"}}).ok());
+  ready_worker w{eng, "worker-1", {"simple:step1"}};
+
+  v1::TriggerWorkflowRequest req;
+  req.set_name("Simple"); // names match case-insensitively
+  req.set_input(R"({"message": "hello", "n": 3})");
+  req.set_additional_metadata(R"({"source": "test"})");
+  req.set_priority(2);
+  TriggerWorkflowResponse resp;
+  BOOST_TEST_REQUIRE(eng.workflows->TriggerWorkflow(eng.context().get(), req, &resp).ok());
+
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(a.tenant_id() == eng.engine().options().tenant_id);
+  BOOST_TEST(a.workflow_run_id() == resp.workflow_run_id());
+  BOOST_TEST(a.action_id() == "simple:step1");
+  BOOST_TEST(a.task_name() == "step1");
+  BOOST_TEST(a.job_name() == "step1");
+  BOOST_TEST(a.job_run_id() == a.task_run_external_id());
+  BOOST_TEST(a.task_id() == a.job_id());
+  BOOST_TEST(a.retry_count() == 0);
+  BOOST_TEST(a.priority() == 2);
+  BOOST_TEST(a.additional_metadata() == R"({"source": "test"})");
+  BOOST_TEST(a.has_workflow_id());
+  BOOST_TEST(a.has_workflow_version_id());
+  auto payload = json::parse(a.action_payload());
+  BOOST_TEST(payload["input"] == json::parse(R"({"message": "hello", "n": 3})"));
+  BOOST_TEST(payload["parents"] == json::object());
+  BOOST_TEST(payload["triggered_by"] == "manual");
+
+  auto d = eng.details(resp.workflow_run_id());
+  BOOST_TEST(d.status() == v1::RUNNING);
+  BOOST_TEST(d.task_runs().at("step1").status() == v1::RUNNING);
+  BOOST_TEST(eng.engine().snapshot().assigned == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(completed_output_reaches_subscribers_before_and_after_the_run_finishes) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  run_watcher early{eng};
+
+  auto run1 = eng.trigger("wf");
+  auto run2 = eng.trigger("wf");
+  early.watch(run1);
+  early.watch(run2); // one stream carries many run ids
+  auto a1 = expect_action(w.stream, START_STEP_RUN);
+  auto a2 = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(!early.next(stays_quiet).has_value()); // nothing before the runs finish
+
+  BOOST_TEST(eng.send(a1, STEP_EVENT_TYPE_STARTED).ok());
+  BOOST_TEST(eng.send(a1, STEP_EVENT_TYPE_COMPLETED, R"({"answer":42})").ok());
+  BOOST_TEST(eng.send(a2, STEP_EVENT_TYPE_COMPLETED, R"({"answer":43})").ok());
+
+  std::map<std::string, WorkflowRunEvent> got;
+  for (int i = 0; i < 2; ++i) {
+    auto ev = early.next();
+    BOOST_TEST_REQUIRE(ev.has_value());
+    got[ev->workflow_run_id()] = *ev;
+  }
+  BOOST_TEST_REQUIRE(got.count(a1.workflow_run_id()) == 1u);
+  const auto& ev1 = got[a1.workflow_run_id()];
+  BOOST_TEST(ev1.event_type() == WORKFLOW_RUN_EVENT_TYPE_FINISHED);
+  BOOST_TEST(ev1.has_event_timestamp());
+  BOOST_TEST_REQUIRE(ev1.results_size() == 1);
+  BOOST_TEST(ev1.results(0).task_name() == "t");
+  BOOST_TEST(ev1.results(0).task_run_external_id() == a1.task_run_external_id());
+  BOOST_TEST(ev1.results(0).job_run_id() == a1.task_run_external_id());
+  BOOST_TEST(!ev1.results(0).has_error());
+  BOOST_TEST(json::parse(ev1.results(0).output()) == json::parse(R"({"answer":42})"));
+
+  run_watcher late{eng}; // subscribes after the run finished: answered at once
+  late.watch(run1);
+  auto ev = late.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST(ev->workflow_run_id() == run1);
+  BOOST_TEST_REQUIRE(ev->results_size() == 1);
+  BOOST_TEST(json::parse(ev->results(0).output()) == json::parse(R"({"answer":42})"));
+
+  auto d = eng.details(run1);
+  BOOST_TEST(d.done());
+  BOOST_TEST(d.status() == v1::COMPLETED);
+  BOOST_TEST(d.task_runs().at("t").output() == R"({"answer":42})");
+  BOOST_TEST(eng.engine().snapshot().completed == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_subscription_to_a_not_yet_known_run_waits_for_it) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  run_watcher watcher{eng};
+  watcher.watch("3f2b8c1e-5d4a-4c3b-9a2f-0e1d2c3b4a59"); // unknown: no error, just no event
+  BOOST_TEST(!watcher.next(stays_quiet).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(slots_cap_the_tasks_running_on_a_worker) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}, 2};
+  for (int i = 0; i < 6; ++i)
+    eng.trigger("wf", R"({"i":)" + std::to_string(i) + "}");
+
+  std::deque<AssignedAction> running;
+  running.push_back(expect_action(w.stream, START_STEP_RUN));
+  running.push_back(expect_action(w.stream, START_STEP_RUN));
+  BOOST_TEST(w.stream.quiet()); // the third waits for a free slot
+
+  int finished = 0;
+  while (!running.empty()) {
+    auto a = running.front();
+    running.pop_front();
+    BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+    ++finished;
+    if (finished <= 4) // a freed slot lets exactly one more in
+      running.push_back(expect_action(w.stream, START_STEP_RUN));
+  }
+  BOOST_TEST(w.stream.quiet());
+  auto s = eng.engine().snapshot();
+  BOOST_TEST(s.assigned == 6u);
+  BOOST_TEST(s.completed == 6u);
+  BOOST_TEST(s.max_running_on_one_worker == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(slot_requests_and_release_slot_are_honoured) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("heavy", {{.name = "t", .slot_cost = 2}}).ok());
+  ready_worker w{eng, "worker", {"heavy:t"}, 3};
+  eng.trigger("heavy");
+  eng.trigger("heavy");
+  auto first = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(w.stream.quiet()); // 2 of 3 units used: the second needs 2
+
+  ReleaseSlotRequest req;
+  req.set_task_run_external_id(first.task_run_external_id());
+  ReleaseSlotResponse resp;
+  BOOST_TEST_REQUIRE(eng.dispatcher->ReleaseSlot(eng.context().get(), req, &resp).ok());
+  auto second = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(second.task_run_external_id() != first.task_run_external_id());
+  // the released task still runs and may complete
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  BOOST_TEST(eng.details(first.workflow_run_id()).status() == v1::COMPLETED);
+}
+
+BOOST_AUTO_TEST_CASE(no_assignment_before_a_heartbeat_or_without_an_open_stream) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  auto worker_id = eng.register_worker("worker", {"wf:t"});
+  auto run1 = eng.trigger("wf");
+  {
+    listener stream{eng, worker_id};
+    BOOST_TEST(stream.quiet()); // stream open, but never heartbeated
+    BOOST_TEST_REQUIRE(eng.heartbeat(worker_id).ok());
+    auto a = expect_action(stream, START_STEP_RUN);
+    BOOST_TEST(a.workflow_run_id() == run1);
+  }
+  // the stream is gone: heartbeats say so, and new work waits
+  BOOST_TEST_REQUIRE(wait_until_stream_gone(eng, worker_id));
+  auto run2 = eng.trigger("wf");
+  std::this_thread::sleep_for(stays_quiet);
+  BOOST_TEST(eng.details(run2).status() == v1::QUEUED);
+
+  listener again{eng, worker_id}; // a reconnect of the same worker gets it
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  std::optional<AssignedAction> a;
+  while (!a && std::chrono::steady_clock::now() < until) {
+    eng.heartbeat(worker_id); // FAILED_PRECONDITION until the server has seen the new stream
+    a = again.next(50ms);
+  }
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(a->workflow_run_id() == run2);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_workers_are_not_found) {
+  engine_under_test eng;
+  const std::string unknown = "00000000-0000-4000-8000-000000000000";
+  BOOST_TEST(eng.heartbeat(unknown).error_code() == grpc::StatusCode::NOT_FOUND);
+  listener stream{eng, unknown};
+  auto st = stream.ended();
+  BOOST_TEST_REQUIRE(st.has_value());
+  BOOST_TEST(st->error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_task_is_retried_then_reported_with_its_error) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("flaky", {{.name = "t", .retries = 1}}).ok());
+  ready_worker w{eng, "worker", {"flaky:t"}};
+  run_watcher watcher{eng};
+  auto run = eng.trigger("flaky");
+  watcher.watch(run);
+
+  auto first = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(first.retry_count() == 0);
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_FAILED, "boom 1").ok());
+  auto second = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(second.retry_count() == 1);
+  BOOST_TEST(second.task_run_external_id() == first.task_run_external_id());
+  // a late event of the first attempt is ignored
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  BOOST_TEST(eng.send(second, STEP_EVENT_TYPE_FAILED, "boom 2").ok());
+
+  auto ev = watcher.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST_REQUIRE(ev->results_size() == 1);
+  BOOST_TEST(ev->results(0).error() == "boom 2");
+  BOOST_TEST(!ev->results(0).has_output());
+  BOOST_TEST(eng.details(run).status() == v1::FAILED);
+  auto s = eng.engine().snapshot();
+  BOOST_TEST(s.retried == 1u);
+  BOOST_TEST(s.failed == 1u);
+  BOOST_TEST(s.completed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(should_not_retry_and_invalid_output_fail_at_once) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t", .retries = 3}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  auto run1 = eng.trigger("wf");
+  auto run2 = eng.trigger("wf");
+  auto a1 = expect_action(w.stream, START_STEP_RUN);
+  auto a2 = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(eng.send(a1, STEP_EVENT_TYPE_FAILED, "fatal", true).ok());
+  BOOST_TEST(eng.send(a2, STEP_EVENT_TYPE_COMPLETED, "{not json").ok());
+  BOOST_TEST(w.stream.quiet()); // no retries
+  auto d1 = eng.details(a1.workflow_run_id());
+  auto d2 = eng.details(a2.workflow_run_id());
+  BOOST_TEST(d1.status() == v1::FAILED);
+  BOOST_TEST(d1.task_runs().at("t").error() == "fatal");
+  BOOST_TEST(d2.status() == v1::FAILED);
+  BOOST_TEST(d2.task_runs().at("t").error().find("not valid JSON") != std::string::npos);
+  BOOST_TEST((run1 == a1.workflow_run_id() || run2 == a1.workflow_run_id()));
+}
+
+BOOST_AUTO_TEST_CASE(completed_before_started_is_accepted) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  auto run = eng.trigger("wf");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "").ok()); // empty output counts as {}
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_STARTED).ok());       // late STARTED: ignored
+  auto d = eng.details(run);
+  BOOST_TEST(d.status() == v1::COMPLETED);
+  BOOST_TEST(d.task_runs().at("t").output() == "{}");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_trigger_returns_run_ids_in_request_order_all_or_nothing) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+
+  BulkTriggerWorkflowRequest bad;
+  for (const char* input : {"{}", "{broken", "{}"}) {
+    auto* r = bad.add_workflows();
+    r->set_name("wf");
+    r->set_input(input);
+  }
+  BulkTriggerWorkflowResponse bad_resp;
+  BOOST_TEST(eng.workflows->BulkTriggerWorkflow(eng.context().get(), bad, &bad_resp)
+               .error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(w.stream.quiet()); // nothing of the rejected batch was created
+
+  BulkTriggerWorkflowRequest req;
+  for (int i = 0; i < 5; ++i) {
+    auto* r = req.add_workflows();
+    r->set_name("wf");
+    r->set_input(R"({"i":)" + std::to_string(i) + "}");
+  }
+  BulkTriggerWorkflowResponse resp;
+  BOOST_TEST_REQUIRE(eng.workflows->BulkTriggerWorkflow(eng.context().get(), req, &resp).ok());
+  BOOST_TEST_REQUIRE(resp.workflow_run_ids_size() == 5);
+  std::map<std::string, int> input_of_run;
+  for (int i = 0; i < 5; ++i) {
+    auto a = expect_action(w.stream, START_STEP_RUN);
+    input_of_run[a.workflow_run_id()] = json::parse(a.action_payload())["input"]["i"].get<int>();
+  }
+  for (int i = 0; i < 5; ++i)
+    BOOST_TEST(input_of_run.at(resp.workflow_run_ids(i)) == i);
+}
+
+BOOST_AUTO_TEST_CASE(dag_children_start_after_their_parents_with_parent_outputs) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("dag", {{.name = "a"},
+                                              {.name = "b"},
+                                              {.name = "c", .parents = {"a", "b"}}})
+                       .ok());
+  ready_worker w{eng, "worker", {"dag:a", "dag:b", "dag:c"}};
+  run_watcher watcher{eng};
+  auto run = eng.trigger("dag", R"({"x":1})");
+  watcher.watch(run);
+  std::map<std::string, AssignedAction> first;
+  for (int i = 0; i < 2; ++i) {
+    auto a = expect_action(w.stream, START_STEP_RUN);
+    first[a.task_name()] = a;
+  }
+  BOOST_TEST_REQUIRE(first.count("a") == 1u);
+  BOOST_TEST_REQUIRE(first.count("b") == 1u);
+  BOOST_TEST(eng.send(first["a"], STEP_EVENT_TYPE_COMPLETED, R"({"from":"a"})").ok());
+  BOOST_TEST(w.stream.quiet()); // c still waits for b
+  BOOST_TEST(eng.send(first["b"], STEP_EVENT_TYPE_COMPLETED, R"({"from":"b"})").ok());
+  auto c = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(c.task_name() == "c");
+  auto payload = json::parse(c.action_payload());
+  BOOST_TEST(payload["input"] == json::parse(R"({"x":1})"));
+  BOOST_TEST(payload["parents"] == json::parse(R"({"a":{"from":"a"},"b":{"from":"b"}})"));
+  BOOST_TEST(eng.send(c, STEP_EVENT_TYPE_COMPLETED, R"({"from":"c"})").ok());
+  auto ev = watcher.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST(ev->results_size() == 3);
+
+  // a failing parent: its dependants never run and the run fails
+  auto run2 = eng.trigger("dag");
+  for (int i = 0; i < 2; ++i) {
+    auto a = expect_action(w.stream, START_STEP_RUN);
+    BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_FAILED, "nope").ok());
+  }
+  BOOST_TEST(w.stream.quiet());
+  auto d = eng.details(run2);
+  BOOST_TEST(d.done());
+  BOOST_TEST(d.status() == v1::FAILED);
+  BOOST_TEST(d.task_runs().at("c").status() == v1::CANCELLED);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_running_task_sends_cancel_and_ends_the_run_with_an_error) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}, 1};
+  run_watcher watcher{eng};
+  auto run = eng.trigger("wf");
+  auto queued_run = eng.trigger("wf"); // waits for the only slot
+  watcher.watch(run);
+  auto a = expect_action(w.stream, START_STEP_RUN);
+
+  v1::CancelTasksRequest req;
+  req.add_external_ids(a.task_run_external_id());
+  v1::CancelTasksResponse resp;
+  BOOST_TEST_REQUIRE(eng.admin->CancelTasks(eng.context().get(), req, &resp).ok());
+  BOOST_TEST_REQUIRE(resp.cancelled_tasks_size() == 1);
+  BOOST_TEST(resp.cancelled_tasks(0) == a.task_run_external_id());
+
+  auto cancel = expect_action(w.stream, CANCEL_STEP_RUN);
+  BOOST_TEST(cancel.task_run_external_id() == a.task_run_external_id());
+  BOOST_TEST(cancel.retry_count() == a.retry_count());
+  BOOST_TEST(cancel.action_id() == a.action_id());
+  auto ev = watcher.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST_REQUIRE(ev->results_size() == 1);
+  BOOST_TEST(ev->results(0).error() == "task cancelled");
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok()); // too late: ignored
+  BOOST_TEST(eng.details(run).status() == v1::CANCELLED);
+
+  // the freed slot goes to the queued run; cancelling by workflow run id works too
+  auto next = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(next.workflow_run_id() == queued_run);
+  v1::CancelTasksRequest by_run;
+  by_run.add_external_ids(queued_run);
+  v1::CancelTasksResponse by_run_resp;
+  BOOST_TEST_REQUIRE(eng.admin->CancelTasks(eng.context().get(), by_run, &by_run_resp).ok());
+  BOOST_TEST(by_run_resp.cancelled_tasks_size() == 1);
+  expect_action(w.stream, CANCEL_STEP_RUN);
+  BOOST_TEST(eng.engine().snapshot().cancelled == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_execution_timeout_sends_cancel_and_fails_the_task) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("slow", {{.name = "t", .timeout = "1s"}}).ok());
+  ready_worker w{eng, "worker", {"slow:t"}};
+  run_watcher watcher{eng};
+  auto run = eng.trigger("slow");
+  watcher.watch(run);
+  auto start = std::chrono::steady_clock::now();
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  auto cancel = expect_action(w.stream, CANCEL_STEP_RUN);
+  BOOST_TEST((std::chrono::steady_clock::now() - start >= 900ms));
+  BOOST_TEST(cancel.task_run_external_id() == a.task_run_external_id());
+  auto ev = watcher.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST(ev->results(0).error().find("timed out after 1s") != std::string::npos);
+  BOOST_TEST(eng.details(run).status() == v1::FAILED);
+}
+
+BOOST_AUTO_TEST_CASE(refresh_timeout_extends_the_deadline) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("slow", {{.name = "t", .timeout = "500ms"}}).ok());
+  ready_worker w{eng, "worker", {"slow:t"}};
+  eng.trigger("slow");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  RefreshTimeoutRequest req;
+  req.set_task_run_external_id(a.task_run_external_id());
+  req.set_increment_timeout_by("10s");
+  RefreshTimeoutResponse resp;
+  BOOST_TEST_REQUIRE(eng.dispatcher->RefreshTimeout(eng.context().get(), req, &resp).ok());
+  BOOST_TEST(resp.timeout_at().seconds() > std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                               .count() +
+                                             5);
+  BOOST_TEST(!w.stream.next(800ms).has_value()); // past the original 500 ms: no CANCEL
+  req.set_increment_timeout_by("ten seconds");
+  BOOST_TEST(eng.dispatcher->RefreshTimeout(eng.context().get(), req, &resp).error_code() ==
+             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+BOOST_AUTO_TEST_CASE(tasks_of_a_silent_worker_are_requeued_elsewhere) {
+  auto o = test_options();
+  o.heartbeat_window = 400ms;
+  o.silence_requeue = 500ms;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker silent{eng, "silent", {"wf:t"}};
+  auto run = eng.trigger("wf");
+  auto a = expect_action(silent.stream, START_STEP_RUN);
+
+  auto healthy_id = eng.register_worker("healthy", {"wf:t"});
+  listener healthy{eng, healthy_id};
+  std::atomic<bool> beating{true};
+  std::thread heart([&] {
+    while (beating) {
+      eng.heartbeat(healthy_id);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  auto b = healthy.next(3s);
+  beating = false;
+  heart.join();
+  BOOST_TEST_REQUIRE(b.has_value());
+  BOOST_TEST(b->action_type() == START_STEP_RUN);
+  BOOST_TEST(b->workflow_run_id() == run);
+  BOOST_TEST(b->retry_count() == 1);
+  auto cancel = expect_action(silent.stream, CANCEL_STEP_RUN); // the silent one is told to stop
+  BOOST_TEST(cancel.retry_count() == 0);
+  BOOST_TEST(eng.send(*b, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  BOOST_TEST(eng.details(run).status() == v1::COMPLETED);
+}
+
+BOOST_AUTO_TEST_CASE(unsubscribe_ends_the_workers_streams) {
+  engine_under_test eng;
+  ready_worker w{eng, "worker", {"wf:t"}};
+  WorkerUnsubscribeRequest req;
+  req.set_worker_id(w.id);
+  WorkerUnsubscribeResponse resp;
+  BOOST_TEST_REQUIRE(eng.dispatcher->Unsubscribe(eng.context().get(), req, &resp).ok());
+  BOOST_TEST(resp.worker_id() == w.id);
+  BOOST_TEST(w.stream.ended().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_are_rejected) {
+  engine_under_test eng;
+  auto invalid = grpc::StatusCode::INVALID_ARGUMENT;
+  BOOST_TEST(eng.put_workflow("wf", {{.name = ""}}).error_code() == invalid);
+  BOOST_TEST(eng.put_workflow("wf", {{.name = "t", .timeout = "soon"}}).error_code() == invalid);
+  BOOST_TEST(eng.put_workflow("wf", {{.name = "t", .parents = {"missing"}}}).error_code() ==
+             invalid);
+  BOOST_TEST(eng.put_workflow("wf", {{.name = "t"}}).ok());
+
+  WorkerRegisterRequest reg;
+  reg.set_worker_name("bad name!");
+  WorkerRegisterResponse reg_resp;
+  BOOST_TEST(eng.dispatcher->Register(eng.context().get(), reg, &reg_resp).error_code() ==
+             invalid);
+  reg.set_worker_name("ok-name");
+  reg.set_slots(5);
+  (*reg.mutable_slot_config())["default"] = 5;
+  BOOST_TEST(eng.dispatcher->Register(eng.context().get(), reg, &reg_resp).error_code() ==
+             invalid);
+
+  std::string id;
+  BOOST_TEST(eng.try_trigger("nope", "{}", id).error_code() == grpc::StatusCode::NOT_FOUND);
+  BOOST_TEST(eng.try_trigger("wf", "not json", id).error_code() == invalid);
+
+  AssignedAction fake;
+  fake.set_task_run_external_id("not-a-uuid");
+  BOOST_TEST(eng.send(fake, STEP_EVENT_TYPE_COMPLETED, "{}").error_code() == invalid);
+  fake.set_task_run_external_id("00000000-0000-4000-8000-000000000000");
+  BOOST_TEST(eng.send(fake, STEP_EVENT_TYPE_COMPLETED, "{}").error_code() ==
+             grpc::StatusCode::NOT_FOUND);
+
+  v1::GetRunDetailsRequest details;
+  details.set_external_id("00000000-0000-4000-8000-000000000000");
+  v1::GetRunDetailsResponse details_resp;
+  BOOST_TEST(eng.admin->GetRunDetails(eng.context().get(), details, &details_resp).error_code() ==
+             grpc::StatusCode::NOT_FOUND);
+
+  PutLogRequest log;
+  log.set_task_run_external_id("00000000-0000-4000-8000-000000000000");
+  log.set_message("hello");
+  PutLogResponse log_resp;
+  BOOST_TEST(eng.events->PutLog(eng.context().get(), log, &log_resp).error_code() ==
+             grpc::StatusCode::NOT_FOUND);
+}
+
+BOOST_AUTO_TEST_CASE(events_logs_and_stream_events_are_accepted) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  eng.trigger("wf");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+
+  PutLogRequest log;
+  log.set_task_run_external_id(a.task_run_external_id());
+  log.set_message("a line");
+  PutLogResponse log_resp;
+  BOOST_TEST(eng.events->PutLog(eng.context().get(), log, &log_resp).ok());
+  PutStreamEventRequest chunk;
+  chunk.set_task_run_external_id(a.task_run_external_id());
+  chunk.set_message("bytes");
+  PutStreamEventResponse chunk_resp;
+  BOOST_TEST(eng.events->PutStreamEvent(eng.context().get(), chunk, &chunk_resp).ok());
+
+  PushEventRequest push;
+  push.set_key("user:created");
+  push.set_payload(R"({"id":1})");
+  Event ev;
+  BOOST_TEST_REQUIRE(eng.events->Push(eng.context().get(), push, &ev).ok());
+  BOOST_TEST(ev.event_id().size() == 36u);
+  BOOST_TEST(ev.key() == "user:created");
+  BOOST_TEST(ev.tenant_id() == eng.engine().options().tenant_id);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_is_reported_and_stop_is_prompt) {
+  engine_under_test eng;
+  auto o = test_options();
+  o.port = eng.engine().port();
+  he::dev_engine second{o};
+  BOOST_TEST(second.start() != "");
+
+  // stop ends open streams and returns quickly even with clients attached
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  run_watcher watcher{eng};
+  auto t0 = std::chrono::steady_clock::now();
+  eng.engine().stop();
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  auto st = w.stream.ended();
+  BOOST_TEST_REQUIRE(st.has_value());
+  BOOST_TEST(!st->ok());
+}

@@ -1,0 +1,162 @@
+#pragma once
+// Shared set-up for the integration tests: a dev engine on a free loopback port, a worker spawned
+// in a test-owned actor system, and helpers to trigger runs and wait for them over real gRPC.
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include <hatchet/hatchet.hpp>
+
+#include "actors/supervisor.hpp"
+#include "client/admin_client.hpp"
+#include "engine/dev_engine.hpp"
+
+namespace harness {
+
+using namespace std::chrono_literals;
+
+/// A counter other threads can wait on without sleeping.
+class gauge {
+public:
+  void add(int d) {
+    std::lock_guard lock{mtx_};
+    value_ += d;
+    peak_ = std::max(peak_, value_);
+    cv_.notify_all();
+  }
+  int peak() const {
+    std::lock_guard lock{mtx_};
+    return peak_;
+  }
+  /// Waits until the value reaches at least n; false on timeout.
+  bool wait_at_least(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mtx_};
+    return cv_.wait_for(lock, timeout, [&] { return value_ >= n; });
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  int value_ = 0;
+  int peak_ = 0;
+};
+
+struct engine_fixture {
+  hatchet::engine::dev_engine engine{[] {
+    hatchet::engine::engine_options o;
+    o.port = 0;
+    return o;
+  }()};
+  hatchet::config cfg;
+
+  engine_fixture() {
+    auto err = engine.start();
+    BOOST_REQUIRE_MESSAGE(err.empty(), "engine start: " << err);
+    cfg.token = engine.mint_token();
+    cfg.tenant_id = engine.options().tenant_id;
+    cfg.host_port = engine.address();
+    cfg.tls = hatchet::tls_strategy::none;
+  }
+
+  hatchet::rpc::admin_client admin() const {
+    return hatchet::rpc::admin_client{hatchet::rpc::make_channel(cfg), cfg};
+  }
+
+  /// Triggers `inputs.size()` runs of `workflow` and waits for all of them.
+  std::vector<hatchet::rpc::run_result> run_all(const std::string& workflow,
+                                                const std::vector<std::string>& inputs,
+                                                std::chrono::milliseconds timeout = 60s) const {
+    auto a = admin();
+    std::vector<hatchet::rpc::trigger_request> reqs;
+    for (const auto& in : inputs)
+      reqs.push_back({workflow, in, {}});
+    auto ids = a.bulk_trigger(reqs);
+    if (!ids)
+      BOOST_FAIL("bulk trigger: " << hatchet::describe(ids.error()));
+    return wait(*ids, timeout);
+  }
+
+  std::vector<hatchet::rpc::run_result> wait(const std::vector<std::string>& ids,
+                                             std::chrono::milliseconds timeout = 60s) const {
+    std::mutex mtx;
+    std::vector<hatchet::rpc::run_result> results;
+    auto err = admin().wait_for_runs(
+      ids,
+      [&](const hatchet::rpc::run_result& r) {
+        std::lock_guard lock{mtx};
+        results.push_back(r);
+      },
+      timeout);
+    if (err)
+      BOOST_FAIL("waiting for runs: " << hatchet::describe(err));
+    return results;
+  }
+};
+
+/// A worker spawned in its own actor system (configured as hatchet::configure says).
+class running_worker {
+public:
+  running_worker(const hatchet::config& cfg, const std::string& name, hatchet::worker_options opts)
+    : sys_(configured(cfg_)), self_(sys_) {
+    hatchet::worker w{cfg, name, std::move(opts)};
+    auto sup = w.spawn(sys_);
+    if (!sup)
+      BOOST_FAIL("spawn: " << hatchet::describe(sup.error()));
+    sup_ = *sup;
+    self_->monitor(sup_);
+  }
+
+  /// Waits for registration (the supervisor answers once the stream is open).
+  std::string ready(std::chrono::milliseconds timeout = 20s) {
+    auto id = hatchet::await_ready(sys_, sup_, timeout);
+    if (!id)
+      BOOST_FAIL("worker not ready: " << hatchet::describe(id.error()));
+    return *id;
+  }
+
+  ~running_worker() {
+    if (!stopped_)
+      caf::anon_send_exit(sup_, caf::exit_reason::kill);
+  }
+
+  /// Asks for the graceful stop a host would (an exit message) and waits for the supervisor.
+  caf::error stop(std::chrono::milliseconds timeout = 30s) {
+    caf::anon_send_exit(sup_, caf::exit_reason::user_shutdown);
+    return wait_down(timeout);
+  }
+
+  caf::error wait_down(std::chrono::milliseconds timeout = 30s) {
+    caf::error reason;
+    bool got = false;
+    self_->receive([&](caf::down_msg& dm) {
+                     reason = dm.reason;
+                     got = true;
+                   },
+                   caf::after(timeout) >> [] {});
+    BOOST_REQUIRE_MESSAGE(got, "the worker did not stop in time");
+    stopped_ = true;
+    return reason;
+  }
+
+private:
+  static caf::actor_system_config& configured(caf::actor_system_config& cfg) {
+    hatchet::configure(cfg);
+    return cfg;
+  }
+
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+  caf::scoped_actor self_;
+  caf::actor sup_;
+  bool stopped_ = false;
+};
+
+} // namespace harness

@@ -1,0 +1,269 @@
+#define BOOST_TEST_MODULE worker
+#include "harness.hpp"
+
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "bundled_workflows.hpp"
+
+using namespace harness;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> numbered_inputs(int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back(json{{"i", i}}.dump());
+  return v;
+}
+
+const hatchet::rpc::task_result& only_task(const hatchet::rpc::run_result& r) {
+  BOOST_REQUIRE_EQUAL(r.tasks.size(), 1u);
+  return r.tasks.front();
+}
+
+/// A state type that counts its copies: the worker must never copy it.
+struct shared_model {
+  static inline std::atomic<int> copies{0};
+  std::vector<float> weights;
+  explicit shared_model(size_t n) : weights(n, 0.5f) {}
+  shared_model(const shared_model& o) : weights(o.weights) { ++copies; }
+  shared_model(shared_model&&) noexcept = default;
+};
+
+/// Ordering of lifespan and task events, by a global sequence number.
+struct timeline {
+  std::atomic<int> seq{0};
+  std::atomic<int> setup_at{-1};
+  std::atomic<int> cleanup_at{-1};
+  std::mutex mtx;
+  std::vector<int> task_ends;
+  std::set<const void*> state_addresses;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(engine_and_worker, engine_fixture)
+
+BOOST_AUTO_TEST_CASE(completes_n_runs_with_the_right_outputs) {
+  running_worker w{cfg, "echo-worker", {.slots = 8, .workflows = {hatchet::apps::echo_workflow()}}};
+  w.ready();
+  auto results = run_all("EchoWorkflow", numbered_inputs(60));
+  BOOST_TEST(results.size() == 60u);
+  std::set<int> seen;
+  for (const auto& r : results) {
+    const auto& t = only_task(r);
+    BOOST_TEST(!t.error.has_value());
+    BOOST_REQUIRE(t.output.has_value());
+    BOOST_TEST(t.task_name == "echo");
+    seen.insert(json::parse(*t.output).at("i").get<int>());
+  }
+  BOOST_TEST(seen.size() == 60u); // every input came back exactly once
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(never_more_than_slots_run_at_once) {
+  auto running = std::make_shared<gauge>();
+  hatchet::workflow wf{"SlotWorkflow"};
+  wf.task("hold", [running](const hatchet::empty_model&, hatchet::context&) {
+    running->add(1);
+    std::this_thread::sleep_for(50ms);
+    running->add(-1);
+    return hatchet::empty_model{};
+  });
+  running_worker w{cfg, "slot-worker", {.slots = 3, .workflows = {wf}}};
+  w.ready();
+  auto results = run_all("SlotWorkflow", std::vector<std::string>(30, "{}"));
+  BOOST_TEST(results.size() == 30u);
+  for (const auto& r : results)
+    BOOST_TEST(!r.failed());
+  BOOST_TEST(running->peak() <= 3);
+  BOOST_TEST(running->peak() == 3); // and the slots were really used in parallel
+  BOOST_TEST(engine.snapshot().max_running_on_one_worker <= 3u);
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(sync_tasks_run_off_the_actor_scheduler) {
+  // Six tasks wait for each other. CAF runs at most 2-4 scheduler threads here, so they can all
+  // arrive only if each runs on a thread of its own, outside the scheduler.
+  constexpr int n = 6;
+  auto arrived = std::make_shared<gauge>();
+  hatchet::workflow wf{"BarrierWorkflow"};
+  wf.task("meet", [arrived](const hatchet::empty_model&, hatchet::context&) {
+    arrived->add(1);
+    bool all = arrived->wait_at_least(n, 10s);
+    return json{{"all_met", all}};
+  });
+  running_worker w{cfg, "barrier-worker", {.slots = n, .workflows = {wf}}};
+  w.ready();
+  auto results = run_all("BarrierWorkflow", std::vector<std::string>(n, "{}"));
+  for (const auto& r : results)
+    BOOST_TEST(json::parse(*only_task(r).output).at("all_met") == true);
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(every_task_sees_the_same_state_object_never_copied) {
+  shared_model::copies = 0;
+  auto tl = std::make_shared<timeline>();
+  hatchet::workflow wf{"ModelWorkflow"};
+  wf.task("infer", [tl](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& m = ctx.lifespan<shared_model>();
+    std::lock_guard lock{tl->mtx};
+    tl->state_addresses.insert(&m);
+    return json{{"n", m.weights.size()}};
+  });
+  auto lifespan = []() -> hatchet::lifespan<shared_model> { co_yield shared_model{1000}; };
+  running_worker w{cfg, "model-worker", {.slots = 4, .workflows = {wf}, .lifespan = lifespan}};
+  w.ready();
+  auto results = run_all("ModelWorkflow", std::vector<std::string>(40, "{}"));
+  BOOST_TEST(results.size() == 40u);
+  for (const auto& r : results)
+    BOOST_TEST(json::parse(*only_task(r).output).at("n") == 1000);
+  BOOST_TEST(tl->state_addresses.size() == 1u);
+  BOOST_TEST(shared_model::copies.load() == 0);
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(cleanup_starts_after_the_last_task_has_finished) {
+  auto tl = std::make_shared<timeline>();
+  auto started = std::make_shared<gauge>();
+  struct pool_state {
+    std::shared_ptr<std::atomic<bool>> open;
+  };
+  hatchet::workflow wf{"DrainWorkflow"};
+  wf.task("use_pool", [tl, started](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& st = ctx.lifespan<pool_state>();
+    started->add(1);
+    std::this_thread::sleep_for(300ms); // still running when the stop arrives
+    bool open = st.open->load();
+    std::lock_guard lock{tl->mtx};
+    tl->task_ends.push_back(++tl->seq);
+    return json{{"pool_open", open}};
+  });
+  auto lifespan = [tl]() -> hatchet::lifespan<pool_state> {
+    auto open = std::make_shared<std::atomic<bool>>(true);
+    tl->setup_at = ++tl->seq;
+    co_yield pool_state{open};
+    open->store(false);
+    tl->cleanup_at = ++tl->seq;
+  };
+  running_worker w{cfg, "drain-worker", {.slots = 3, .workflows = {wf}, .lifespan = lifespan}};
+  w.ready();
+  auto a = admin();
+  std::vector<hatchet::rpc::trigger_request> reqs(3, {"DrainWorkflow", "{}", {}});
+  auto ids = a.bulk_trigger(reqs);
+  BOOST_REQUIRE(ids);
+  BOOST_REQUIRE(started->wait_at_least(3, 20s));
+  std::thread stopper{[&] { BOOST_TEST(!w.stop()); }};
+  auto results = wait(*ids);
+  stopper.join();
+  BOOST_TEST(results.size() == 3u);
+  for (const auto& r : results) {
+    BOOST_TEST(!r.failed());
+    BOOST_TEST(json::parse(*only_task(r).output).at("pool_open") == true);
+  }
+  BOOST_REQUIRE_EQUAL(tl->task_ends.size(), 3u);
+  BOOST_TEST(tl->setup_at > 0);
+  for (int end : tl->task_ends) {
+    BOOST_TEST(tl->setup_at < end);
+    BOOST_TEST(end < tl->cleanup_at);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(throwing_task_fails_with_its_message_and_the_worker_keeps_running) {
+  running_worker w{cfg, "fail-worker",
+                   {.slots = 2,
+                    .workflows = {hatchet::apps::fail_workflow(), hatchet::apps::echo_workflow()}}};
+  w.ready();
+  auto failed = run_all("FailWorkflow", {R"({"message":"disk full"})"});
+  BOOST_REQUIRE_EQUAL(failed.size(), 1u);
+  const auto& t = only_task(failed[0]);
+  BOOST_REQUIRE(t.error.has_value());
+  BOOST_TEST(t.error->find("std::runtime_error: disk full") == 0u, *t.error);
+  BOOST_TEST(t.error->find("__hatchet_error_metadata__") != std::string::npos);
+  auto ok = run_all("EchoWorkflow", {R"({"after":"failure"})"});
+  BOOST_TEST(json::parse(*only_task(ok[0]).output).at("after") == "failure");
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(input_that_does_not_parse_fails_naming_the_task) {
+  running_worker w{cfg, "input-worker", {.slots = 1, .workflows = {hatchet::apps::sleep_workflow()}}};
+  w.ready();
+  auto r = run_all("SleepWorkflow", {R"({"ms":"soon"})"});
+  const auto& t = only_task(r[0]);
+  BOOST_REQUIRE(t.error.has_value());
+  BOOST_TEST(t.error->find("task 'sleep'") != std::string::npos, *t.error);
+  BOOST_TEST(t.error->find("type must be number") != std::string::npos, *t.error);
+  auto ok = run_all("SleepWorkflow", {R"({"ms":1})"});
+  BOOST_TEST(!ok[0].failed());
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(cleanup_that_throws_ends_the_worker_with_the_cleanup_code) {
+  auto lifespan = []() -> hatchet::lifespan<int> {
+    co_yield 1;
+    throw std::runtime_error("close failed");
+  };
+  running_worker w{cfg, "bad-cleanup", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
+                                        .lifespan = lifespan}};
+  w.ready();
+  auto r = run_all("EchoWorkflow", {"{}"});
+  BOOST_TEST(!r[0].failed());
+  auto reason = w.stop();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
+  BOOST_TEST(hatchet::describe(reason).find("close failed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(yielding_twice_ends_the_worker_with_the_cleanup_code) {
+  auto lifespan = []() -> hatchet::lifespan<int> {
+    co_yield 1;
+    co_yield 2;
+  };
+  running_worker w{cfg, "twice", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
+                                  .lifespan = lifespan}};
+  w.ready();
+  auto r = run_all("EchoWorkflow", {"{}"});
+  BOOST_TEST(!r[0].failed());
+  auto reason = w.stop();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
+  BOOST_TEST(hatchet::describe(reason).find("second time") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(failing_setup_never_registers) {
+  auto lifespan = []() -> hatchet::lifespan<int> {
+    throw std::runtime_error("model file missing");
+    co_yield 1;
+  };
+  running_worker w{cfg, "no-setup", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
+                                     .lifespan = lifespan}};
+  auto reason = w.wait_down();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::describe(reason).find("model file missing") != std::string::npos);
+  // No worker registered: a triggered run finds nobody to run it.
+  auto a = admin();
+  BOOST_REQUIRE(!a.put_workflow(hatchet::apps::echo_workflow()).code);
+  auto id = a.trigger({"EchoWorkflow", "{}", {}});
+  BOOST_REQUIRE(id);
+  auto err = a.wait_for_runs({*id}, [](const auto&) {}, 1500ms);
+  BOOST_TEST(static_cast<bool>(err)); // still queued: nothing picked it up
+  BOOST_TEST(engine.snapshot().assigned == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_token_is_a_startup_failure_with_a_clear_reason) {
+  auto bad = cfg;
+  bad.token = hatchet::engine::mint_token([] {
+    hatchet::engine::engine_options o;
+    o.secret = "another-secret";
+    return o;
+  }(), engine.address());
+  running_worker w{bad, "bad-token", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
+  auto reason = w.wait_down();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::describe(reason).find("UNAUTHENTICATED") != std::string::npos,
+             hatchet::describe(reason));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
