@@ -83,16 +83,18 @@ worker_pid=""
 
 completed=$(grep -c '"status":"COMPLETED"' "$work/results.jsonl" || true)
 echo
-echo "demo: worker log, the lines that show the lifespan order:"
-grep -n -E "Running lifespan!|lifespan set up|starting$|completed$|lifespan cleanup|Cleaning up lifespan!" "$work/worker.log" \
-  | awk 'NR==1 || /lifespan/ || /Cleaning/ {print; next} {last=$0; if (!first) {first=$0; print}} END {if (last) print last}' \
-  | sed 's/^/  /'
+first_line() { awk -v re="$1" '$0 ~ re {print NR; exit}' "$work/worker.log"; }
+last_line() { awk -v re="$1" '$0 ~ re {n = NR} END {if (n) print n}' "$work/worker.log"; }
+setup_line=$(first_line "Running lifespan!")
+first_run=$(first_line "starting$")
+last_run=$(last_line "completed$")
+cleanup_line=$(last_line "Cleaning up lifespan!")
+echo "demo: worker log, the lines that show the lifespan order (line number: text):"
+for n in $setup_line $first_run $last_run $cleanup_line; do
+  printf '  %s: %s\n' "$n" "$(sed -n "${n}p" "$work/worker.log")"
+done
 
 # The order check: setup line before the first run, cleanup line after the last run's result.
-setup_line=$(grep -n "Running lifespan!" "$work/worker.log" | head -1 | cut -d: -f1)
-first_run=$(grep -n "starting$" "$work/worker.log" | head -1 | cut -d: -f1)
-last_run=$(grep -n "completed$" "$work/worker.log" | tail -1 | cut -d: -f1)
-cleanup_line=$(grep -n "Cleaning up lifespan!" "$work/worker.log" | tail -1 | cut -d: -f1)
 order_ok=no
 if [ -n "$setup_line" ] && [ -n "$first_run" ] && [ -n "$last_run" ] && [ -n "$cleanup_line" ] \
    && [ "$setup_line" -lt "$first_run" ] && [ "$last_run" -lt "$cleanup_line" ]; then

@@ -30,6 +30,10 @@ free_port() {
 
 case "$cmd" in
   start)
+    if [ -d "$dir/data" ]; then # left over from an interrupted run
+      as_postgres "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+      rm -rf "$dir"
+    fi
     mkdir -p "$dir"
     chown postgres:postgres "$dir"
     chmod 700 "$dir"

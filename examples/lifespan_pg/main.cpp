@@ -1,5 +1,5 @@
 // The lifespan example as a standalone worker:
-//   HATCHET_CLIENT_TOKEN=... HATCHET_CLIENT_TLS_STRATEGY=none \
+//   HATCHET_CLIENT_TOKEN=... HATCHET_CLIENT_TLS_STRATEGY=none
 //   lifespan_pg_example "host=127.0.0.1 port=5432 dbname=postgres user=postgres"
 #include <cstdlib>
 #include <iostream>
