@@ -18,6 +18,7 @@ constexpr const char* usage = R"(hatchet-dev-engine: a small in-memory Hatchet e
 
 Usage:
   hatchet-dev-engine [serve] [--host H] [--port P] [--secret S] [--log-level L]
+                     [--max-finished-runs N]
       Serve the Hatchet gRPC API on H:P until SIGINT or SIGTERM. Logs the listening
       address and a token that clients can use (HATCHET_CLIENT_TOKEN, with
       HATCHET_CLIENT_TLS_STRATEGY=none).
@@ -33,6 +34,9 @@ Options:
                   development secret); serve and token must use the same one
   --log-level L   trace, debug, info, warn, error or off (default info); debug logs every
                   registration, task and, every 5 s, the assignment counters
+  --max-finished-runs N
+                  finished runs kept in memory for results and run details (default 1000000,
+                  about 1 KB each); a subscriber asking for an older, forgotten run waits forever
 
 Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
 is in use), 2 on a usage error.
@@ -50,18 +54,19 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-std::optional<uint16_t> parse_port(const std::string& text) {
-  if (text.empty() || text.size() > 5)
+/// A decimal number no larger than `max`.
+std::optional<unsigned long long> parse_number(const std::string& text, unsigned long long max) {
+  if (text.empty() || text.size() > 12)
     return std::nullopt;
-  unsigned long v = 0;
+  unsigned long long v = 0;
   for (char c : text) {
     if (c < '0' || c > '9')
       return std::nullopt;
-    v = v * 10 + static_cast<unsigned long>(c - '0');
+    v = v * 10 + static_cast<unsigned long long>(c - '0');
   }
-  if (v > 65535)
+  if (v > max)
     return std::nullopt;
-  return static_cast<uint16_t>(v);
+  return v;
 }
 
 /// 0 = parsed, -1 = help printed, > 0 = exit code of a usage error.
@@ -84,17 +89,23 @@ int parse(int argc, char** argv, cli& out) {
       } else if (i + 1 < argc) {
         value = argv[++i];
       }
-      if (name != "--host" && name != "--port" && name != "--secret" && name != "--log-level")
+      if (name != "--host" && name != "--port" && name != "--secret" && name != "--log-level" &&
+          name != "--max-finished-runs")
         return usage_error("unknown option " + name);
       if (!value)
         return usage_error(name + " needs a value");
       if (name == "--host") {
         out.opts.host = *value;
       } else if (name == "--port") {
-        auto p = parse_port(*value);
+        auto p = parse_number(*value, 65535);
         if (!p)
           return usage_error("--port must be a number between 0 and 65535");
-        out.opts.port = *p;
+        out.opts.port = static_cast<uint16_t>(*p);
+      } else if (name == "--max-finished-runs") {
+        auto n = parse_number(*value, 1'000'000'000'000ULL);
+        if (!n || *n == 0)
+          return usage_error("--max-finished-runs must be a positive number");
+        out.opts.max_finished_runs = static_cast<std::size_t>(*n);
       } else if (name == "--secret") {
         out.opts.secret = *value;
       } else {

@@ -33,9 +33,10 @@ struct engine_options {
   /// Tasks of a worker whose last heartbeat (or registration) is older than this are requeued
   /// with retry_count + 1; such a requeue does not consume the task's retry budget. Must be > 0.
   std::chrono::milliseconds silence_requeue{30000};
-  /// Finished workflow runs kept for GetRunDetails and late SubscribeToWorkflowRuns; the oldest
-  /// finished run is forgotten beyond this count (it keeps a benchmark's memory bounded). >= 1.
-  std::size_t max_finished_runs = 200000;
+  /// Finished workflow runs kept for GetRunDetails and late SubscribeToWorkflowRuns (roughly
+  /// 0.5-1 KB each); beyond this count the oldest is forgotten, and a subscriber asking for it
+  /// later waits forever. Clients that trigger N runs before subscribing need N below this. >= 1.
+  std::size_t max_finished_runs = 1'000'000;
   /// How often execution timeouts and silent workers are checked. Must be > 0.
   std::chrono::milliseconds tick_interval{100};
 

@@ -3,6 +3,7 @@
 // all behaviour lives in state.cpp.
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -284,6 +285,16 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The service
 
+std::map<std::string, std::string> labels_of(
+  const google::protobuf::Map<std::string, WorkerLabels>& labels) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : labels)
+    out[key] = value.has_str_value()   ? value.str_value()
+               : value.has_int_value() ? std::to_string(value.int_value())
+                                       : std::string{};
+  return out;
+}
+
 step_event_kind kind_of(StepActionEventType t) {
   switch (t) {
     case STEP_EVENT_TYPE_STARTED:
@@ -320,6 +331,7 @@ public:
         spec.slots = req->slots();
       for (const auto& [type, units] : req->slot_config())
         spec.slot_config.emplace(type, units);
+      spec.labels = labels_of(req->labels());
       worker_registered out;
       status st = env_.state.register_worker(spec, out);
       if (!st.ok())
@@ -409,9 +421,9 @@ public:
   grpc::ServerUnaryReactor* UpsertWorkerLabels(grpc::CallbackServerContext* ctx,
                                                const UpsertWorkerLabelsRequest* req,
                                                UpsertWorkerLabelsResponse* resp) override {
-    // Labels only matter for affinity scheduling, which the dev engine does not do: accept them.
+    // Labels only matter for affinity scheduling, which the dev engine does not do: kept only.
     return unary(ctx, env_.auth, [&] {
-      status st = env_.state.worker_exists(req->worker_id());
+      status st = env_.state.upsert_labels(req->worker_id(), labels_of(req->labels()));
       if (!st.ok())
         return to_grpc(st);
       resp->set_tenant_id(env_.opts.tenant_id);

@@ -120,7 +120,8 @@ engine_state::task_run* engine_state::find_task(const std::string& id) const {
 }
 
 bool engine_state::eligible(const worker& w, steady::time_point now) const {
-  return !w.unsubscribed && !w.sessions.empty() && w.heartbeated &&
+  // While stopping, every stream is closing: an assignment would only bounce between them.
+  return !closing_ && !w.unsubscribed && !w.sessions.empty() && w.heartbeated &&
          now - w.last_heartbeat <= opts_.heartbeat_window;
 }
 
@@ -221,8 +222,8 @@ void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady:
   w.running.insert(t.get());
   ++w.slot_holders;
   stats_.max_running_on_one_worker = std::max(stats_.max_running_on_one_worker, w.slot_holders);
-  t->deadline = now + def.timeout;
-  deadlines_.push(deadline_entry{t->deadline, t, t->attempt});
+  t->deadline = deadlines_.emplace(now + def.timeout, t.get());
+  t->has_deadline = true;
   auto& session = w.sessions.back(); // the newest stream is the likeliest to be alive
   session->enqueue(make_action(*t, action_kind::start));
   fx.flush(session);
@@ -244,6 +245,10 @@ void engine_state::free_slot(task_run& t) {
 
 void engine_state::detach(task_run& t) {
   free_slot(t);
+  if (t.has_deadline) {
+    deadlines_.erase(t.deadline);
+    t.has_deadline = false;
+  }
   if (t.assigned != nullptr) {
     t.assigned->running.erase(&t);
     mark_dirty(t.assigned);
@@ -362,7 +367,7 @@ void engine_state::task_terminal(task_run& t, effects& fx) {
     finish_run(*t.run, fx);
 }
 
-void engine_state::finish_run(workflow_run& run, effects& fx) {
+run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
   auto ev = std::make_shared<run_finished>();
   ev->workflow_run_id = run.id;
   ev->results.reserve(run.tasks.size());
@@ -376,11 +381,16 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
       r.error = t->error.empty() ? std::string{"task did not complete"} : t->error;
     ev->results.push_back(std::move(r));
   }
+  return ev;
+}
+
+void engine_state::finish_run(workflow_run& run, effects& fx) {
   run.done = true;
-  run.finished = ev;
-  finished_order_.push_back(run.id);
+  finished_order_.push_back(&run);
   spdlog::debug("workflow run {} finished", run.id);
+  // Built only for the subscribers waiting now; a late subscriber gets a fresh one (watch_run).
   if (auto it = waiters_.find(run.id); it != waiters_.end()) {
+    auto ev = make_finished(run);
     for (auto& sink : it->second) {
       sink->enqueue(ev);
       fx.flush(sink);
@@ -393,13 +403,19 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
 
 void engine_state::forget_oldest_runs() {
   while (finished_order_.size() > opts_.max_finished_runs) {
-    auto it = runs_.find(finished_order_.front());
+    if (!forgot_runs_) {
+      forgot_runs_ = true;
+      spdlog::warn("more than {} finished runs: forgetting the oldest (late result subscriptions "
+                   "to them will not be answered; raise max_finished_runs if that matters)",
+                   opts_.max_finished_runs);
+    }
+    auto it = runs_.find(finished_order_.front()->id);
     finished_order_.pop_front();
     if (it == runs_.end())
       continue;
     for (auto& t : it->second->tasks) {
-      tasks_.erase(t->external_id);
-      t->run = nullptr; // queue and deadline entries may still hold the task; they see it terminal
+      tasks_.erase(std::string_view{t->external_id});
+      t->run = nullptr; // a stale queue entry may still hold the task: it sees it terminal
     }
     runs_.erase(it);
   }
@@ -475,6 +491,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
     slots_text += (slots_text.empty() ? "" : ", ") + type + "=" + std::to_string(units);
   w->id = new_uuid();
   w->name = spec.name;
+  w->labels = spec.labels;
   w->registered_at = steady::now();
   out.worker_id = w->id;
   out.worker_name = w->name;
@@ -643,13 +660,14 @@ status engine_state::refresh_timeout(const std::string& id, const std::string& i
   task_run* t = find_task(id);
   if (t == nullptr)
     return status::not_found("task run " + id + " not found");
-  if (t->state != task_state::running)
+  if (t->state != task_state::running || !t->has_deadline)
     return status::precondition("task run " + id + " is not running");
-  t->deadline += *inc;
-  deadlines_.push(deadline_entry{t->deadline, t->run->tasks[t->index], t->attempt});
+  auto when = t->deadline->first + *inc;
+  deadlines_.erase(t->deadline);
+  t->deadline = deadlines_.emplace(when, t);
   auto now = steady::now();
   timeout_at = std::chrono::system_clock::now() +
-               std::chrono::duration_cast<std::chrono::system_clock::duration>(t->deadline - now);
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(when - now);
   return status::success();
 }
 
@@ -671,10 +689,14 @@ status engine_state::release_slot(const std::string& id) {
   return status::success();
 }
 
-status engine_state::worker_exists(const std::string& worker_id) const {
+status engine_state::upsert_labels(const std::string& worker_id,
+                                   const std::map<std::string, std::string>& labels) {
   std::lock_guard lk{mu_};
-  if (find_worker(worker_id) == nullptr)
+  worker* w = find_worker(worker_id);
+  if (w == nullptr)
     return status::not_found("worker " + worker_id + " not found");
+  for (const auto& [key, value] : labels)
+    w->labels[key] = value;
   return status::success();
 }
 
@@ -704,7 +726,7 @@ void engine_state::watch_run(const std::string& run_id, const std::shared_ptr<ru
     std::lock_guard lk{mu_};
     auto it = runs_.find(run_id);
     if (it != runs_.end() && it->second->done) {
-      sink->enqueue(it->second->finished);
+      sink->enqueue(make_finished(*it->second));
       fx.flush(sink);
     } else if (sink_waits_[sink.get()].insert(run_id).second) {
       // Unknown ids wait too: the trigger may still be on its way.
@@ -881,7 +903,7 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
         }
         t->queue = q.get();
         t->parents_left = def.parents.size();
-        tasks_.emplace(t->external_id, t.get());
+        tasks_.emplace(std::string_view{t->external_id}, t.get());
         run->tasks.push_back(std::move(t));
       }
       for (auto& t : run->tasks)
@@ -889,7 +911,8 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
           enqueue(t);
       run_ids.push_back(run->id);
       spdlog::debug("triggered workflow run {} of {}", run->id, defs[i]->name);
-      runs_.emplace(run->id, std::move(run));
+      workflow_run* raw = run.get();
+      runs_.emplace(std::string_view{raw->id}, std::move(run));
     }
     settle(steady::now(), fx);
   }
@@ -931,10 +954,10 @@ status engine_state::cancel(const std::vector<std::string>& ids,
       if (task_run* t = find_task(id)) {
         targets.push_back(t);
       } else if (auto it = runs_.find(id); it != runs_.end()) {
-        for (auto& t : it->second->tasks)
-          targets.push_back(t.get());
+        for (auto& task : it->second->tasks)
+          targets.push_back(task.get());
       }
-      // unknown ids are ignored, as the real engine does for already-gone tasks
+      // unknown ids (never known, or forgotten finished runs) are ignored
     }
     for (task_run* t : targets) {
       if (t->terminal())
@@ -958,13 +981,9 @@ void engine_state::tick() {
   {
     std::lock_guard lk{mu_};
     const auto now = steady::now();
-    while (!deadlines_.empty() && deadlines_.top().when <= now) {
-      deadline_entry e = deadlines_.top();
-      deadlines_.pop();
-      task_run& t = *e.task;
-      // stale: finished, reassigned, or refreshed (a later entry exists for the new deadline)
-      if (t.state != task_state::running || t.attempt != e.attempt || t.deadline > now)
-        continue;
+    // detach() removes the expired entry, so this loop always makes progress.
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      task_run& t = *deadlines_.begin()->second;
       spdlog::debug("task {} timed out after {}", t.external_id, t.def().timeout_text);
       send_cancel(t, fx);
       detach(t);
@@ -989,8 +1008,8 @@ void engine_state::tick() {
         requeue(*t, false); // the worker's fault, not the task's: keep the retry budget
       }
     }
-    // A worker's heartbeat window can lapse and recover without any call reaching us in
-    // between; sweep every backlog so nothing waits for an unrelated event.
+    // Scheduling is event driven (trigger, heartbeat, stream opened, slot freed); this sweep is
+    // the safety net that bounds the wait should some path ever miss an event.
     for (auto& [action, q] : queues_)
       if (!q->tasks.empty())
         mark_dirty(q.get());

@@ -15,8 +15,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -128,6 +128,7 @@ struct worker_spec {
   std::vector<std::string> actions;
   std::optional<int32_t> slots;            ///< deprecated field 4
   std::map<std::string, int32_t> slot_config; ///< field 9
+  std::map<std::string, std::string> labels;  ///< affinity labels, values as text
 };
 
 struct worker_registered {
@@ -217,7 +218,9 @@ public:
   status refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
                          std::chrono::system_clock::time_point& timeout_at);
   status release_slot(const std::string& task_run_external_id);
-  status worker_exists(const std::string& worker_id) const;
+  /// Stores (merges) affinity labels. The dev engine keeps them but does not schedule by them.
+  status upsert_labels(const std::string& worker_id,
+                       const std::map<std::string, std::string>& labels);
   status task_exists(const std::string& task_run_external_id) const;
 
   // Run subscriptions
@@ -264,6 +267,10 @@ private:
   struct worker;
   struct workflow_run;
   struct action_queue;
+  struct task_run;
+  /// Running tasks by deadline; a task leaves it as soon as it stops running, so the map never
+  /// holds more entries than there are running tasks.
+  using deadline_map = std::multimap<steady::time_point, task_run*>;
   enum class task_state { waiting, queued, running, completed, failed, cancelled };
   struct task_run {
     std::string external_id;
@@ -274,10 +281,11 @@ private:
     task_state state = task_state::waiting;
     int32_t retry_count = 0;
     int32_t retries_used = 0;
-    uint64_t attempt = 0; // invalidates stale queue and deadline entries
+    uint64_t attempt = 0; // invalidates stale queue entries
     worker* assigned = nullptr;
     bool holds_slot = false;
-    steady::time_point deadline{};
+    bool has_deadline = false;
+    deadline_map::iterator deadline; // valid while has_deadline
     size_t parents_left = 0;
     std::string output;
     std::string error;
@@ -299,7 +307,6 @@ private:
     std::vector<std::shared_ptr<task_run>> tasks;
     size_t terminal = 0;
     bool done = false;
-    run_finished_ptr finished;
   };
   struct worker {
     std::string id;
@@ -309,6 +316,7 @@ private:
     std::vector<std::pair<std::string, int32_t>> capacity;
     std::vector<std::pair<std::string, int32_t>> used;
     std::vector<std::shared_ptr<action_sink>> sessions; // newest last
+    std::map<std::string, std::string> labels;
     bool had_listener = false;
     bool unsubscribed = false;
     bool heartbeated = false;
@@ -328,12 +336,6 @@ private:
     std::vector<worker*> workers;
     size_t cursor = 0;
     bool dirty = false;
-  };
-  struct deadline_entry {
-    steady::time_point when;
-    std::shared_ptr<task_run> task;
-    uint64_t attempt = 0;
-    bool operator>(const deadline_entry& o) const { return when > o.when; }
   };
 
   /// What to do with streams once the lock is released.
@@ -369,6 +371,7 @@ private:
   void skip_dependants(task_run& t, effects& fx);
   void task_terminal(task_run& t, effects& fx);
   void finish_run(workflow_run& run, effects& fx);
+  run_finished_ptr make_finished(const workflow_run& run) const;
   void forget_oldest_runs();
   run_status status_of(const task_run& t) const;
   run_status status_of(const workflow_run& run) const;
@@ -376,17 +379,19 @@ private:
   const engine_options opts_;
   mutable std::mutex mu_;
   bool closing_ = false;
+  bool forgot_runs_ = false; // warned once that finished runs are being forgotten
 
   std::unordered_map<std::string, std::shared_ptr<const workflow_def>> workflows_; // lowercased name
   std::unordered_map<std::string, std::string> workflow_ids_; // lowercased name -> stable id
   std::unordered_map<std::string, std::unique_ptr<worker>> workers_;
-  std::unordered_map<std::string, std::unique_ptr<workflow_run>> runs_;
-  std::unordered_map<std::string, task_run*> tasks_;
+  // Keys view the id inside the value (stable heap objects): no second copy of every uuid.
+  std::unordered_map<std::string_view, std::unique_ptr<workflow_run>> runs_;
+  std::unordered_map<std::string_view, task_run*> tasks_;
   std::unordered_map<std::string, std::unique_ptr<action_queue>> queues_; // by action id
   std::vector<action_queue*> dirty_queues_;
   std::vector<worker*> dirty_workers_;
-  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines_;
-  std::deque<std::string> finished_order_;
+  deadline_map deadlines_;
+  std::deque<workflow_run*> finished_order_; // oldest first
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id
   std::unordered_map<const run_sink*, std::unordered_set<std::string>> sink_waits_;

@@ -205,11 +205,13 @@ private:
 /// A ListenV2 stream read by its own thread.
 class listener {
 public:
-  listener(engine_under_test& eng, const std::string& worker_id) {
-    ctx_.AddMetadata("authorization", "Bearer " + eng.token());
+  listener(engine_under_test& eng, const std::string& worker_id)
+    : listener(*eng.dispatcher, eng.token(), worker_id) {}
+  listener(Dispatcher::Stub& stub, const std::string& token, const std::string& worker_id) {
+    ctx_.AddMetadata("authorization", "Bearer " + token);
     WorkerListenRequest req;
     req.set_worker_id(worker_id);
-    reader_ = eng.dispatcher->ListenV2(&ctx_, req);
+    reader_ = stub.ListenV2(&ctx_, req);
     thread_ = std::thread([this] {
       AssignedAction a;
       while (reader_->Read(&a))
@@ -533,6 +535,53 @@ BOOST_AUTO_TEST_CASE(no_assignment_before_a_heartbeat_or_without_an_open_stream)
   BOOST_TEST(a->workflow_run_id() == run2);
 }
 
+BOOST_AUTO_TEST_CASE(gzip_requests_and_frequent_client_pings_keep_working) {
+  // The official SDKs compress every request (G2) and ping every 10 s even when idle (G3): with
+  // grpc++'s default ping policy the engine would GOAWAY ("too_many_pings") their idle ListenV2
+  // streams. Here the client pings about once a second (it asks for 200 ms; grpc++ throttles),
+  // which makes a default-policy server fail this case within the 4 s idle period.
+  engine_under_test eng;
+  grpc::ChannelArguments args;
+  args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 200);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS, 100);
+  auto channel = grpc::CreateCustomChannel(eng.engine().address(),
+                                           grpc::InsecureChannelCredentials(), args);
+  auto dispatcher = Dispatcher::NewStub(channel);
+  auto workflows = WorkflowService::NewStub(channel);
+
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  WorkerRegisterRequest reg;
+  reg.set_worker_name("gzip-worker");
+  reg.add_actions("wf:t");
+  WorkerRegisterResponse reg_resp;
+  BOOST_TEST_REQUIRE(dispatcher->Register(eng.context().get(), reg, &reg_resp).ok());
+  listener stream{*dispatcher, eng.token(), reg_resp.worker_id()};
+  BOOST_TEST(!stream.ended(4000ms).has_value()); // idle and pinged: still open
+
+  HeartbeatRequest hb;
+  hb.set_worker_id(reg_resp.worker_id());
+  HeartbeatResponse hb_resp;
+  BOOST_TEST_REQUIRE(dispatcher->Heartbeat(eng.context().get(), hb, &hb_resp).ok());
+  v1::TriggerWorkflowRequest trig;
+  trig.set_name("wf");
+  trig.set_input(R"({"padding":")" + std::string(4096, 'x') + R"("})");
+  TriggerWorkflowResponse trig_resp;
+  BOOST_TEST_REQUIRE(workflows->TriggerWorkflow(eng.context().get(), trig, &trig_resp).ok());
+  auto a = expect_action(stream, START_STEP_RUN);
+  BOOST_TEST(json::parse(a.action_payload())["input"]["padding"].get<std::string>().size() ==
+             4096u);
+  BOOST_TEST(!stream.ended(1000ms).has_value());
+
+  UpsertWorkerLabelsRequest labels;
+  labels.set_worker_id(reg_resp.worker_id());
+  (*labels.mutable_labels())["gpu"].set_str_value("a100");
+  UpsertWorkerLabelsResponse labels_resp;
+  BOOST_TEST(dispatcher->UpsertWorkerLabels(eng.context().get(), labels, &labels_resp).ok());
+}
+
 BOOST_AUTO_TEST_CASE(unknown_workers_are_not_found) {
   engine_under_test eng;
   const std::string unknown = "00000000-0000-4000-8000-000000000000";
@@ -792,6 +841,27 @@ BOOST_AUTO_TEST_CASE(tasks_of_a_silent_worker_are_requeued_elsewhere) {
   BOOST_TEST(cancel.retry_count() == 0);
   BOOST_TEST(eng.send(*b, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
   BOOST_TEST(eng.details(run).status() == v1::COMPLETED);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_newest_finished_runs_are_retained) {
+  auto o = test_options();
+  o.max_finished_runs = 2;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  std::vector<std::string> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(eng.trigger("wf"));
+    auto a = expect_action(w.stream, START_STEP_RUN);
+    BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  }
+  v1::GetRunDetailsRequest req;
+  req.set_external_id(runs[0]);
+  v1::GetRunDetailsResponse resp;
+  BOOST_TEST(eng.admin->GetRunDetails(eng.context().get(), req, &resp).error_code() ==
+             grpc::StatusCode::NOT_FOUND);
+  BOOST_TEST(eng.details(runs[1]).status() == v1::COMPLETED);
+  BOOST_TEST(eng.details(runs[2]).status() == v1::COMPLETED);
 }
 
 BOOST_AUTO_TEST_CASE(unsubscribe_ends_the_workers_streams) {
