@@ -33,8 +33,12 @@ constexpr int max_startup_attempts = 10;
 
 class dispatcher_actor : public caf::event_based_actor {
 public:
-  dispatcher_actor(caf::actor_config& cfg, worker_spec_ptr spec, lifespan_state_ptr state)
-    : caf::event_based_actor(cfg), spec_(std::move(spec)), state_(std::move(state)) {
+  dispatcher_actor(caf::actor_config& cfg, worker_spec_ptr spec, lifespan_state_ptr state,
+                   caf::actor supervisor)
+    : caf::event_based_actor(cfg),
+      spec_(std::move(spec)),
+      state_(std::move(state)),
+      supervisor_(std::move(supervisor)) {
   }
 
   const char* name() const override { return "hatchet.dispatcher"; }
@@ -79,8 +83,10 @@ public:
       [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
-      [this](msg::retry_atom, uint64_t seq) { send_event(seq); },
+      [this](msg::retry_atom, uint64_t seq, uint64_t attempt) { on_retry(seq, attempt); },
       [this](msg::drain_atom) { drain(); },
+      [this](msg::drain_atom, msg::force_atom) { force_stop(); },
+      [this](msg::deadline_atom, int phase) { on_deadline(phase); },
       [this](msg::unsub_atom, wire::rpc_status& st) { on_unsubscribed(st); },
     };
   }
@@ -174,6 +180,7 @@ private:
   }
 
   void register_worker() {
+    registering_ = true;
     auto self = caf::actor_cast<caf::actor>(this);
     rpc::register_request req;
     req.worker_name = spec_->name;
@@ -189,15 +196,21 @@ private:
     if (!st.ok()) {
       if (draining_)
         return finish_if_drained();
-      if (retry_startup(register_attempts_, st, "Register",
-                        caf::make_message(msg::registered_atom::value)))
-        return;
-      if (start_rp_.pending())
+      if (start_rp_.pending()) {
+        if (retry_startup(register_attempts_, st, "Register",
+                          caf::make_message(msg::registered_atom::value)))
+          return;
         return fail_startup("Register failed: " + st.describe());
-      // Registered before, lost, and cannot register again: nothing useful left to do.
-      spdlog::error("worker {}: cannot register again: {}", spec_->name, st.describe());
-      return quit(make_error(errc::rpc_failed, "Register failed: " + st.describe()));
+      }
+      // Registered before: the engine restarted or forgot us. Keep trying for as long as the
+      // worker runs; it is detached (not ready) meanwhile.
+      auto delay = jittered_backoff(register_attempts_++, 200ms, 5000ms);
+      spdlog::warn("worker {}: registering again failed ({}); retrying in {} ms", spec_->name,
+                   st.describe(), delay.count());
+      delayed_send(this, delay, msg::registered_atom::value);
+      return;
     }
+    registering_ = false;
     register_attempts_ = 0;
     worker_id_ = worker_id;
     spdlog::info("worker {}: registered as {} with {} slots for {} action(s)", spec_->name,
@@ -238,7 +251,12 @@ private:
     // A stream that lived a while was healthy: start the backoff again from the bottom.
     if (std::chrono::steady_clock::now() - stream_opened_ > 5s)
       reconnect_attempts_ = 0;
-    if (st.code == wire::status::not_found || st.code == wire::status::failed_precondition) {
+    set_attached(false);
+    if (registering_)
+      return; // a new registration is under way; it opens the next stream
+    if (reregister_ || st.code == wire::status::not_found
+        || st.code == wire::status::failed_precondition) {
+      reregister_ = false;
       spdlog::warn("worker {}: the engine no longer knows worker {} ({}); registering again",
                    spec_->name, worker_id_, st.describe());
       return register_worker();
@@ -263,17 +281,43 @@ private:
   }
 
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
-    if (st.ok() || unsubscribed_)
+    if (unsubscribed_ || gen != stream_gen_)
       return;
+    if (st.ok()) {
+      if (listen_ && !registering_)
+        set_attached(true);
+      return;
+    }
     if (draining_) {
       spdlog::debug("worker {}: heartbeat failed while draining: {}", spec_->name, st.describe());
       return;
     }
     spdlog::warn("worker {}: heartbeat failed: {}", spec_->name, st.describe());
-    // A failed heartbeat means the engine may consider us gone: renew the stream (its end leads
-    // to a reconnect, or a new registration when the engine forgot us).
-    if (gen == stream_gen_ && listen_)
+    set_attached(false);
+    if (registering_)
+      return;
+    // The engine may consider us gone: renew the stream. NOT_FOUND means it forgot this worker
+    // (e.g. it restarted): register again once the stream has ended.
+    if (st.code == wire::status::not_found)
+      reregister_ = true;
+    if (listen_)
       listen_->cancel();
+    else if (reregister_) {
+      reregister_ = false;
+      register_worker();
+    }
+  }
+
+  /// Tells the supervisor whether the worker can take work (registered, stream open, engine
+  /// answering heartbeats); on attaching, events waiting for a retry go out at once.
+  void set_attached(bool attached) {
+    if (attached == attached_)
+      return;
+    attached_ = attached;
+    if (!draining_)
+      send(supervisor_, msg::status_atom::value, std::string{attached ? "ready" : "detached"});
+    if (attached)
+      flush_outbox_now();
   }
 
   // -- work ------------------------------------------------------------------------------------
@@ -356,13 +400,19 @@ private:
   void on_done(msg::task_outcome& o, caf::actor& slot) {
     auto i = running_.find(o.key);
     if (i == running_.end()) {
-      spdlog::error("worker {}: outcome for unknown run {}", spec_->name, o.key);
+      // Reported FAILED at the end of the grace period already; its result is too late.
+    spdlog::warn("worker {}: run {} ended after it was reported failed at shutdown", spec_->name,
+                 o.key);
     } else {
       auto action = std::move(i->second.action);
-      bool cancelled = i->second.cancelled || o.kind == msg::task_outcome::cancelled;
+      bool cancelled = i->second.cancelled;
+      bool shutdown_cancelled = i->second.shutdown_cancelled;
       running_.erase(i);
       if (cancelled) {
         spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, o.key);
+      } else if (shutdown_cancelled && o.kind == msg::task_outcome::failed) {
+        // Interrupted by the shutdown: let the engine run it again elsewhere.
+        emit(action, wire::step_event_type::failed, std::move(o.payload), false);
       } else if (o.kind == msg::task_outcome::completed) {
         spdlog::debug("worker {}: run {} completed", spec_->name, o.key);
         emit(action, wire::step_event_type::completed, std::move(o.payload), false);
@@ -386,7 +436,7 @@ private:
     all_tasks_.erase(dm.source);
     if (stopping_tasks_) {
       if (all_tasks_.empty())
-        quit();
+        finish();
       return;
     }
     // A task actor never throws (execute() catches everything); if one died anyway, fail its run
@@ -432,6 +482,7 @@ private:
     auto* e = outbox_.find(seq);
     if (e == nullptr)
       return;
+    e->in_flight = true;
     e->event.worker_id = worker_id_; // the current registration, if it changed meanwhile
     auto self = caf::actor_cast<caf::actor>(this);
     dispatcher_->send_event(e->event, [self, seq](wire::rpc_status st) {
@@ -447,6 +498,7 @@ private:
     auto* e = outbox_.find(seq);
     if (e == nullptr)
       return;
+    e->in_flight = false;
     if (!outbox::retryable(st.code)) {
       spdlog::error("worker {}: the engine refused event {} for run {}/{}: {}; dropped",
                     spec_->name, static_cast<int>(e->event.type), e->event.task_run_external_id,
@@ -458,27 +510,131 @@ private:
     spdlog::warn("worker {}: sending event for run {}/{} failed ({}); retrying in {} ms",
                  spec_->name, e->event.task_run_external_id, e->event.retry_count, st.describe(),
                  delay.count());
-    delayed_send(this, delay, msg::retry_atom::value, seq);
+    delayed_send(this, delay, msg::retry_atom::value, seq, static_cast<uint64_t>(e->attempts));
+  }
+
+  void on_retry(uint64_t seq, uint64_t attempt) {
+    auto* e = outbox_.find(seq);
+    // Skip when acknowledged, already re-sent by a flush, or superseded by a later failure.
+    if (e == nullptr || e->in_flight || static_cast<uint64_t>(e->attempts) != attempt)
+      return;
+    send_event(seq);
+  }
+
+  /// After a reconnect: everything waiting for its backoff goes out now.
+  void flush_outbox_now() {
+    for (auto seq : outbox_.waiting())
+      send_event(seq);
   }
 
   // -- shutdown ---------------------------------------------------------------------------------
+
+  enum deadline_phase : int { drain_deadline = 0, grace_deadline = 1, flush_deadline = 2 };
 
   void drain() {
     if (draining_)
       return;
     draining_ = true;
-    spdlog::info("worker {}: stopping: no new work; waiting for {} running run(s)", spec_->name,
+    send(supervisor_, msg::status_atom::value, std::string{"stopping"});
+    spdlog::info("worker {}: stopping: no new work; waiting up to {} ms for {} running run(s)",
+                 spec_->name, spec_->options.drain_timeout.count(),
                  running_.size() + backlog_.size());
     if (listen_)
       listen_->cancel();
+    delayed_send(this, spec_->options.drain_timeout, msg::deadline_atom::value,
+                 static_cast<int>(drain_deadline));
+    finish_if_drained();
+  }
+
+  /// A second stop request: no more waiting for runs.
+  void force_stop() {
+    if (!draining_)
+      drain();
+    if (forced_)
+      return;
+    forced_ = true;
+    spdlog::warn("worker {}: forced stop: cancelling {} run(s) now", spec_->name,
+                 running_.size() + backlog_.size());
+    cancel_stragglers();
+    fail_stragglers("a second stop signal cut the drain short");
+  }
+
+  void on_deadline(int phase) {
+    switch (phase) {
+      case drain_deadline:
+        if (running_.empty() && backlog_.empty())
+          return;
+        spdlog::warn("worker {}: {} run(s) still going after drain_timeout ({} ms); cancelling "
+                     "them, {} ms grace",
+                     spec_->name, running_.size() + backlog_.size(),
+                     spec_->options.drain_timeout.count(), spec_->options.cancel_grace.count());
+        cancel_stragglers();
+        delayed_send(this, spec_->options.cancel_grace, msg::deadline_atom::value,
+                     static_cast<int>(grace_deadline));
+        return;
+      case grace_deadline:
+        drain_timed_out_ = drain_timed_out_ || !running_.empty() || !backlog_.empty();
+        fail_stragglers("drain_timeout and cancel_grace passed");
+        return;
+      case flush_deadline:
+        if (outbox_.empty() || unsubscribing_ || stopping_tasks_)
+          return;
+        spdlog::error("worker {}: {} event(s) not acknowledged within flush_timeout ({} ms); "
+                      "dropping them",
+                      spec_->name, outbox_.size(), spec_->options.flush_timeout.count());
+        for (auto seq : outbox_.all()) {
+          if (auto* e = outbox_.find(seq))
+            spdlog::error("worker {}:   dropped event {} for run {}/{}", spec_->name,
+                          static_cast<int>(e->event.type), e->event.task_run_external_id,
+                          e->event.retry_count);
+          outbox_.ack(seq);
+        }
+        return finish_if_drained();
+    }
+  }
+
+  void cancel_stragglers() {
+    for (auto& [key, run] : running_) {
+      if (run.cancelled || run.shutdown_cancelled)
+        continue;
+      run.shutdown_cancelled = true;
+      send(run.slot, msg::cancel_atom::value, key);
+    }
+  }
+
+  /// Reports every run still here FAILED, so that none stays RUNNING on the engine; their task
+  /// actors are stopped with the rest, their late results are dropped.
+  void fail_stragglers(const std::string& why) {
+    auto text = "hatchet::worker_shutdown: the worker shut down before this run finished (" + why
+                + "); the engine may retry it";
+    for (auto& [key, run] : running_) {
+      if (run.cancelled)
+        continue; // the engine cancelled it: nothing to report
+      spdlog::warn("worker {}: run {} abandoned at shutdown; reported FAILED", spec_->name, key);
+      emit(run.action, wire::step_event_type::failed, text, false);
+    }
+    for (auto& job : backlog_)
+      emit(job.action, wire::step_event_type::failed, text, false);
+    abandoned_ += running_.size() + backlog_.size();
+    running_.clear();
+    backlog_.clear();
+    backlog_keys_.clear();
     finish_if_drained();
   }
 
   void finish_if_drained() {
     if (!draining_ || unsubscribing_ || stopping_tasks_)
       return;
-    if (!running_.empty() || !backlog_.empty() || !outbox_.empty())
+    if (!running_.empty() || !backlog_.empty())
       return;
+    if (!outbox_.empty()) {
+      if (!flush_armed_) {
+        flush_armed_ = true;
+        delayed_send(this, spec_->options.flush_timeout, msg::deadline_atom::value,
+                     static_cast<int>(flush_deadline));
+      }
+      return;
+    }
     if (start_rp_.pending())
       start_rp_.deliver(make_error(errc::shutting_down, "stopped before registration finished"));
     if (worker_id_.empty())
@@ -503,16 +659,31 @@ private:
   void stop_tasks() {
     stopping_tasks_ = true;
     if (all_tasks_.empty())
-      return quit();
+      return finish();
     for (auto& addr : all_tasks_)
       if (auto t = caf::actor_cast<caf::actor>(addr))
         send_exit(t, caf::exit_reason::user_shutdown);
   }
 
+  /// Every task actor is gone: quit, saying how the drain went.
+  void finish() {
+    if (forced_)
+      return quit(make_error(errc::forced_stop, std::to_string(abandoned_)
+                                                  + " run(s) reported FAILED after a second stop "
+                                                    "request"));
+    if (drain_timed_out_)
+      return quit(make_error(errc::drain_timed_out,
+                             std::to_string(abandoned_) + " run(s) did not finish within "
+                               + std::to_string(spec_->options.drain_timeout.count())
+                               + " ms + cancel_grace and were reported FAILED"));
+    quit();
+  }
+
   struct running_run {
     caf::actor slot;
     wire::assigned_action action;
-    bool cancelled = false;
+    bool cancelled = false;          ///< by the engine: report nothing
+    bool shutdown_cancelled = false; ///< by the shutdown: report what it did
   };
 
   worker_spec_ptr spec_;
@@ -539,7 +710,15 @@ private:
   int put_attempts_ = 0;
   int register_attempts_ = 0;
   size_t workflows_put_ = 0;
+  caf::actor supervisor_;
   bool heartbeat_armed_ = false;
+  bool registering_ = false;
+  bool reregister_ = false;
+  bool attached_ = false;
+  bool forced_ = false;
+  bool drain_timed_out_ = false;
+  bool flush_armed_ = false;
+  size_t abandoned_ = 0;
   bool draining_ = false;
   bool unsubscribing_ = false;
   bool unsubscribed_ = false;
@@ -550,7 +729,8 @@ private:
 
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
                             lifespan_state_ptr state) {
-  return parent->spawn<dispatcher_actor, caf::monitored>(std::move(spec), std::move(state));
+  return parent->spawn<dispatcher_actor, caf::monitored>(std::move(spec), std::move(state),
+                                                         caf::actor_cast<caf::actor>(parent));
 }
 
 } // namespace hatchet::detail

@@ -22,6 +22,21 @@ std::chrono::milliseconds outbox::backoff(uint64_t seq) {
   return jittered_backoff(attempt, std::chrono::milliseconds{200}, std::chrono::milliseconds{5000});
 }
 
+std::vector<uint64_t> outbox::waiting() const {
+  std::vector<uint64_t> out;
+  for (const auto& [seq, e] : pending_)
+    if (!e.in_flight)
+      out.push_back(seq);
+  return out;
+}
+
+std::vector<uint64_t> outbox::all() const {
+  std::vector<uint64_t> out;
+  for (const auto& [seq, e] : pending_)
+    out.push_back(seq);
+  return out;
+}
+
 bool outbox::retryable(int code) noexcept {
   switch (code) {
     case wire::status::invalid_argument:

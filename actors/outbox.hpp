@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "messages/wire_types.hpp"
 
@@ -16,6 +17,7 @@ public:
   struct entry {
     wire::step_event event;
     int attempts = 0;
+    bool in_flight = false;
   };
 
   /// Stores an event; returns its sequence number.
@@ -25,6 +27,11 @@ public:
   void ack(uint64_t seq) { pending_.erase(seq); }
   /// Called when a send failed: returns the delay before the next attempt.
   std::chrono::milliseconds backoff(uint64_t seq);
+
+  /// Events not in flight (waiting for their retry), oldest first.
+  std::vector<uint64_t> waiting() const;
+  /// Every pending event, oldest first.
+  std::vector<uint64_t> all() const;
 
   bool empty() const noexcept { return pending_.empty(); }
   size_t size() const noexcept { return pending_.size(); }

@@ -38,6 +38,21 @@ public:
             });
     return {
       [this](msg::shutdown_atom) { begin_stop(); },
+      [this](msg::status_atom, std::string& status) {
+        if (!stopping_)
+          status_ = std::move(status);
+      },
+      [this](msg::status_atom) { return stopping_ ? std::string{"stopping"} : status_; },
+      [this](msg::deadline_atom) {
+        if (!lifespan_)
+          return;
+        spdlog::error("worker {}: lifespan cleanup still running after cleanup_timeout ({} ms); "
+                      "giving up on it",
+                      spec_->name, spec_->options.cleanup_timeout.count());
+        quit(make_error(errc::cleanup_timed_out,
+                        "the cleanup did not finish within cleanup_timeout ("
+                          + std::to_string(spec_->options.cleanup_timeout.count()) + " ms)"));
+      },
       [this](msg::ready_atom) -> caf::result<std::string> {
         if (running_)
           return worker_id_;
@@ -71,6 +86,8 @@ private:
         [this](std::string& worker_id) {
           running_ = true;
           worker_id_ = worker_id;
+          if (!stopping_)
+            status_ = "ready";
           spdlog::info("worker {}: running as {}", spec_->name, worker_id);
           for (auto& rp : ready_waiters_)
             rp.deliver(worker_id);
@@ -87,7 +104,10 @@ private:
 
   void begin_stop() {
     if (stopping_) {
-      spdlog::info("worker {}: already stopping", spec_->name);
+      spdlog::warn("worker {}: second stop request: not waiting for running tasks any more",
+                   spec_->name);
+      if (dispatcher_)
+        send(dispatcher_, msg::drain_atom::value, msg::force_atom::value);
       return;
     }
     stopping_ = true;
@@ -110,8 +130,10 @@ private:
   }
 
   void stop_lifespan() {
-    if (lifespan_)
-      send_exit(lifespan_, caf::exit_reason::user_shutdown);
+    if (!lifespan_)
+      return;
+    send_exit(lifespan_, caf::exit_reason::user_shutdown);
+    delayed_send(this, spec_->options.cleanup_timeout, msg::deadline_atom::value);
   }
 
   void on_down(const caf::down_msg& dm) {
@@ -119,7 +141,11 @@ private:
       dispatcher_ = nullptr;
       if (dm.reason && !failure_) {
         spdlog::error("worker {}: dispatcher ended: {}", spec_->name, describe(dm.reason));
-        failure_ = running_ ? make_error(errc::engine_lost, describe(dm.reason)) : dm.reason;
+        bool own_verdict = dm.reason && dm.reason.category() == errc_category::value
+                           && (dm.reason.code() == static_cast<uint8_t>(errc::drain_timed_out)
+                               || dm.reason.code() == static_cast<uint8_t>(errc::forced_stop));
+        failure_ = running_ && !own_verdict ? make_error(errc::engine_lost, describe(dm.reason))
+                                            : dm.reason;
       }
       // Every task actor is gone (the dispatcher waits for them): now the cleanup may run.
       return stop_lifespan();
@@ -137,10 +163,10 @@ private:
         std::lock_guard lock{report_->mtx};
         cleanup_error = report_->cleanup_error;
       }
+      if (!cleanup_error.empty() && (!failure_ || exit_code_for(failure_) >= exit_code::drain_timed_out))
+        return quit(make_error(errc::lifespan_cleanup_failed, cleanup_error));
       if (failure_)
         return quit(failure_);
-      if (!cleanup_error.empty())
-        return quit(make_error(errc::lifespan_cleanup_failed, cleanup_error));
       spdlog::info("worker {}: stopped", spec_->name);
       return quit(caf::exit_reason::normal);
     }
@@ -154,6 +180,7 @@ private:
   bool stopping_ = false;
   bool running_ = false;
   std::string worker_id_;
+  std::string status_ = "starting";
   std::vector<caf::response_promise> ready_waiters_;
 };
 
@@ -177,17 +204,35 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
   return result;
 }
 
+caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
+                                         std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
+  self->request(worker, timeout, msg::status_atom::value)
+    .receive([&](std::string& status) { result = std::move(status); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
 } // namespace hatchet
 
 namespace hatchet::detail {
 
 int exit_code_for(const caf::error& reason) {
+  // Note: caf::error::category() must not be called on an empty error in CAF 0.17.
   if (!reason || reason == caf::exit_reason::normal)
     return exit_code::ok;
+  if (reason == caf::exit_reason::kill)
+    return exit_code::forced_stop;
   if (reason.category() == errc_category::value) {
     switch (static_cast<errc>(reason.code())) {
       case errc::lifespan_cleanup_failed:
+      case errc::cleanup_timed_out:
         return exit_code::cleanup_failed;
+      case errc::drain_timed_out:
+        return exit_code::drain_timed_out;
+      case errc::forced_stop:
+        return exit_code::forced_stop;
       case errc::lifespan_setup_failed:
       case errc::invalid_config:
       case errc::invalid_token:

@@ -38,8 +38,6 @@ public:
           stop_->request_stop();
       },
       [this](msg::done_atom, msg::task_outcome& outcome) {
-        if (stop_ && stop_->stop_requested())
-          outcome.kind = msg::task_outcome::cancelled;
         stop_.reset();
         key_.clear();
         send(dispatcher_, msg::done_atom::value, std::move(outcome), caf::actor_cast<caf::actor>(this));

@@ -1,8 +1,8 @@
 #pragma once
 // A slot: one task actor runs at most one task run at a time. It hands the user's function to
 // the executor (never a CAF scheduler thread), owns the run's cancellation state, and reports the
-// outcome to the dispatcher. A cancelled run's outcome is reported as `cancelled`, whatever the
-// function returned, so that nothing is sent to the engine for it.
+// outcome to the dispatcher, which alone knows why a run was cancelled (by the engine: report
+// nothing; by a shutdown: report what the function did).
 
 #include <memory>
 

@@ -86,6 +86,12 @@ caf::error worker_options::validate() const {
     return make_error(errc::invalid_config, "a worker needs at least one workflow");
   if (heartbeat_interval < std::chrono::milliseconds{100})
     return make_error(errc::invalid_config, "heartbeat_interval must be at least 100 ms");
+  for (auto [value, what] : {std::pair{drain_timeout, "drain_timeout"},
+                             std::pair{cancel_grace, "cancel_grace"},
+                             std::pair{cleanup_timeout, "cleanup_timeout"},
+                             std::pair{flush_timeout, "flush_timeout"}})
+    if (value.count() < 0)
+      return make_error(errc::invalid_config, std::string{what} + " must not be negative");
   if (max_task_threads < 0)
     return make_error(errc::invalid_config, "max_task_threads must be >= 0");
   for (const auto& wf : workflows)
@@ -167,6 +173,7 @@ int worker::run() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGQUIT);
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   int code = exit_code::worker_failed;
@@ -183,6 +190,11 @@ int worker::run() {
         int sig = sigtimedwait(&signals, nullptr, &tick);
         if (sig <= 0)
           continue;
+        if (sig == SIGQUIT) {
+          spdlog::warn("worker {}: SIGQUIT: cold stop, no drain and no cleanup", spec_->name);
+          spdlog::default_logger()->flush();
+          std::_Exit(exit_code::cold_stop);
+        }
         ++received;
         spdlog::info("worker {}: received {}{}", spec_->name, sig == SIGINT ? "SIGINT" : "SIGTERM",
                      received > 1 ? " again" : "");
@@ -198,6 +210,13 @@ int worker::run() {
     code = detail::exit_code_for(reason);
     if (code != exit_code::ok)
       spdlog::error("worker {}: exiting with code {} ({})", spec_->name, code, describe(reason));
+    if (reason && reason.category() == errc_category::value
+        && reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)) {
+      // The lifespan actor is still inside the cleanup; the actor system would wait for it
+      // forever. Leave without tearing down.
+      spdlog::default_logger()->flush();
+      std::_Exit(code);
+    }
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -24,11 +25,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(fail_input, message)
 
 } // namespace
 
-hatchet::lifespan<demo_state> demo_lifespan() {
+hatchet::lifespan<demo_state> demo_lifespan(std::chrono::milliseconds setup_delay) {
+  spdlog::info("demo lifespan: setting up");
+  std::this_thread::sleep_for(setup_delay);
   auto now = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%FT%TZ", std::gmtime(&now));
-  spdlog::info("demo lifespan: setting up");
+  spdlog::info("demo lifespan: set up");
   co_yield demo_state{"hello from the lifespan", buf};
   spdlog::info("demo lifespan: cleaning up");
 }
@@ -58,6 +61,15 @@ hatchet::workflow fail_workflow() {
   hatchet::workflow wf{"FailWorkflow"};
   wf.task("fail", [](const fail_input& in, hatchet::context&) -> nlohmann::json {
     throw std::runtime_error(in.message);
+  });
+  return wf;
+}
+
+hatchet::workflow stubborn_workflow() {
+  hatchet::workflow wf{"StubbornWorkflow"};
+  wf.task("stubborn", [](const sleep_input& in, hatchet::context&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{in.ms});
+    return nlohmann::json{{"slept_ms", in.ms}};
   });
   return wf;
 }

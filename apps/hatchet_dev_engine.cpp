@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "engine/dev_engine.hpp"
@@ -37,6 +38,10 @@ Options:
   --max-finished-runs N
                   finished runs kept in memory for results and run details (default 1000000,
                   about 1 KB each); a subscriber asking for an older, forgotten run waits forever
+
+On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its counters as JSON
+(assigned, completed, failed, cancelled, retried, max_running_on_one_worker,
+duplicate_outcomes, stale_outcomes, requeued_undelivered).
 
 Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
 is in use), 2 on a usage error.
@@ -162,6 +167,18 @@ int serve(const cli& c) {
     last = s;
   }
   engine.stop();
+  // One machine-readable line for the process tests (and anyone comparing runs).
+  auto s = engine.snapshot();
+  nlohmann::json figures = {{"assigned", s.assigned},
+                            {"completed", s.completed},
+                            {"failed", s.failed},
+                            {"cancelled", s.cancelled},
+                            {"retried", s.retried},
+                            {"max_running_on_one_worker", s.max_running_on_one_worker},
+                            {"duplicate_outcomes", s.duplicate_outcomes},
+                            {"stale_outcomes", s.stale_outcomes},
+                            {"requeued_undelivered", s.requeued_undelivered}};
+  spdlog::info("final stats: {}", figures.dump());
   return 0;
 }
 

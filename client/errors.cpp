@@ -18,6 +18,9 @@ const char* to_string(errc x) noexcept {
     case errc::run_failed: return "run_failed";
     case errc::shutting_down: return "shutting_down";
     case errc::engine_lost: return "engine_lost";
+    case errc::drain_timed_out: return "drain_timed_out";
+    case errc::forced_stop: return "forced_stop";
+    case errc::cleanup_timed_out: return "cleanup_timed_out";
   }
   return "unknown";
 }

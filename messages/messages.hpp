@@ -41,6 +41,9 @@ using event_ack_atom = caf::atom_constant<caf::atom("event_ack")>;
 using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // drain phases' timers
+using status_atom = caf::atom_constant<caf::atom("status")>;      // dispatcher -> supervisor, queries
+using force_atom = caf::atom_constant<caf::atom("force")>;        // second stop request
 
 /// What a task actor receives for one run: the action, the task to call, and the lifespan state
 /// (the same immutable object for every run on this worker).
@@ -52,7 +55,7 @@ struct assignment {
 
 /// What a task actor reports when its run ends.
 struct task_outcome {
-  enum kind_t : int { completed = 0, failed = 1, cancelled = 2 };
+  enum kind_t : int { completed = 0, failed = 1 };
   std::string key; ///< assigned_action::key()
   int kind = completed;
   std::string payload; ///< COMPLETED: output JSON text; FAILED: error text

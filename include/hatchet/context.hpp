@@ -65,6 +65,14 @@ public:
   /// For loops that poll, or for std::stop_callback / std::condition_variable_any waits.
   std::stop_token stop_token() const noexcept { return stop_; }
 
+  /// Runs `fn` once when the run is cancelled (at once, on this thread, if it already is);
+  /// otherwise on the thread that cancels it, so keep it short and non-blocking. The callback is
+  /// unregistered when the context ends with the task.
+  void on_cancel(std::function<void()> fn) {
+    callbacks_.push_back(
+      std::make_unique<std::stop_callback<std::function<void()>>>(stop_, std::move(fn)));
+  }
+
   const std::string& workflow_run_id() const noexcept { return info_.workflow_run_id; }
   const std::string& task_run_external_id() const noexcept { return info_.task_run_external_id; }
   const std::string& task_name() const noexcept { return info_.task_name; }
@@ -80,6 +88,7 @@ private:
   detail::run_info info_;
   detail::lifespan_state_ptr state_;
   std::stop_token stop_;
+  std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;
 };
 
 } // namespace hatchet

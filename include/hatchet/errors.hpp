@@ -40,6 +40,12 @@ enum class errc : uint8_t {
   shutting_down,
   /// A running worker lost the engine and could not get back (e.g. registering again failed).
   engine_lost,
+  /// Stopping took longer than drain_timeout + cancel_grace; the late runs were reported FAILED.
+  drain_timed_out,
+  /// A second stop request cut the drain short.
+  forced_stop,
+  /// The lifespan cleanup was still running when cleanup_timeout passed.
+  cleanup_timed_out,
 };
 
 /// Renders an `errc` value as its enumerator name.

@@ -35,6 +35,15 @@ enum exit_code : int {
   cleanup_failed = 3,
   /// Lost the engine for good, or another unexpected error stopped the worker.
   worker_failed = 4,
+  /// Some runs did not finish within drain_timeout + cancel_grace; they were reported FAILED
+  /// ("the worker shut down"), so the engine can retry them, and the cleanup ran.
+  drain_timed_out = 5,
+  /// A second SIGINT/SIGTERM (or a second exit message) cut the wait short: running runs were
+  /// cancelled and reported FAILED at once, then the cleanup ran, bounded by cleanup_timeout.
+  forced_stop = 6,
+  /// SIGQUIT: immediate exit, no drain, no cleanup; the engine reassigns the runs after it stops
+  /// hearing heartbeats.
+  cold_stop = 7,
 };
 
 struct worker_options {
@@ -50,6 +59,16 @@ struct worker_options {
   /// Heartbeat period. Default 4 s, as every official SDK; the engine treats a worker whose last
   /// heartbeat is older than 5 s as unavailable.
   std::chrono::milliseconds heartbeat_interval{4000};
+  /// On stop, how long running runs may take to finish before they are cancelled. Default 30 s.
+  std::chrono::milliseconds drain_timeout{30000};
+  /// After cancelling the runs still going at drain_timeout, how long they get to end before they
+  /// are reported FAILED and abandoned. Default 5 s.
+  std::chrono::milliseconds cancel_grace{5000};
+  /// How long the lifespan cleanup may run before run() gives up on it (exit code 3). Default 30 s.
+  std::chrono::milliseconds cleanup_timeout{30000};
+  /// On stop, how long to keep retrying events the engine has not acknowledged yet before they
+  /// are dropped (logged with their run ids). Default 10 s.
+  std::chrono::milliseconds flush_timeout{10000};
   /// Threads for synchronous task functions: 0 means "as many as slots" (as the Python SDK).
   /// Threads start on demand, so an idle worker with many slots holds few threads.
   int max_task_threads = 0;
@@ -88,6 +107,11 @@ private:
 /// an error if it failed or stopped first, or `timeout` passed (caf::sec::request_timeout).
 caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
                                        std::chrono::milliseconds timeout);
+
+/// The worker's state as its supervisor sees it: "starting" (lifespan setup or registration),
+/// "ready" (registered, stream open), "detached" (reconnecting to the engine), "stopping".
+caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
+                                         std::chrono::milliseconds timeout);
 
 /// Applies the actor-system settings the worker relies on (scheduler threads, low-latency polling
 /// for blocking callers). Call before constructing a host actor system that embeds a worker.
