@@ -32,7 +32,7 @@ hatchet::lifespan<demo_state> demo_lifespan(std::chrono::milliseconds setup_dela
   char buf[32];
   std::strftime(buf, sizeof buf, "%FT%TZ", std::gmtime(&now));
   spdlog::info("demo lifespan: set up");
-  co_yield demo_state{"hello from the lifespan", buf};
+  co_yield hatchet::make_state<demo_state>("hello from the lifespan", buf);
   spdlog::info("demo lifespan: cleaning up");
 }
 

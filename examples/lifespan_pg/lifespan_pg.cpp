@@ -54,7 +54,7 @@ hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size) {
              "FROM generate_series(1, 5) WHERE NOT EXISTS (SELECT 1 FROM lookup_table)");
     tx.commit();
   }
-  co_yield Lifespan{"bar", pool};
+  co_yield hatchet::make_state<Lifespan>("bar", pool);
   pool->close();
   spdlog::info("Cleaning up lifespan!");
 }

@@ -7,10 +7,19 @@
 // `co_yield` is the cleanup:
 //
 //     hatchet::lifespan<State> make_state() {
-//       auto pool = open_pool();          // setup
-//       co_yield State{"bar", pool};      // the state every task sees, as const State&
-//       pool->close();                    // cleanup, after the last task has finished
+//       auto pool = open_pool();                          // setup
+//       co_yield hatchet::make_state<State>("bar", pool); // every task sees it as const State&
+//       pool->close();                                    // cleanup, after the last task
 //     }
+//
+// `make_state<T>(args...)` builds the state in place, on the heap, from `args` (aggregates too,
+// with C++20 parenthesised initialisation). A non-aggregate state can also be yielded as a value
+// (`co_yield Model{path}`), and is then moved, never copied.
+//
+// Why not `co_yield State{"bar", pool}` for an aggregate State: GCC 12 (Debian bookworm's
+// compiler) miscompiles an aggregate temporary that lives across a coroutine suspension: its
+// members are destroyed twice (a double free, found by AddressSanitizer). With GCC < 13 that form
+// is therefore rejected at compile time with a message pointing here.
 //
 // Contract, and what happens when it is broken:
 // - The setup throws: the worker never registers, the error is logged and run() returns
@@ -28,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <typeindex>
 #include <typeinfo>
@@ -67,6 +77,21 @@ public:
 template <class T>
 class lifespan_driver_of;
 
+/// The arguments of make_state, held by reference until the state is built.
+template <class T, class... Args>
+struct state_args {
+  std::tuple<Args&&...> refs;
+};
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+template <class T>
+inline constexpr bool aggregate_yield_is_broken =
+  std::is_aggregate_v<T> && !std::is_trivially_destructible_v<T>;
+#else
+template <class T>
+inline constexpr bool aggregate_yield_is_broken = false;
+#endif
+
 template <class R>
 struct is_lifespan : std::false_type {};
 
@@ -92,16 +117,34 @@ public:
     std::suspend_always initial_suspend() noexcept { return {}; }
     std::suspend_always final_suspend() noexcept { return {}; }
 
-    // The state is built in place on the heap: moved from the yielded expression, never copied
-    // afterwards. A second yield is recorded, not stored; the driver reports it.
-    template <class U>
-      requires std::constructible_from<T, U&&>
-    std::suspend_always yield_value(U&& x) {
+    // The state is built in place on the heap (make_state), or moved from the yielded value;
+    // never copied afterwards. A second yield is recorded, not stored; the driver reports it.
+    template <class... Args>
+    std::suspend_always yield_value(detail::state_args<T, Args...>&& args) {
       if (++yields == 1)
-        value = std::make_shared<T>(std::forward<U>(x));
+        value = std::apply(
+          [](auto&&... xs) { return std::make_shared<T>(std::forward<decltype(xs)>(xs)...); },
+          std::move(args.refs));
       return {};
     }
-    std::suspend_always yield_value(T&& x) { return yield_value<T>(std::move(x)); }
+
+    std::suspend_always yield_value(T&& x)
+      requires(!detail::aggregate_yield_is_broken<T>)
+    {
+      if (++yields == 1)
+        value = std::make_shared<T>(std::move(x));
+      return {};
+    }
+
+    template <class U = T>
+      requires detail::aggregate_yield_is_broken<U>
+    std::suspend_always yield_value(U&&) {
+      static_assert(!detail::aggregate_yield_is_broken<U>,
+                    "co_yield of an aggregate is miscompiled by GCC 12 (double destruction of its "
+                    "members); write `co_yield hatchet::make_state<T>(args...)` instead (see "
+                    "hatchet/lifespan.hpp)");
+      return {};
+    }
 
     void return_void() noexcept {}
     void unhandled_exception() noexcept { error = std::current_exception(); }
@@ -167,6 +210,13 @@ private:
 };
 
 } // namespace detail
+
+/// Builds the lifespan state in place from `args` when yielded: `co_yield make_state<T>(args...)`.
+/// The arguments are taken by reference and used before the coroutine suspends.
+template <class T, class... Args>
+detail::state_args<T, Args...> make_state(Args&&... args) {
+  return detail::state_args<T, Args...>{std::forward_as_tuple(std::forward<Args>(args)...)};
+}
 
 /// A type-erased lifespan factory: anything callable with no arguments that returns
 /// `lifespan<T>` (usually the coroutine function itself). Empty means "no lifespan".

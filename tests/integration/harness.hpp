@@ -127,6 +127,11 @@ public:
       caf::anon_send_exit(sup_, caf::exit_reason::kill);
   }
 
+  std::string status(std::chrono::milliseconds timeout = 5s) {
+    auto s = hatchet::worker_status(sys_, sup_, timeout);
+    return s ? *s : "error: " + hatchet::describe(s.error());
+  }
+
   /// Asks for the graceful stop a host would (an exit message) and waits for the supervisor.
   caf::error stop(std::chrono::milliseconds timeout = 30s) {
     caf::anon_send_exit(sup_, caf::exit_reason::user_shutdown);

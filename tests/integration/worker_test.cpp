@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <set>
+#include <condition_variable>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -146,7 +147,7 @@ BOOST_AUTO_TEST_CASE(cleanup_starts_after_the_last_task_has_finished) {
   auto lifespan = [tl]() -> hatchet::lifespan<pool_state> {
     auto open = std::make_shared<std::atomic<bool>>(true);
     tl->setup_at = ++tl->seq;
-    co_yield pool_state{open};
+    co_yield hatchet::make_state<pool_state>(open);
     open->store(false);
     tl->cleanup_at = ++tl->seq;
   };
@@ -264,6 +265,91 @@ BOOST_AUTO_TEST_CASE(wrong_token_is_a_startup_failure_with_a_clear_reason) {
   BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(hatchet::describe(reason).find("UNAUTHENTICATED") != std::string::npos,
              hatchet::describe(reason));
+}
+
+BOOST_AUTO_TEST_CASE(engine_cancel_reaches_the_task_and_nothing_is_reported) {
+  auto started = std::make_shared<gauge>();
+  auto callback_ran = std::make_shared<gauge>();
+  auto saw_cancelled = std::make_shared<std::atomic<bool>>(false);
+  hatchet::workflow wf{"CancelWorkflow"};
+  wf.task("wait", [=](const hatchet::empty_model&, hatchet::context& ctx) {
+    ctx.on_cancel([callback_ran] { callback_ran->add(1); });
+    started->add(1);
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock{m};
+    cv.wait_for(lock, ctx.stop_token(), 20s, [] { return false; });
+    saw_cancelled->store(ctx.cancelled());
+    return json{{"finished", true}};
+  });
+  running_worker w{cfg, "cancel-worker", {.slots = 1, .workflows = {wf}}};
+  w.ready();
+  auto a = admin();
+  auto id = a.trigger({"CancelWorkflow", "{}", {}});
+  BOOST_REQUIRE(id);
+  BOOST_REQUIRE(started->wait_at_least(1, 10s));
+  auto cancelled = a.cancel({*id});
+  BOOST_REQUIRE(cancelled);
+  BOOST_TEST(!cancelled->empty());
+  auto results = wait({*id});
+  BOOST_REQUIRE(callback_ran->wait_at_least(1, 10s));
+  BOOST_REQUIRE(results.size() == 1u);
+  BOOST_TEST(results[0].failed()); // the run ends with the cancellation, not an output
+  // The task saw the cancellation and returned; the worker sent no COMPLETED for it.
+  auto stopped = w.stop();
+  BOOST_TEST(!stopped);
+  BOOST_TEST(saw_cancelled->load());
+  BOOST_TEST(engine.snapshot().completed == 0u);
+  BOOST_TEST(engine.snapshot().cancelled == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(status_is_ready_once_registered_and_stopping_after_a_stop) {
+  running_worker w{cfg, "status-worker", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
+  w.ready();
+  // Ready needs a successful heartbeat on the open stream; the first one goes out at once.
+  std::string status;
+  for (int i = 0; i < 50 && status != "ready"; ++i) {
+    status = w.status();
+    if (status != "ready")
+      std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST(status == "ready");
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_drain_code) {
+  auto started = std::make_shared<gauge>();
+  hatchet::workflow wf{"StuckWorkflow"};
+  wf.task("stuck", [started](const hatchet::empty_model&, hatchet::context&) {
+    started->add(1);
+    std::this_thread::sleep_for(3s); // ignores cancellation
+    return json{{"late", true}};
+  });
+  auto cleanups = std::make_shared<gauge>();
+  auto lifespan = [cleanups]() -> hatchet::lifespan<int> {
+    co_yield 1;
+    cleanups->add(1);
+  };
+  running_worker w{cfg, "stuck-worker",
+                   {.slots = 2, .workflows = {wf}, .lifespan = lifespan,
+                    .drain_timeout = 300ms, .cancel_grace = 200ms}};
+  w.ready();
+  auto a = admin();
+  auto ids = a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}});
+  BOOST_REQUIRE(ids);
+  BOOST_REQUIRE(started->wait_at_least(2, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  auto reason = w.stop();
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
+             hatchet::describe(reason));
+  BOOST_TEST(took < 2500ms); // drain 300 ms + grace 200 ms + flush, not the tasks' 3 s
+  BOOST_TEST(cleanups->peak() == 1);
+  auto results = wait(*ids);
+  for (const auto& r : results) {
+    BOOST_REQUIRE(r.failed());
+    BOOST_TEST(r.tasks[0].error->find("worker shut down") != std::string::npos, *r.tasks[0].error);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -73,6 +74,19 @@ hatchet::lifespan<counted> throws_in_cleanup(trace* t) {
   throw std::runtime_error("could not close the pool");
 }
 
+/// An aggregate with members that own memory: the shape GCC 12 miscompiles in `co_yield T{...}`.
+struct pool_like {
+  std::string name;
+  std::shared_ptr<std::vector<int>> pool;
+  counted tag;
+};
+
+hatchet::lifespan<pool_like> aggregate_state(std::shared_ptr<std::vector<int>> pool) {
+  co_yield hatchet::make_state<pool_like>("a name long enough to live on the heap", pool,
+                                          counted{"tag"});
+  pool->clear();
+}
+
 hatchet::context make_context(hatchet::detail::lifespan_state_ptr state) {
   return hatchet::context{hatchet::detail::run_info{}, std::move(state), std::stop_token{}};
 }
@@ -108,6 +122,24 @@ BOOST_AUTO_TEST_CASE(yielded_state_is_moved_once_and_never_copied) {
   BOOST_TEST(a.value == "bar");
   BOOST_TEST(counted::copies.load() == 0);
   driver->cleanup();
+}
+
+BOOST_AUTO_TEST_CASE(make_state_builds_an_aggregate_in_place_without_copies) {
+  counted::copies = 0;
+  auto pool = std::make_shared<std::vector<int>>(1000, 7);
+  hatchet::lifespan_fn fn = [pool] { return aggregate_state(pool); };
+  auto driver = fn.make();
+  auto state = driver->setup();
+  const auto& s = make_context(state).lifespan<pool_like>();
+  BOOST_TEST(s.name == "a name long enough to live on the heap");
+  BOOST_TEST(s.pool == pool);
+  BOOST_TEST(s.tag.value == "tag");
+  BOOST_TEST(counted::copies.load() == 0);
+  state.reset(); // the worker may drop its reference before the cleanup runs
+  driver->cleanup();
+  driver.reset();
+  BOOST_TEST(pool->empty()); // the cleanup ran with the captured pool
+  BOOST_TEST(pool.use_count() == 2); // ours and the lambda's copy; the state released its own
 }
 
 BOOST_AUTO_TEST_CASE(lifespan_state_is_reachable_only_as_const) {
