@@ -169,14 +169,35 @@ private:
       return finish_if_drained();
     const auto& wf = spec_->options.workflows[index];
     if (!st.ok()) {
-      if (retry_startup(put_attempts_, st, "PutWorkflow",
-                        caf::make_message(msg::put_wf_atom::value, index)))
-        return;
-      return fail_startup("registering workflow '" + wf.name() + "' failed: " + st.describe());
+      if (start_rp_.pending()) {
+        if (retry_startup(put_attempts_, st, "PutWorkflow",
+                          caf::make_message(msg::put_wf_atom::value, index)))
+          return;
+        return fail_startup("registering workflow '" + wf.name() + "' failed: " + st.describe());
+      }
+      // Registering again after losing the engine: keep trying while the worker runs.
+      auto delay = jittered_backoff(put_attempts_++, 200ms, 5000ms);
+      spdlog::warn("worker {}: PutWorkflow '{}' failed again ({}); retrying in {} ms",
+                   spec_->name, wf.name(), st.describe(), delay.count());
+      delayed_send(this, delay, msg::put_wf_atom::value, index);
+      return;
     }
+    put_attempts_ = 0;
     spdlog::debug("worker {}: workflow '{}' registered", spec_->name, wf.name());
     if (++workflows_put_ == spec_->options.workflows.size())
       register_worker();
+  }
+
+  /// The engine forgot this worker (it restarted, or dropped it): put the workflows again (an
+  /// engine that kept them just stores a new version) and register anew.
+  void reregister() {
+    if (registering_)
+      return;
+    registering_ = true;
+    set_attached(false);
+    workflows_put_ = 0;
+    for (size_t i = 0; i < spec_->options.workflows.size(); ++i)
+      put_workflow(i);
   }
 
   void register_worker() {
@@ -259,7 +280,7 @@ private:
       reregister_ = false;
       spdlog::warn("worker {}: the engine no longer knows worker {} ({}); registering again",
                    spec_->name, worker_id_, st.describe());
-      return register_worker();
+      return reregister();
     }
     auto delay = jittered_backoff(reconnect_attempts_++, 100ms, 5000ms);
     spdlog::warn("worker {}: listen stream ended ({}); reconnecting in {} ms", spec_->name,
@@ -304,7 +325,7 @@ private:
       listen_->cancel();
     else if (reregister_) {
       reregister_ = false;
-      register_worker();
+      reregister();
     }
   }
 

@@ -1,0 +1,89 @@
+// bench-worker: hatchet-caf's worker under benchmark. Serves
+//   BenchNoop  task noop   returns {} at once
+//   BenchSleep task sleep  input {"ms": N}: sleeps N ms (a synchronous task: it holds a thread)
+// with a lifespan whose state is a buffer of --state-bytes bytes, written once (so it is resident)
+// and read by every task (one byte), which shows the state exists once and is shared.
+//
+// usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME]
+// HATCHET_CLIENT_* from the environment, as every worker. Stops on SIGTERM/SIGINT.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <hatchet/hatchet.hpp>
+
+namespace {
+
+struct bench_state {
+  explicit bench_state(std::size_t n) : size(n), data(std::make_unique<unsigned char[]>(n)) {
+    std::memset(data.get(), 0x5a, n); // touch every page: the state is resident, once
+  }
+  std::size_t size;
+  std::unique_ptr<unsigned char[]> data;
+};
+
+struct sleep_input {
+  int ms = 1000;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(sleep_input, ms)
+
+hatchet::lifespan<bench_state> bench_lifespan(std::size_t bytes) {
+  co_yield hatchet::make_state<bench_state>(bytes);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int slots = 100;
+  int threads = 0;
+  std::size_t state_bytes = 1024;
+  std::string name = "bench-worker";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "bench-worker: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--slots")
+      slots = std::stoi(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--state-bytes")
+      state_bytes = std::stoull(next());
+    else if (a == "--name")
+      name = next();
+    else {
+      std::cerr << "usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME]\n";
+      return 2;
+    }
+  }
+  auto client = hatchet::client::from_env();
+  if (!client) {
+    std::cerr << "bench-worker: " << hatchet::describe(client.error()) << "\n";
+    return 2;
+  }
+  hatchet::workflow noop{"BenchNoop"};
+  noop.task("noop", [](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& st = ctx.lifespan<bench_state>();
+    volatile unsigned char b = st.data[0];
+    (void)b;
+  });
+  hatchet::workflow sleeper{"BenchSleep"};
+  sleeper.task("sleep", [](const sleep_input& in, hatchet::context& ctx) {
+    (void)ctx.lifespan<bench_state>();
+    std::this_thread::sleep_for(std::chrono::milliseconds{in.ms});
+  }, {.timeout = "300s"});
+  return client
+    ->worker(name, {.slots = slots,
+                    .workflows = {noop, sleeper},
+                    .lifespan = [state_bytes] { return bench_lifespan(state_bytes); },
+                    .max_task_threads = threads})
+    .run();
+}
