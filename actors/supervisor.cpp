@@ -194,24 +194,30 @@ caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec) {
 
 namespace hatchet {
 
-caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
-                                       std::chrono::milliseconds timeout) {
+namespace {
+
+/// Asks the supervisor a question whose answer is a string, from a non-actor thread.
+template <class Atom>
+caf::expected<std::string> ask(caf::actor_system& sys, const caf::actor& worker, Atom question,
+                               std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys};
   caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
-  self->request(worker, timeout, msg::ready_atom::value)
-    .receive([&](std::string& id) { result = std::move(id); },
+  self->request(worker, timeout, question)
+    .receive([&](std::string& answer) { result = std::move(answer); },
              [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
+} // namespace
+
+caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
+                                       std::chrono::milliseconds timeout) {
+  return ask(sys, worker, msg::ready_atom::value, timeout);
+}
+
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{sys};
-  caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
-  self->request(worker, timeout, msg::status_atom::value)
-    .receive([&](std::string& status) { result = std::move(status); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
+  return ask(sys, worker, msg::status_atom::value, timeout);
 }
 
 } // namespace hatchet
