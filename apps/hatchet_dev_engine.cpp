@@ -41,7 +41,7 @@ Options:
 
 On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its counters as JSON
 (assigned, completed, failed, cancelled, retried, max_running_on_one_worker,
-duplicate_outcomes, stale_outcomes, requeued_undelivered).
+duplicate_outcomes, stale_outcomes, requeued_undelivered, requeued_unacknowledged).
 
 Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
 is in use), 2 on a usage error.
@@ -177,7 +177,8 @@ int serve(const cli& c) {
                             {"max_running_on_one_worker", s.max_running_on_one_worker},
                             {"duplicate_outcomes", s.duplicate_outcomes},
                             {"stale_outcomes", s.stale_outcomes},
-                            {"requeued_undelivered", s.requeued_undelivered}};
+                            {"requeued_undelivered", s.requeued_undelivered},
+                            {"requeued_unacknowledged", s.requeued_unacknowledged}};
   spdlog::info("final stats: {}", figures.dump());
   return 0;
 }

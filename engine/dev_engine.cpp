@@ -46,6 +46,8 @@ std::string engine_options::validate() const {
     return "heartbeat_window must be positive";
   if (silence_requeue.count() <= 0)
     return "silence_requeue must be positive";
+  if (unacknowledged_requeue.count() <= 0)
+    return "unacknowledged_requeue must be positive";
   if (tick_interval.count() <= 0)
     return "tick_interval must be positive";
   if (max_finished_runs < 1)

@@ -33,6 +33,14 @@ struct engine_options {
   /// Tasks of a worker whose last heartbeat (or registration) is older than this are requeued
   /// with retry_count + 1; such a requeue does not consume the task's retry budget. Must be > 0.
   std::chrono::milliseconds silence_requeue{30000};
+  /// A START written on a ListenV2 stream that then ended may never have reached the worker: the
+  /// write completes once the bytes are handed to the transport, and a broken connection drops
+  /// whatever was still on its way. If the worker has not acknowledged such an attempt (STARTED,
+  /// COMPLETED, FAILED, RefreshTimeout or ReleaseSlot) this long after the stream ended, the task
+  /// is requeued with retry_count + 1, without consuming its retry budget, and the old attempt is
+  /// cancelled. So a lost START costs this delay instead of the task's execution timeout; a
+  /// worker that did get it only runs it again under a new retry_count. Must be > 0.
+  std::chrono::milliseconds unacknowledged_requeue{5000};
   /// Finished workflow runs kept for GetRunDetails and late SubscribeToWorkflowRuns (roughly
   /// 0.5-1 KB each); beyond this count the oldest is forgotten, and a subscriber asking for it
   /// later waits forever. Clients that trigger N runs before subscribing need N below this. >= 1.
@@ -75,6 +83,18 @@ public:
     uint64_t cancelled; ///< task runs that reached CANCELLED (CancelTasks, or a parent did not complete)
     uint64_t retried;   ///< attempts requeued: FAILED with retries left, timeouts, silent workers
     uint64_t max_running_on_one_worker; ///< peak slot-holding tasks seen on a single worker
+    /// COMPLETED/FAILED events for a task run and retry whose outcome was already recorded, so
+    /// ignored: a worker resending an event whose answer it lost (at-least-once delivery), or a
+    /// worker that ran the same attempt twice. The fault tests read it.
+    uint64_t duplicate_outcomes;
+    /// COMPLETED/FAILED events for an older retry than the task's current one (it timed out, or
+    /// was requeued since), ignored.
+    uint64_t stale_outcomes;
+    /// STARTs an ended ListenV2 stream never wrote, requeued with the same retry_count.
+    uint64_t requeued_undelivered;
+    /// Attempts whose START went out on a stream that then ended and that the worker did not
+    /// acknowledge within unacknowledged_requeue: requeued with retry_count + 1.
+    uint64_t requeued_unacknowledged;
   };
   stats snapshot() const;
 

@@ -225,6 +225,8 @@ void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady:
   t->deadline = deadlines_.emplace(now + def.timeout, t.get());
   t->has_deadline = true;
   auto& session = w.sessions.back(); // the newest stream is the likeliest to be alive
+  t->carried_by = session.get();
+  t->acknowledged = false;
   session->enqueue(make_action(*t, action_kind::start));
   fx.flush(session);
   ++stats_.assigned;
@@ -308,6 +310,10 @@ std::string engine_state::make_payload(const task_run& t) const {
   }
   p += R"(},"triggers":{},"triggered_by":"manual","user_data":{},"overrides":{}})";
   return p;
+}
+
+void engine_state::acknowledge(task_run& t) {
+  t.acknowledged = true;
 }
 
 void engine_state::requeue(task_run& t, bool consumes_retry) {
@@ -557,7 +563,15 @@ void engine_state::close_session(const std::string& worker_id,
       detach(*t);
       enqueue(t->run->tasks[t->index]);
       ++requeued;
+      ++stats_.requeued_undelivered;
     }
+    // The STARTs it did write may still have died on the way (a connection cut drops the bytes in
+    // flight). Those the worker has not acknowledged get until unacknowledged_requeue to show up
+    // (a STARTED sent over the next connection); tick() requeues the rest as a new attempt.
+    const auto requeue_at = steady::now() + opts_.unacknowledged_requeue;
+    for (task_run* t : w->running)
+      if (t->carried_by == sink.get() && !t->acknowledged && t->state == task_state::running)
+        unacknowledged_.push_back({requeue_at, t->run->tasks[t->index], t->attempt});
     mark_dirty(w);
     settle(steady::now(), fx);
   }
@@ -595,13 +609,30 @@ status engine_state::handle_step_event(const step_event& ev) {
     task_run* t = find_task(ev.task_run_external_id);
     if (t == nullptr)
       return status::not_found("task run " + ev.task_run_external_id + " not found");
-    // Events of an older attempt are stale (the task was retried or requeued since): ignore them.
-    if (ev.retry_count.value_or(t->retry_count) != t->retry_count)
+    const int32_t retry = ev.retry_count.value_or(t->retry_count);
+    const bool outcome =
+      ev.kind == step_event_kind::completed || ev.kind == step_event_kind::failed;
+    const uint64_t retry_bit = uint64_t{1} << std::clamp(retry, 0, 63);
+    if (outcome && (t->outcome_retries & retry_bit) != 0) {
+      // Already decided for this attempt: a resend after a lost answer, or a second run of the
+      // same attempt. Either way the first outcome stands.
+      ++stats_.duplicate_outcomes;
+      spdlog::debug("task {} retry {}: duplicate outcome ignored", t->external_id, retry);
       return status::success();
+    }
+    // Events of an older attempt are stale (the task was retried or requeued since): ignore them.
+    if (retry != t->retry_count) {
+      if (outcome)
+        ++stats_.stale_outcomes;
+      return status::success();
+    }
     // STARTED is observability only; COMPLETED/FAILED count only while the task is running
     // (they may arrive before STARTED: the TypeScript SDK sends them concurrently).
     if (t->state != task_state::running)
       return status::success();
+    acknowledge(*t); // any event of this attempt proves the worker got its START
+    if (outcome)
+      t->outcome_retries |= retry_bit;
     switch (ev.kind) {
       case step_event_kind::completed: {
         std::string output = ev.payload.empty() ? std::string{"{}"} : ev.payload;
@@ -662,6 +693,7 @@ status engine_state::refresh_timeout(const std::string& id, const std::string& i
     return status::not_found("task run " + id + " not found");
   if (t->state != task_state::running || !t->has_deadline)
     return status::precondition("task run " + id + " is not running");
+  acknowledge(*t);
   auto when = t->deadline->first + *inc;
   deadlines_.erase(t->deadline);
   t->deadline = deadlines_.emplace(when, t);
@@ -680,6 +712,8 @@ status engine_state::release_slot(const std::string& id) {
     task_run* t = find_task(id);
     if (t == nullptr)
       return status::not_found("task run " + id + " not found");
+    if (t->state == task_state::running)
+      acknowledge(*t);
     if (t->state == task_state::running && t->holds_slot) {
       free_slot(*t);
       settle(steady::now(), fx);
@@ -992,6 +1026,21 @@ void engine_state::tick() {
       else
         finish_unsuccessfully(t, task_state::failed,
                               "task timed out after " + t.def().timeout_text, fx);
+    }
+    while (!unacknowledged_.empty() && unacknowledged_.front().requeue_at <= now) {
+      auto entry = std::move(unacknowledged_.front());
+      unacknowledged_.pop_front();
+      task_run& t = *entry.task;
+      if (t.state != task_state::running || t.attempt != entry.attempt || t.acknowledged)
+        continue; // acknowledged, finished, timed out or requeued since
+      spdlog::warn("task {} retry {}: its START went out on a listen stream that broke and the "
+                   "worker has not acknowledged it within {}; requeueing it as retry {}",
+                   t.external_id, t.retry_count, format_go_duration(opts_.unacknowledged_requeue),
+                   t.retry_count + 1);
+      send_cancel(t, fx); // in case the worker has it after all
+      detach(t);
+      requeue(t, false); // the connection's fault, not the task's: keep the retry budget
+      ++stats_.requeued_unacknowledged;
     }
     for (auto& [id, w] : workers_) {
       if (w->running.empty())

@@ -281,8 +281,14 @@ private:
     task_state state = task_state::waiting;
     int32_t retry_count = 0;
     int32_t retries_used = 0;
+    // Bit r (r >= 63 share bit 63): an outcome (COMPLETED/FAILED) was recorded for retry r.
+    uint64_t outcome_retries = 0;
     uint64_t attempt = 0; // invalidates stale queue entries
     worker* assigned = nullptr;
+    // The stream that carried this attempt's START, and whether the worker has shown since that
+    // it got it (any event or call for this attempt). Compared only, never dereferenced.
+    const action_sink* carried_by = nullptr;
+    bool acknowledged = false;
     bool holds_slot = false;
     bool has_deadline = false;
     deadline_map::iterator deadline; // valid while has_deadline
@@ -330,6 +336,12 @@ private:
     std::shared_ptr<task_run> task;
     uint64_t attempt = 0;
   };
+  /// An attempt whose START went out on a stream that has ended, unacknowledged at the time.
+  struct unacknowledged_start {
+    steady::time_point requeue_at;
+    std::shared_ptr<task_run> task;
+    uint64_t attempt = 0;
+  };
   struct action_queue {
     std::string action;
     std::deque<queue_entry> tasks;
@@ -366,6 +378,8 @@ private:
   assigned_action make_action(const task_run& t, action_kind kind) const;
   std::string make_payload(const task_run& t) const;
   void requeue(task_run& t, bool consumes_retry);
+  /// The worker showed it has this attempt (an event or call with its retry_count).
+  static void acknowledge(task_run& t);
   void complete(task_run& t, std::string output, effects& fx);
   void finish_unsuccessfully(task_run& t, task_state state, std::string error, effects& fx);
   void skip_dependants(task_run& t, effects& fx);
@@ -391,6 +405,7 @@ private:
   std::vector<action_queue*> dirty_queues_;
   std::vector<worker*> dirty_workers_;
   deadline_map deadlines_;
+  std::deque<unacknowledged_start> unacknowledged_; // requeue_at ascending (a fixed delay)
   std::deque<workflow_run*> finished_order_; // oldest first
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id

@@ -308,6 +308,18 @@ bool wait_until_stream_gone(engine_under_test& eng, const std::string& worker_id
   return false;
 }
 
+/// Heartbeats until the engine has the worker's new stream (a heartbeat right after opening a
+/// stream may arrive first and be refused with FAILED_PRECONDITION).
+bool heartbeat_once_listening(engine_under_test& eng, const std::string& worker_id) {
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (std::chrono::steady_clock::now() < until) {
+    if (eng.heartbeat(worker_id).ok())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -622,6 +634,51 @@ BOOST_AUTO_TEST_CASE(a_failed_task_is_retried_then_reported_with_its_error) {
   BOOST_TEST(s.completed == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(outcomes_sent_twice_for_one_attempt_are_ignored_and_counted) {
+  // A worker whose connection breaks after the engine took its COMPLETED but before the answer
+  // arrived sends it again: the first outcome stands, the repeat is counted (the fault tests
+  // assert on the counter), and a late outcome of an older attempt is counted apart.
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t", .retries = 1}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  auto run_ok = eng.trigger("wf");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_COMPLETED, R"({"n":1})").ok());
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_COMPLETED, R"({"n":2})").ok());
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_FAILED, "too late").ok());
+  BOOST_TEST(eng.details(run_ok).task_runs().at("t").output() == R"({"n":1})");
+
+  eng.trigger("wf");
+  auto first = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_FAILED, "boom").ok()); // retried
+  auto second = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(second.retry_count() == 1);
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_FAILED, "boom").ok()); // retry 0 again: duplicate
+  BOOST_TEST(eng.send(second, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+
+  auto s = eng.engine().snapshot();
+  BOOST_TEST(s.completed == 2u);
+  BOOST_TEST(s.duplicate_outcomes == 3u);
+  BOOST_TEST(s.stale_outcomes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_late_outcome_of_a_timed_out_attempt_is_stale_not_duplicate) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("slow", {{.name = "t", .retries = 1, .timeout = "200ms"}}).ok());
+  ready_worker w{eng, "worker", {"slow:t"}};
+  eng.trigger("slow");
+  auto first = expect_action(w.stream, START_STEP_RUN);
+  expect_action(w.stream, CANCEL_STEP_RUN);
+  auto second = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(second.retry_count() == 1);
+  BOOST_TEST(eng.send(first, STEP_EVENT_TYPE_COMPLETED, "{}").ok()); // the timed-out attempt
+  BOOST_TEST(eng.send(second, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  auto s = eng.engine().snapshot();
+  BOOST_TEST(s.completed == 1u);
+  BOOST_TEST(s.stale_outcomes == 1u);
+  BOOST_TEST(s.duplicate_outcomes == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(should_not_retry_and_invalid_output_fail_at_once) {
   engine_under_test eng;
   BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t", .retries = 3}}).ok());
@@ -841,6 +898,64 @@ BOOST_AUTO_TEST_CASE(tasks_of_a_silent_worker_are_requeued_elsewhere) {
   BOOST_TEST(cancel.retry_count() == 0);
   BOOST_TEST(eng.send(*b, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
   BOOST_TEST(eng.details(run).status() == v1::COMPLETED);
+}
+
+BOOST_AUTO_TEST_CASE(an_unacknowledged_start_on_a_broken_stream_is_requeued_as_a_new_attempt) {
+  // A connection cut can drop a START the engine already wrote: from the engine's side that is a
+  // worker that got the START and never said so before its stream ended. After
+  // unacknowledged_requeue the attempt is cancelled and the task requeued with retry_count + 1,
+  // without consuming its retry budget (retries = 0 here, yet it runs again).
+  auto o = test_options();
+  o.unacknowledged_requeue = 1s; // time for the test to reconnect first, so the CANCEL finds it
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  auto id = eng.register_worker("worker", {"wf:t"});
+  auto first_stream = std::make_unique<listener>(eng, id);
+  BOOST_TEST_REQUIRE(eng.heartbeat(id).ok());
+  auto run = eng.trigger("wf");
+  auto lost = expect_action(*first_stream, START_STEP_RUN); // "lost": never acknowledged
+  BOOST_TEST(lost.retry_count() == 0);
+  first_stream.reset(); // the connection breaks
+  BOOST_TEST_REQUIRE(wait_until_stream_gone(eng, id));
+
+  listener second_stream{eng, id}; // the worker reconnects
+  BOOST_TEST_REQUIRE(heartbeat_once_listening(eng, id));
+  auto cancel = expect_action(second_stream, CANCEL_STEP_RUN);
+  BOOST_TEST(cancel.task_run_external_id() == lost.task_run_external_id());
+  BOOST_TEST(cancel.retry_count() == 0);
+  auto again = expect_action(second_stream, START_STEP_RUN);
+  BOOST_TEST(again.task_run_external_id() == lost.task_run_external_id());
+  BOOST_TEST(again.retry_count() == 1);
+  BOOST_TEST(eng.send(lost, STEP_EVENT_TYPE_COMPLETED, R"({"attempt":0})").ok()); // stale
+  BOOST_TEST(eng.send(again, STEP_EVENT_TYPE_COMPLETED, R"({"attempt":1})").ok());
+  BOOST_TEST(eng.details(run).task_runs().at("t").output() == R"({"attempt":1})");
+  auto s = eng.engine().snapshot();
+  BOOST_TEST(s.requeued_unacknowledged == 1u);
+  BOOST_TEST(s.stale_outcomes == 1u);
+  BOOST_TEST(s.completed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_acknowledged_start_survives_its_stream_ending) {
+  // The worker got the START (it said STARTED): the attempt stays with it across a reconnect and
+  // its COMPLETED, sent over the new connection, counts.
+  auto o = test_options();
+  o.unacknowledged_requeue = 200ms;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  auto id = eng.register_worker("worker", {"wf:t"});
+  auto first_stream = std::make_unique<listener>(eng, id);
+  BOOST_TEST_REQUIRE(eng.heartbeat(id).ok());
+  auto run = eng.trigger("wf");
+  auto a = expect_action(*first_stream, START_STEP_RUN);
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_STARTED).ok());
+  first_stream.reset();
+  BOOST_TEST_REQUIRE(wait_until_stream_gone(eng, id));
+  listener second_stream{eng, id};
+  BOOST_TEST_REQUIRE(heartbeat_once_listening(eng, id));
+  BOOST_TEST(!second_stream.next(600ms).has_value()); // past the 200 ms: nothing requeued
+  BOOST_TEST(eng.send(a, STEP_EVENT_TYPE_COMPLETED, R"({"ok":true})").ok());
+  BOOST_TEST(eng.details(run).status() == v1::COMPLETED);
+  BOOST_TEST(eng.engine().snapshot().requeued_unacknowledged == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(only_the_newest_finished_runs_are_retained) {
