@@ -80,6 +80,10 @@ public:
           listen();
       },
       [this](msg::heartbeat_atom) { heartbeat(); },
+      [this](msg::heartbeat_atom, uint64_t gen) {
+        if (gen == stream_gen_ && listen_)
+          send_heartbeat(); // one-shot: prove the new stream to the engine without waiting 4 s
+      },
       [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
@@ -253,6 +257,10 @@ private:
     auto gen = ++stream_gen_;
     auto self = caf::actor_cast<caf::actor>(this);
     stream_opened_ = std::chrono::steady_clock::now();
+    // The engine only assigns to a worker with an open stream and a heartbeat younger than 5 s;
+    // after a reconnect, do not wait for the periodic beat (it may keep landing in a cut).
+    if (heartbeat_armed_)
+      delayed_send(this, 200ms, msg::heartbeat_atom::value, gen);
     listen_ = dispatcher_->listen(
       worker_id_,
       [self, gen](wire::assigned_action a) {
@@ -293,20 +301,26 @@ private:
   void heartbeat() {
     if (unsubscribed_)
       return;
+    send_heartbeat();
+    delayed_send(this, spec_->options.heartbeat_interval, msg::heartbeat_atom::value);
+  }
+
+  void send_heartbeat() {
     auto self = caf::actor_cast<caf::actor>(this);
     auto gen = stream_gen_;
     dispatcher_->heartbeat(worker_id_, [self, gen](wire::rpc_status st) {
       caf::anon_send(self, msg::hb_result_atom::value, gen, std::move(st));
     });
-    delayed_send(this, spec_->options.heartbeat_interval, msg::heartbeat_atom::value);
   }
 
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
     if (unsubscribed_ || gen != stream_gen_)
       return;
     if (st.ok()) {
-      if (listen_ && !registering_)
+      if (listen_ && !registering_) {
+        reconnect_attempts_ = 0; // the engine accepted this stream: the next cut starts low
         set_attached(true);
+      }
       return;
     }
     if (draining_) {

@@ -30,7 +30,7 @@ std::shared_ptr<channel> make_channel(const config& cfg) {
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Reconnect quickly after an engine restart; the dispatcher adds its own backoff on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (cfg.tls == tls_strategy::none) {
     creds = grpc::InsecureChannelCredentials();

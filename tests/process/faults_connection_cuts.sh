@@ -14,6 +14,7 @@
 # Prints the figures: runs, completed, unfinished, duplicates, reconnect times, exit codes, time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/process/faults_lib.sh
 source "$here/faults_lib.sh"
 faults_init "$1"
 
@@ -50,7 +51,7 @@ worker_rc=$waited_rc
 stop_pid "$proxy_pid" 10
 stop_pid "$engine_pid" 10
 
-stats=$(grep 'final stats' "$work/engine.log" | tail -1)
+stats=$(grep 'final stats' "$work/engine.log" | tail -1 || true)
 duplicate_outcomes=$(json_field duplicate_outcomes "$stats")
 stale_outcomes=$(json_field stale_outcomes "$stats")
 requeued=$(json_field requeued_undelivered "$stats")
@@ -58,13 +59,13 @@ unacked=$(json_field requeued_unacknowledged "$stats")
 retried=$(json_field retried "$stats")
 assigned=$(json_field assigned "$stats")
 cuts=$(grep -c 'cut [1-9][0-9]* connection' "$work/proxy.log" || true)
-connections_cut=$(grep -oE 'connections cut [0-9]+' "$work/proxy.log" | tail -1 | grep -oE '[0-9]+$')
+connections_cut=$(grep -oE 'connections cut [0-9]+' "$work/proxy.log" | tail -1 | grep -oE '[0-9]+$' || true)
 stream_ends=$(grep -c 'listen stream ended' "$work/worker.log" || true)
 reregistrations=$(grep -c 'registering again' "$work/worker.log" || true)
 registrations=$(grep -c 'registered as' "$work/worker.log" || true)
 event_retries=$(grep -c 'sending event for run' "$work/worker.log" || true)
 # An attempt is "<task_run_external_id>/<retry_count>"; started twice = run twice for one retry.
-started=$(grep -oE 'run [0-9a-f-]{36}/[0-9]+ \([^)]*\) starting' "$work/worker.log" | sort)
+started=$(grep -oE 'run [0-9a-f-]{36}/[0-9]+ \([^)]*\) starting' "$work/worker.log" | sort || true)
 attempts_started=$(grep -c . <<<"$started" || true)
 attempts_twice=$(uniq -d <<<"$started" | grep -c . || true)
 # A task run started under two retry counts: at-least-once after a lost START (see engine/README.md).
@@ -74,8 +75,8 @@ tasks_rerun=$(grep -oE '[0-9a-f-]{36}/' <<<"$started" | sort | uniq -d | grep -c
 # engine saw opened (engine debug log). Both logs carry millisecond local-time stamps.
 to_ms='{ split($2, t, ":"); sub(/\].*/, "", t[3]); printf "%d %s\n", ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000, $0 }'
 reconnects=$( {
-    grep -E 'cut [1-9][0-9]* connection' "$work/proxy.log" | awk "$to_ms" | awk '{ print $1, "cut" }'
-    grep 'opened a listen stream' "$work/engine.log" | awk "$to_ms" | awk '{ print $1, "open" }'
+    grep -E 'cut [1-9][0-9]* connection' "$work/proxy.log" | awk "$to_ms" | awk '{ print $1, "cut" }' || true
+    grep 'opened a listen stream' "$work/engine.log" | awk "$to_ms" | awk '{ print $1, "open" }' || true
   } | sort -n -k1,1 | awk '$2 == "cut" { if (!pending) { pending = 1; at = $1 } }
                            $2 == "open" && pending { print $1 - at; pending = 0 }
                            END { if (pending) print "never" }' )
@@ -90,7 +91,7 @@ else
   reconnect_min=- reconnect_max=- reconnect_median=-
 fi
 heartbeat_failures=$(grep -c 'heartbeat failed' "$work/worker.log" || true)
-last_completion=$(grep -E 'run [0-9a-f-]{36}/[0-9]+ completed' "$work/worker.log" | tail -1 | cut -c2-24)
+last_completion=$(grep -E 'run [0-9a-f-]{36}/[0-9]+ completed' "$work/worker.log" | tail -1 | cut -c2-24 || true)
 
 echo "load: $load"
 echo "engine: $stats"

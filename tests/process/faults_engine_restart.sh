@@ -9,6 +9,7 @@
 # worker's next "registered as" line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/process/faults_lib.sh
 source "$here/faults_lib.sh"
 faults_init "$1"
 
@@ -43,13 +44,13 @@ sleep "$down_s"
 
 start_engine "$work/engine2.log" "$port"
 [ "$engine_port" = "$port" ] || die "the engine came back on port $engine_port, not $port"
-listening_line=$(grep 'listening on' "$work/engine2.log" | tail -1)
+listening_line=$(grep 'listening on' "$work/engine2.log" | tail -1 || true)
 
 reregistered=no
 if wait_for_line "$work/worker.log" 'registered as' 30 $((registered_before + 1)); then
   reregistered=yes
 fi
-registered_line=$(grep 'registered as' "$work/worker.log" | sed -n "$((registered_before + 1))p")
+registered_line=$(grep 'registered as' "$work/worker.log" | sed -n "$((registered_before + 1))p" || true)
 reregister_ms=-
 if [ "$reregistered" = yes ]; then
   reregister_ms=$(($(log_ms "$registered_line") - $(log_ms "$listening_line")))
@@ -92,7 +93,10 @@ if [ "$reregistered" = yes ] && { [ "$reregister_ms" -lt 0 ] || [ "$reregister_m
   echo "FAIL: registering again took $reregister_ms ms (limit $limit_ms ms)"
   fail=1
 fi
-[ "$served" -eq 20 ] && [ "$serve_rc" -eq 0 ] || { echo "FAIL: new runs were not served"; fail=1; }
+if [ "$served" -ne 20 ] || [ "$serve_rc" -ne 0 ]; then
+  echo "FAIL: new runs were not served"
+  fail=1
+fi
 [ "$worker_alive" = yes ] || { echo "FAIL: the worker died"; fail=1; }
 [ "$worker_rc" -eq 0 ] || { echo "FAIL: the worker exited $worker_rc after SIGTERM (expected 0)"; fail=1; }
 exit "$fail"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the variables set here are read by the sourcing script
 # Helpers for the fault process tests; sourced, not run. Every process a test starts is recorded
 # by PID and stopped by PID in the EXIT trap (never by name); every wait is bounded.
 #
@@ -146,7 +147,7 @@ log_ms() {
 
 # json_field NAME TEXT: the number after "NAME": in TEXT (first occurrence).
 json_field() {
-  grep -oE "\"$1\":[0-9.]+" <<<"$2" | head -1 | cut -d: -f2
+  grep -oE "\"$1\":[0-9.]+" <<<"$2" | head -1 | cut -d: -f2 || true
 }
 
 # Free ports come from the kernel (port 0) for the engine and the proxy; nothing here picks a

@@ -4,6 +4,7 @@
 # reset instead of hanging, cuts counted, SIGTERM and --max-seconds ending it with exit 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/process/faults_lib.sh
 source "$here/faults_lib.sh"
 faults_init "$1"
 
