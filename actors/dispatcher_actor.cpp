@@ -122,6 +122,16 @@ private:
     return false;
   }
 
+  /// Registering again after the engine forgot us: unlike start-up, keep trying for as long as
+  /// the worker runs (it is detached, not ready, meanwhile).
+  void retry_after_loss(int& attempts, const wire::rpc_status& st, const char* what,
+                        caf::message retry_msg) {
+    auto delay = jittered_backoff(attempts++, 200ms, 5000ms);
+    spdlog::warn("worker {}: {} failed while registering again ({}); retrying in {} ms",
+                 spec_->name, what, st.describe(), delay.count());
+    delayed_send(this, delay, std::move(retry_msg));
+  }
+
   void fail_startup(const std::string& what) {
     spdlog::error("worker {}: {}", spec_->name, what);
     if (start_rp_.pending())
@@ -179,12 +189,8 @@ private:
           return;
         return fail_startup("registering workflow '" + wf.name() + "' failed: " + st.describe());
       }
-      // Registering again after losing the engine: keep trying while the worker runs.
-      auto delay = jittered_backoff(put_attempts_++, 200ms, 5000ms);
-      spdlog::warn("worker {}: PutWorkflow '{}' failed again ({}); retrying in {} ms",
-                   spec_->name, wf.name(), st.describe(), delay.count());
-      delayed_send(this, delay, msg::put_wf_atom::value, index);
-      return;
+      return retry_after_loss(put_attempts_, st, "PutWorkflow",
+                              caf::make_message(msg::put_wf_atom::value, index));
     }
     put_attempts_ = 0;
     spdlog::debug("worker {}: workflow '{}' registered", spec_->name, wf.name());
@@ -227,13 +233,8 @@ private:
           return;
         return fail_startup("Register failed: " + st.describe());
       }
-      // Registered before: the engine restarted or forgot us. Keep trying for as long as the
-      // worker runs; it is detached (not ready) meanwhile.
-      auto delay = jittered_backoff(register_attempts_++, 200ms, 5000ms);
-      spdlog::warn("worker {}: registering again failed ({}); retrying in {} ms", spec_->name,
-                   st.describe(), delay.count());
-      delayed_send(this, delay, msg::registered_atom::value);
-      return;
+      return retry_after_loss(register_attempts_, st, "Register",
+                              caf::make_message(msg::registered_atom::value));
     }
     registering_ = false;
     register_attempts_ = 0;

@@ -203,34 +203,36 @@ BOOST_AUTO_TEST_CASE(input_that_does_not_parse_fails_naming_the_task) {
   BOOST_TEST(!w.stop());
 }
 
-BOOST_AUTO_TEST_CASE(cleanup_that_throws_ends_the_worker_with_the_cleanup_code) {
-  auto lifespan = []() -> hatchet::lifespan<int> {
-    co_yield 1;
-    throw std::runtime_error("close failed");
-  };
-  running_worker w{cfg, "bad-cleanup", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
-                                        .lifespan = lifespan}};
+namespace {
+
+/// Runs one echo run on a worker with `lifespan`, stops it, and checks the cleanup-failed exit
+/// code and that the reason mentions `needle`.
+void expect_cleanup_failure(const engine_fixture& f, const std::string& name,
+                            hatchet::lifespan_fn lifespan, const std::string& needle) {
+  running_worker w{f.cfg, name, {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
+                                 .lifespan = std::move(lifespan)}};
   w.ready();
-  auto r = run_all("EchoWorkflow", {"{}"});
+  auto r = f.run_all("EchoWorkflow", {"{}"});
   BOOST_TEST(!r[0].failed());
   auto reason = w.stop();
   BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
-  BOOST_TEST(hatchet::describe(reason).find("close failed") != std::string::npos);
+  BOOST_TEST(hatchet::describe(reason).find(needle) != std::string::npos);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(cleanup_that_throws_ends_the_worker_with_the_cleanup_code) {
+  expect_cleanup_failure(*this, "bad-cleanup", []() -> hatchet::lifespan<int> {
+    co_yield 1;
+    throw std::runtime_error("close failed");
+  }, "close failed");
 }
 
 BOOST_AUTO_TEST_CASE(yielding_twice_ends_the_worker_with_the_cleanup_code) {
-  auto lifespan = []() -> hatchet::lifespan<int> {
+  expect_cleanup_failure(*this, "twice", []() -> hatchet::lifespan<int> {
     co_yield 1;
     co_yield 2;
-  };
-  running_worker w{cfg, "twice", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
-                                  .lifespan = lifespan}};
-  w.ready();
-  auto r = run_all("EchoWorkflow", {"{}"});
-  BOOST_TEST(!r[0].failed());
-  auto reason = w.stop();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
-  BOOST_TEST(hatchet::describe(reason).find("second time") != std::string::npos);
+  }, "second time");
 }
 
 BOOST_AUTO_TEST_CASE(failing_setup_never_registers) {
