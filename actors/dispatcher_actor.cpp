@@ -105,9 +105,28 @@ public:
       listen_->cancel();
     if (exec_ && !exec_->shutdown(1000ms))
       spdlog::warn("worker {}: some task threads were still running at exit", spec_->name);
+    release_handles();
   }
 
 private:
+  /// Drops every handle this actor holds, here on its own thread. Task actors and the supervisor
+  /// hold handles to this actor and it holds theirs: without this, a stopped worker's actors
+  /// would keep each other (and the lifespan state and the gRPC channel) alive forever. gRPC
+  /// callbacks still in flight hold this actor, never the channel, so the last of them to end may
+  /// destroy the actor on a gRPC thread without tearing gRPC down from inside its own callback.
+  void release_handles() {
+    free_.clear();
+    running_.clear();
+    backlog_.clear();
+    backlog_keys_.clear();
+    supervisor_ = nullptr;
+    state_.reset();
+    listen_.reset();
+    dispatcher_.reset(); // with admin_, the last owner of the channel
+    admin_.reset();
+    exec_.reset();
+  }
+
   // -- start-up: GetVersion, PutWorkflow (each), Register, ListenV2 -----------------------------
 
   bool retry_startup(int& attempts, const wire::rpc_status& st, const char* what,
@@ -130,6 +149,13 @@ private:
     spdlog::warn("worker {}: {} failed while registering again ({}); retrying in {} ms",
                  spec_->name, what, st.describe(), delay.count());
     delayed_send(this, delay, std::move(retry_msg));
+  }
+
+  /// A fault after start-up that no retry can mend: the worker stops (the supervisor still runs
+  /// the cleanup), instead of retrying forever in silence.
+  void fail_running(const std::string& what) {
+    spdlog::error("worker {}: {}", spec_->name, what);
+    quit(make_error(errc::rpc_failed, what));
   }
 
   void fail_startup(const std::string& what) {
@@ -260,7 +286,7 @@ private:
     stream_opened_ = std::chrono::steady_clock::now();
     // The engine only assigns to a worker with an open stream and a heartbeat younger than 5 s;
     // after a reconnect, do not wait for the periodic beat (it may keep landing in a cut).
-    if (heartbeat_armed_)
+    if (heartbeat_armed_ && !heartbeats_unsupported_)
       delayed_send(this, 200ms, msg::heartbeat_atom::value, gen);
     listen_ = dispatcher_->listen(
       worker_id_,
@@ -269,7 +295,10 @@ private:
       },
       [self, gen](wire::rpc_status st) {
         caf::anon_send(self, msg::stream_end_atom::value, gen, std::move(st));
-      });
+      },
+      legacy_listen_);
+    if (heartbeats_unsupported_)
+      set_attached(true); // no heartbeat will confirm the stream: an open stream is all we know
   }
 
   void on_stream_end(uint64_t gen, const wire::rpc_status& st) {
@@ -284,6 +313,22 @@ private:
     set_attached(false);
     if (registering_)
       return; // a new registration is under way; it opens the next stream
+    if (st.code == wire::status::unimplemented) {
+      if (legacy_listen_)
+        return fail_running("the engine at " + spec_->cfg.host_port
+                            + " implements neither Dispatcher/ListenV2 nor Dispatcher/Listen ("
+                            + st.describe() + "); this worker cannot receive work from it");
+      spdlog::warn("worker {}: the engine does not implement Dispatcher/ListenV2 (an old "
+                   "engine); using the legacy Dispatcher/Listen",
+                   spec_->name);
+      legacy_listen_ = true;
+      return listen();
+    }
+    if (st.code == wire::status::resource_exhausted)
+      spdlog::error("worker {}: the listen stream broke on a message larger than this worker "
+                    "accepts ({}); raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH (now {} "
+                    "bytes; the connection takes up to 4 times that)",
+                    spec_->name, st.describe(), spec_->cfg.max_recv_bytes);
     if (reregister_ || st.code == wire::status::not_found
         || st.code == wire::status::failed_precondition) {
       reregister_ = false;
@@ -300,13 +345,15 @@ private:
   // -- heartbeats -------------------------------------------------------------------------------
 
   void heartbeat() {
-    if (unsubscribed_)
+    if (unsubscribed_ || heartbeats_unsupported_)
       return;
     send_heartbeat();
     delayed_send(this, spec_->options.heartbeat_interval, msg::heartbeat_atom::value);
   }
 
   void send_heartbeat() {
+    if (heartbeats_unsupported_)
+      return;
     auto self = caf::actor_cast<caf::actor>(this);
     auto gen = stream_gen_;
     dispatcher_->heartbeat(worker_id_, [self, gen](wire::rpc_status st) {
@@ -315,7 +362,20 @@ private:
   }
 
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
-    if (unsubscribed_ || gen != stream_gen_)
+    if (unsubscribed_)
+      return;
+    if (st.code == wire::status::unimplemented) {
+      // As the official SDKs: an engine without Heartbeat tracks liveness by the stream alone.
+      if (!heartbeats_unsupported_)
+        spdlog::warn("worker {}: the engine does not implement Dispatcher/Heartbeat ({}); no "
+                     "more heartbeats will be sent",
+                     spec_->name, st.describe());
+      heartbeats_unsupported_ = true;
+      if (listen_ && !registering_)
+        set_attached(true);
+      return;
+    }
+    if (gen != stream_gen_)
       return;
     if (st.ok()) {
       if (listen_ && !registering_) {
@@ -383,6 +443,19 @@ private:
       return emit(a, wire::step_event_type::failed,
                   "hatchet::unknown_action: this worker does not serve action '" + a.action_id
                     + "'",
+                  true);
+    }
+    if (a.action_payload.size() > static_cast<size_t>(spec_->cfg.max_recv_bytes)) {
+      spdlog::error("worker {}: run {} ({}) carries a {}-byte payload, over this worker's limit "
+                    "of {} bytes; failing it",
+                    spec_->name, key, a.action_id, a.action_payload.size(),
+                    spec_->cfg.max_recv_bytes);
+      return emit(a, wire::step_event_type::failed,
+                  "hatchet::payload_too_large: the action payload has "
+                    + std::to_string(a.action_payload.size())
+                    + " bytes, over this worker's limit of "
+                    + std::to_string(spec_->cfg.max_recv_bytes)
+                    + " bytes (raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH)",
                   true);
     }
     if (draining_) {
@@ -748,6 +821,8 @@ private:
   size_t workflows_put_ = 0;
   caf::actor supervisor_;
   bool heartbeat_armed_ = false;
+  bool heartbeats_unsupported_ = false; ///< the engine answered Heartbeat with UNIMPLEMENTED
+  bool legacy_listen_ = false;          ///< the engine answered ListenV2 with UNIMPLEMENTED
   bool registering_ = false;
   bool reregister_ = false;
   bool attached_ = false;

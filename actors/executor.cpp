@@ -42,10 +42,17 @@ void executor::loop() {
 }
 
 bool executor::shutdown(std::chrono::milliseconds patience) {
+  std::deque<std::function<void()>> dropped;
   std::unique_lock lock{mtx_};
   stopping_ = true;
+  // Jobs not started yet never run: their task actors are gone, and what they captured (the
+  // task actor, which holds this executor) is released here, not kept alive by the queue.
+  dropped.swap(jobs_);
   cv_.notify_all();
-  return exit_cv_.wait_for(lock, patience, [this] { return alive_ == 0; });
+  auto ended = exit_cv_.wait_for(lock, patience, [this] { return alive_ == 0; });
+  lock.unlock();
+  dropped.clear();
+  return ended;
 }
 
 size_t executor::threads_started() const {

@@ -29,7 +29,8 @@ public:
   /// Queues a job; starts a thread if none is idle and the bound allows.
   void post(std::function<void()> job);
 
-  /// Refuses new jobs, lets queued ones run, and waits up to `patience` for every thread to end.
+  /// Refuses new jobs, drops queued ones that have not started, and waits up to `patience` for
+  /// every thread to end.
   /// Returns false when some thread was still inside a job then (a task that ignores
   /// cancellation must not hang the worker's exit; that thread ends when its job does).
   bool shutdown(std::chrono::milliseconds patience = std::chrono::milliseconds{1000});

@@ -71,6 +71,8 @@ public:
     for (auto* child : {&dispatcher_, &lifespan_})
       if (*child)
         caf::anon_send_exit(*child, caf::exit_reason::kill);
+    dispatcher_ = nullptr; // they hold ours: drop theirs so that all can be destroyed
+    lifespan_ = nullptr;
   }
 
 private:

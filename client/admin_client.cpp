@@ -73,11 +73,13 @@ admin_client::~admin_client() = default;
 
 void admin_client::put_workflow(const workflow& wf, std::function<void(wire::rpc_status)> done) {
   struct call_t {
+    explicit call_t(const channel& ch) : ticket(ch.ticket()) {}
+    call_ticket ticket; // released after ctx: see channel
     grpc::ClientContext ctx;
     v1::CreateWorkflowVersionRequest req;
     v1::CreateWorkflowVersionResponse resp;
   };
-  auto call = std::make_shared<call_t>();
+  auto call = std::make_shared<call_t>(*impl_->ch);
   impl_->ch->prepare(call->ctx, impl_->deadline);
   impl_->build(call->req, wf);
   impl_->admin->async()->PutWorkflow(&call->ctx, &call->req, &call->resp,

@@ -1,7 +1,10 @@
 #include "client/channel_impl.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -18,9 +21,24 @@ std::string read_file(const std::string& path) {
 
 } // namespace
 
+channel::~channel() {
+  if (!grpc || calls->idle())
+    return; // released here, on the owner's thread
+  std::thread{[g = std::move(grpc), c = calls]() mutable {
+    // Calls end within their deadlines (a listen stream ends once cancelled by its owner).
+    if (!c->wait_idle(std::chrono::minutes{5}))
+      spdlog::warn("a gRPC channel still had calls in flight 5 minutes after its owner went");
+    g.reset();
+  }}.detach();
+}
+
 std::shared_ptr<channel> make_channel(const config& cfg) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(cfg.max_recv_bytes);
+  // The transport takes up to 4 times the configured limit, so that the worker sees an oversized
+  // assignment and can fail its run with a message instead of losing the stream to it; the
+  // worker enforces cfg.max_recv_bytes on the payload itself.
+  args.SetMaxReceiveMessageSize(
+    static_cast<int>(std::min<int64_t>(int64_t{cfg.max_recv_bytes} * 4, INT32_MAX)));
   args.SetMaxSendMessageSize(cfg.max_send_bytes);
   // The official SDKs' keepalive: a ping every 10 s, 60 s to answer, also without calls. The
   // engine accepts pings down to every 5 s.

@@ -42,6 +42,8 @@ wire::assigned_action from_proto(const AssignedAction& a) {
 /// One unary call's storage, kept alive until its callback has run.
 template <class Req, class Resp>
 struct unary_call {
+  explicit unary_call(const channel& ch) : ticket(ch.ticket()) {}
+  call_ticket ticket; // released after ctx: see channel
   grpc::ClientContext ctx;
   Req req;
   Resp resp;
@@ -50,16 +52,20 @@ struct unary_call {
 /// ListenV2 through a read reactor: the callbacks only convert and forward.
 class listen_reactor final : public grpc::ClientReadReactor<AssignedAction>, public listen_stream {
 public:
-  listen_reactor(callback<wire::assigned_action> on_action, callback<wire::rpc_status> on_end)
-    : on_action_(std::move(on_action)), on_end_(std::move(on_end)) {
+  listen_reactor(const channel& ch, callback<wire::assigned_action> on_action,
+                 callback<wire::rpc_status> on_end)
+    : ticket_(ch.ticket()), on_action_(std::move(on_action)), on_end_(std::move(on_end)) {
   }
 
   void start(const std::shared_ptr<channel>& ch, Dispatcher::Stub& stub,
-             std::shared_ptr<listen_reactor> self, const std::string& worker_id) {
+             std::shared_ptr<listen_reactor> self, const std::string& worker_id, bool legacy) {
     self_ = std::move(self);
     ch->prepare(ctx_, std::chrono::milliseconds{0});
     req_.set_worker_id(worker_id);
-    stub.async()->ListenV2(&ctx_, &req_, this);
+    if (legacy)
+      stub.async()->Listen(&ctx_, &req_, this);
+    else
+      stub.async()->ListenV2(&ctx_, &req_, this);
     StartRead(&msg_);
     StartCall();
   }
@@ -79,6 +85,7 @@ public:
   }
 
 private:
+  call_ticket ticket_; // released after ctx_: see channel
   grpc::ClientContext ctx_;
   WorkerListenRequest req_;
   AssignedAction msg_;
@@ -103,7 +110,7 @@ dispatcher_client::dispatcher_client(std::shared_ptr<channel> ch, const config&)
 dispatcher_client::~dispatcher_client() = default;
 
 void dispatcher_client::get_version(callback<wire::rpc_status, std::string> done) {
-  auto call = std::make_shared<unary_call<GetVersionRequest, GetVersionResponse>>();
+  auto call = std::make_shared<unary_call<GetVersionRequest, GetVersionResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, unary_deadline);
   impl_->stub->async()->GetVersion(&call->ctx, &call->req, &call->resp,
                                    [call, done = std::move(done)](grpc::Status st) {
@@ -113,7 +120,7 @@ void dispatcher_client::get_version(callback<wire::rpc_status, std::string> done
 
 void dispatcher_client::register_worker(const register_request& r,
                                         callback<wire::rpc_status, std::string> done) {
-  auto call = std::make_shared<unary_call<WorkerRegisterRequest, WorkerRegisterResponse>>();
+  auto call = std::make_shared<unary_call<WorkerRegisterRequest, WorkerRegisterResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, unary_deadline);
   auto& req = call->req;
   req.set_worker_name(r.worker_name);
@@ -137,14 +144,15 @@ void dispatcher_client::register_worker(const register_request& r,
 
 std::shared_ptr<listen_stream> dispatcher_client::listen(const std::string& worker_id,
                                                          callback<wire::assigned_action> on_action,
-                                                         callback<wire::rpc_status> on_end) {
-  auto r = std::make_shared<listen_reactor>(std::move(on_action), std::move(on_end));
-  r->start(impl_->ch, *impl_->stub, r, worker_id);
+                                                         callback<wire::rpc_status> on_end,
+                                                         bool legacy) {
+  auto r = std::make_shared<listen_reactor>(*impl_->ch, std::move(on_action), std::move(on_end));
+  r->start(impl_->ch, *impl_->stub, r, worker_id, legacy);
   return r;
 }
 
 void dispatcher_client::heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) {
-  auto call = std::make_shared<unary_call<HeartbeatRequest, HeartbeatResponse>>();
+  auto call = std::make_shared<unary_call<HeartbeatRequest, HeartbeatResponse>>(*impl_->ch);
   // A heartbeat that cannot land within 5 s is a miss, as in the official SDKs.
   impl_->ch->prepare(call->ctx, std::chrono::milliseconds{5000});
   call->req.set_worker_id(worker_id);
@@ -156,7 +164,7 @@ void dispatcher_client::heartbeat(const std::string& worker_id, callback<wire::r
 }
 
 void dispatcher_client::send_event(const wire::step_event& ev, callback<wire::rpc_status> done) {
-  auto call = std::make_shared<unary_call<StepActionEvent, ActionEventResponse>>();
+  auto call = std::make_shared<unary_call<StepActionEvent, ActionEventResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, unary_deadline);
   auto& req = call->req;
   req.set_worker_id(ev.worker_id);
@@ -179,7 +187,7 @@ void dispatcher_client::send_event(const wire::step_event& ev, callback<wire::rp
 }
 
 void dispatcher_client::unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) {
-  auto call = std::make_shared<unary_call<WorkerUnsubscribeRequest, WorkerUnsubscribeResponse>>();
+  auto call = std::make_shared<unary_call<WorkerUnsubscribeRequest, WorkerUnsubscribeResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, std::chrono::milliseconds{5000});
   call->req.set_worker_id(worker_id);
   impl_->stub->async()->Unsubscribe(&call->ctx, &call->req, &call->resp,

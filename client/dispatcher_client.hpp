@@ -41,10 +41,11 @@ public:
   void get_version(callback<wire::rpc_status, std::string> done);
   void register_worker(const register_request& req,
                        callback<wire::rpc_status, std::string /*worker_id*/> done);
-  /// Opens ListenV2. on_action runs for each AssignedAction in order; on_end runs exactly once.
+  /// Opens ListenV2 (or, with `legacy`, the old Listen, for engines that answer ListenV2 with
+  /// UNIMPLEMENTED). on_action runs for each AssignedAction in order; on_end runs exactly once.
   std::shared_ptr<listen_stream> listen(const std::string& worker_id,
                                         callback<wire::assigned_action> on_action,
-                                        callback<wire::rpc_status> on_end);
+                                        callback<wire::rpc_status> on_end, bool legacy = false);
   void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done);
   void send_event(const wire::step_event& ev, callback<wire::rpc_status> done);
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done);

@@ -52,8 +52,11 @@ struct config {
   /// HATCHET_CLIENT_NAMESPACE, lowercased with a trailing `_` added when missing; prefixed to
   /// workflow names, action ids and the worker name. Empty by default.
   std::string namespace_;
-  /// Max gRPC message sizes in bytes (HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH and
+  /// Max message sizes in bytes (HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH and
   /// HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH). Default 4 MiB each, as the engine's limit.
+  /// A worker fails (FAILED, not retried) a run whose action payload is over max_recv_bytes, with
+  /// a message naming the variable; its connection accepts messages up to 4 times the limit so
+  /// that it can, and only a larger one breaks the stream (logged with the same advice).
   int max_recv_bytes = 4 * 1024 * 1024;
   int max_send_bytes = 4 * 1024 * 1024;
 

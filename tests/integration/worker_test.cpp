@@ -174,6 +174,37 @@ BOOST_AUTO_TEST_CASE(cleanup_starts_after_the_last_task_has_finished) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_stopped_worker_has_released_its_state_when_stop_returns) {
+  // A host that embeds workers must get the state (a pool, a model) back when one stops, not
+  // when the process ends: nothing of the stopped worker may still hold it.
+  struct tracked_state {
+    std::shared_ptr<std::atomic<int>> alive;
+    explicit tracked_state(std::shared_ptr<std::atomic<int>> a) : alive(std::move(a)) { ++*alive; }
+    tracked_state(const tracked_state&) = delete;
+    ~tracked_state() { --*alive; }
+  };
+  auto alive = std::make_shared<std::atomic<int>>(0);
+  auto cleaned = std::make_shared<std::atomic<bool>>(false);
+  hatchet::workflow wf{"TrackedWorkflow"};
+  wf.task("use", [](const hatchet::empty_model&, hatchet::context& ctx) {
+    return json{{"alive", ctx.lifespan<tracked_state>().alive->load()}};
+  });
+  auto lifespan = [alive, cleaned]() -> hatchet::lifespan<tracked_state> {
+    co_yield hatchet::make_state<tracked_state>(alive);
+    cleaned->store(true);
+  };
+  running_worker w{cfg, "tracked-worker", {.slots = 3, .workflows = {wf}, .lifespan = lifespan}};
+  w.ready();
+  auto results = run_all("TrackedWorkflow", std::vector<std::string>(12, "{}"));
+  BOOST_REQUIRE_EQUAL(results.size(), 12u);
+  for (const auto& r : results)
+    BOOST_TEST(json::parse(*only_task(r).output).at("alive") == 1);
+  BOOST_TEST(alive->load() == 1);
+  BOOST_TEST(!w.stop());
+  BOOST_TEST(cleaned->load());
+  BOOST_TEST(alive->load() == 0); // the actor system is still up; the state is gone already
+}
+
 BOOST_AUTO_TEST_CASE(throwing_task_fails_with_its_message_and_the_worker_keeps_running) {
   running_worker w{cfg, "fail-worker",
                    {.slots = 2,
