@@ -1,5 +1,6 @@
 #include "actors/task_actor.hpp"
 
+#include <coroutine>
 #include <optional>
 #include <stop_token>
 
@@ -12,7 +13,10 @@ namespace hatchet::detail {
 
 namespace {
 
-class task_actor : public caf::event_based_actor {
+/// One slot. A synchronous task runs on a task thread (the executor) and reports back here; a
+/// co_task runs right here, on this actor, and is resumed by this actor's messages when what it
+/// waits for (a timer, a blocking job) is done, so a waiting co_task holds no thread.
+class task_actor : public caf::event_based_actor, public async_hooks {
 public:
   task_actor(caf::actor_config& cfg, caf::actor dispatcher, std::shared_ptr<executor> exec)
     : caf::event_based_actor(cfg), dispatcher_(std::move(dispatcher)), exec_(std::move(exec)) {
@@ -25,6 +29,8 @@ public:
       [this](msg::run_atom, msg::assignment& a) {
         key_ = a.action.key();
         stop_.emplace();
+        if (a.task->async_fn)
+          return start_async(std::move(a));
         auto token = stop_->get_token();
         auto self = caf::actor_cast<caf::actor>(this);
         exec_->post([a = std::move(a), token, self]() mutable {
@@ -34,22 +40,114 @@ public:
         });
       },
       [this](msg::cancel_atom, const std::string& key) {
-        if (stop_ && key == key_)
-          stop_->request_stop();
+        if (!stop_ || key != key_)
+          return;
+        stop_->request_stop();
+        // A co_task asleep wakes at once (its sleep_for yields false); one waiting for a
+        // blocking job goes on waiting for it.
+        if (async_ && sleeping_) {
+          sleeping_ = false;
+          ++wait_gen_; // the timer, when it fires, finds nothing to resume
+          resume(std::exchange(waiting_, {}));
+        }
       },
-      [this](msg::done_atom, msg::task_outcome& outcome) {
-        stop_.reset();
-        key_.clear();
-        send(dispatcher_, msg::done_atom::value, std::move(outcome), caf::actor_cast<caf::actor>(this));
+      [this](msg::resume_atom, uint64_t gen) {
+        if (!async_ || gen != wait_gen_ || !waiting_)
+          return;
+        sleeping_ = false;
+        resume(std::exchange(waiting_, {}));
       },
+      [this](msg::done_atom, msg::task_outcome& outcome) { report(std::move(outcome)); },
     };
   }
 
+  void on_exit() override {
+    // A co_task still suspended here (the worker was killed) is destroyed with its frame; a
+    // blocking job it started owns what it writes, so it may finish safely later.
+    async_.reset();
+    // The dispatcher holds this actor's handle and this actor holds the dispatcher's: drop ours
+    // so that both can be destroyed once stopped.
+    dispatcher_ = nullptr;
+    exec_.reset();
+    stop_.reset();
+  }
+
+  // -- async_hooks: called from inside the co_task, on this actor's thread ----------------------
+
+  void resume_after(std::chrono::nanoseconds d, std::coroutine_handle<> h) override {
+    waiting_ = h;
+    sleeping_ = true;
+    delayed_send(this, d, msg::resume_atom::value, ++wait_gen_);
+  }
+
+  void run_blocking(std::function<void()> job, std::coroutine_handle<> h) override {
+    waiting_ = h;
+    auto gen = ++wait_gen_;
+    auto self = caf::actor_cast<caf::actor>(this);
+    exec_->post([job = std::move(job), self, gen] {
+      job();
+      caf::anon_send(self, msg::resume_atom::value, gen);
+    });
+  }
+
 private:
+  /// A co_task's run: the assignment keeps the task and the state alive, the context and the
+  /// coroutine frame live as long as the run.
+  struct async_run {
+    msg::assignment assignment;
+    std::unique_ptr<hatchet::context> ctx;
+    co_task<nlohmann::json> coro;
+
+    ~async_run() {
+      coro = {}; // the frame refers to the context: destroy it first
+    }
+  };
+
+  void start_async(msg::assignment a) {
+    auto prepared = prepare(a, stop_->get_token(), this);
+    if (auto* early = std::get_if<msg::task_outcome>(&prepared))
+      return report(std::move(*early));
+    auto& p = std::get<prepared_run>(prepared);
+    async_ = std::make_unique<async_run>();
+    async_->assignment = std::move(a);
+    async_->ctx = std::move(p.ctx);
+    try {
+      async_->coro = async_->assignment.task->async_fn(std::move(p.input), *async_->ctx);
+    } catch (...) { // only allocating the frame can throw here
+      auto outcome = settle(async_->assignment, [] () -> nlohmann::json { throw; });
+      async_.reset();
+      return report(std::move(outcome));
+    }
+    resume(async_->coro.handle());
+  }
+
+  /// Runs the co_task until it waits again or ends; reports it when it has ended.
+  void resume(std::coroutine_handle<> h) {
+    h.resume();
+    if (!async_ || !async_->coro.done())
+      return;
+    auto& run = *async_;
+    auto outcome = settle(run.assignment, [&] { return run.coro.take(); });
+    async_.reset(); // frame, context and state reference go before the slot is handed back
+    report(std::move(outcome));
+  }
+
+  void report(msg::task_outcome outcome) {
+    stop_.reset();
+    key_.clear();
+    waiting_ = {};
+    sleeping_ = false;
+    send(dispatcher_, msg::done_atom::value, std::move(outcome), caf::actor_cast<caf::actor>(this));
+  }
+
   caf::actor dispatcher_;
   std::shared_ptr<executor> exec_;
   std::string key_;
   std::optional<std::stop_source> stop_;
+  std::unique_ptr<async_run> async_;
+  std::coroutine_handle<> waiting_; ///< where the co_task waits, if it does
+  bool sleeping_ = false;           ///< ...in sleep_for (a cancel wakes it)
+  uint64_t wait_gen_ = 0;           ///< tells a current wake-up from a stale one
 };
 
 } // namespace

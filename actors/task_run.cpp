@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "hatchet/context.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
@@ -60,19 +59,26 @@ std::string format_error(const std::string& type, const std::string& message,
          + "\n\n" + meta.dump();
 }
 
-msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
+namespace {
+
+msg::task_outcome failure(const msg::assignment& a, const std::string& type,
+                          const std::string& what, bool final) {
   msg::task_outcome out;
   out.key = a.action.key();
-  auto fail = [&](const std::string& type, const std::string& what, bool final) {
-    out.kind = msg::task_outcome::failed;
-    out.payload = format_error(type, what, a.action.task_run_external_id);
-    out.should_not_retry = final;
-    return out;
-  };
+  out.kind = msg::task_outcome::failed;
+  out.payload = format_error(type, what, a.action.task_run_external_id);
+  out.should_not_retry = final;
+  return out;
+}
+
+} // namespace
+
+std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
+                                                      std::stop_token stop, async_hooks* hooks) {
   auto payload = decode_payload(a.action.action_payload);
   if (!payload)
-    return fail("hatchet::input_error",
-                "task '" + a.task->name + "': " + describe(payload.error()), true);
+    return failure(a, "hatchet::input_error",
+                   "task '" + a.task->name + "': " + describe(payload.error()), true);
   run_info info;
   info.workflow_run_id = a.action.workflow_run_id;
   info.task_run_external_id = a.action.task_run_external_id;
@@ -85,29 +91,46 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
       info.additional_metadata = std::move(meta);
   }
   info.parents = std::move(payload->parents);
-  context ctx{std::move(info), a.state, std::move(stop)};
+  prepared_run run;
+  run.input = std::move(payload->input);
+  run.ctx = std::make_unique<context>(std::move(info), a.state, std::move(stop), hooks);
+  return run;
+}
+
+msg::task_outcome settle(const msg::assignment& a,
+                         const std::function<nlohmann::json()>& produce) {
   try {
-    auto result = a.task->fn(payload->input, ctx);
+    auto result = produce();
     if (result.is_null())
       result = nlohmann::json::object();
     if (!result.is_object())
-      return fail("hatchet::output_error",
-                  "task '" + a.task->name + "' returned a JSON " + result.type_name()
-                    + "; a task's output must be a JSON object",
-                  true);
+      return failure(a, "hatchet::output_error",
+                     "task '" + a.task->name + "' returned a JSON " + result.type_name()
+                       + "; a task's output must be a JSON object",
+                     true);
+    msg::task_outcome out;
+    out.key = a.action.key();
     out.kind = msg::task_outcome::completed;
     out.payload = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return out;
   } catch (const input_error& e) {
-    return fail("hatchet::input_error", e.what(), true);
+    return failure(a, "hatchet::input_error", e.what(), true);
   } catch (const non_retryable_error& e) {
-    return fail(demangle(typeid(e).name()), e.what(), true);
+    return failure(a, demangle(typeid(e).name()), e.what(), true);
   } catch (const std::exception& e) {
-    return fail(demangle(typeid(e).name()), e.what(), false);
+    return failure(a, demangle(typeid(e).name()), e.what(), false);
   } catch (...) {
-    return fail("unknown exception", "task '" + a.task->name + "' threw a non-std exception",
-                false);
+    return failure(a, "unknown exception",
+                   "task '" + a.task->name + "' threw a non-std exception", false);
   }
+}
+
+msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
+  auto prepared = prepare(a, std::move(stop));
+  if (auto* early = std::get_if<msg::task_outcome>(&prepared))
+    return std::move(*early);
+  auto& run = std::get<prepared_run>(prepared);
+  return settle(a, [&] { return a.task->fn(run.input, *run.ctx); });
 }
 
 } // namespace hatchet::detail

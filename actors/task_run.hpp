@@ -2,12 +2,16 @@
 // Running one task: decoding the action payload, calling the user's function, and turning what
 // it returned or threw into the event the engine expects. No actors here, so it is unit-testable.
 
+#include <functional>
+#include <memory>
 #include <stop_token>
 #include <string>
+#include <variant>
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "hatchet/context.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet::detail {
@@ -29,7 +33,23 @@ caf::expected<decoded_payload> decode_payload(const std::string& text);
 std::string format_error(const std::string& type, const std::string& message,
                          const std::string& task_run_external_id);
 
-/// Runs the assignment's task on the calling thread and never throws: a thrown exception, an
+/// A run ready to call its task with: the decoded input and the run's context.
+struct prepared_run {
+  nlohmann::json input;
+  std::unique_ptr<context> ctx;
+};
+
+/// Decodes the payload and builds the context (with `hooks` for a co_task); an undecodable
+/// payload is returned as its FAILED outcome.
+std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
+                                                      std::stop_token stop,
+                                                      async_hooks* hooks = nullptr);
+
+/// Turns what `produce` returns or throws into the run's outcome; never throws. An output that
+/// is not a JSON object fails the run.
+msg::task_outcome settle(const msg::assignment& a, const std::function<nlohmann::json()>& produce);
+
+/// Runs a synchronous task on the calling thread and never throws: a thrown exception, an
 /// undecodable payload or input, and an output that is not a JSON object become a FAILED outcome.
 msg::task_outcome execute(const msg::assignment& a, std::stop_token stop);
 

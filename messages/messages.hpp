@@ -27,6 +27,7 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>; // host/signal 
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;     // dispatcher -> task actor
 using run_atom = caf::atom_constant<caf::atom("run")>;           // dispatcher -> task actor
 using done_atom = caf::atom_constant<caf::atom("done")>;         // task actor -> dispatcher
+using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a co_task's wait ended
 using ready_atom = caf::atom_constant<caf::atom("ready")>;       // anyone -> supervisor
 
 // gRPC results, posted into the dispatcher by client callbacks.

@@ -2,16 +2,24 @@
 // What a running task can see of its run and of the worker: ids, metadata, cancellation, and the
 // lifespan state (read-only).
 
+#include <chrono>
+#include <coroutine>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "hatchet/co_task.hpp"
 #include "hatchet/errors.hpp"
 #include "hatchet/lifespan.hpp"
 
@@ -30,12 +38,79 @@ struct run_info {
   nlohmann::json parents = nlohmann::json::object();
 };
 
+/// How a co_task's waits reach the actor running it. Internal: implemented by the task actor.
+struct async_hooks {
+  virtual ~async_hooks() = default;
+  /// Resumes `h` on the run's actor after `d`, or at once when the run is cancelled first.
+  virtual void resume_after(std::chrono::nanoseconds d, std::coroutine_handle<> h) = 0;
+  /// Runs `job` on a task thread, then resumes `h` on the run's actor.
+  virtual void run_blocking(std::function<void()> job, std::coroutine_handle<> h) = 0;
+};
+
+/// `co_await ctx.sleep_for(d)`: true when the time passed, false when the run was cancelled.
+struct sleep_awaiter {
+  async_hooks* hooks;
+  std::chrono::nanoseconds duration;
+  std::stop_token stop;
+
+  bool await_ready() const noexcept { return stop.stop_requested() || duration.count() <= 0; }
+  void await_suspend(std::coroutine_handle<> h) const { hooks->resume_after(duration, h); }
+  bool await_resume() const noexcept { return !stop.stop_requested(); }
+};
+
+/// `co_await ctx.run_blocking(fn)`: fn's result (or its exception, rethrown).
+template <class F>
+class blocking_awaiter {
+public:
+  using result_type = std::invoke_result_t<F&>;
+
+  blocking_awaiter(async_hooks* hooks, F fn)
+    : hooks_(hooks), shared_(std::make_shared<shared>(std::move(fn))) {
+  }
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    // The job owns what it writes: if the run's actor is gone when it ends (a killed worker),
+    // nothing it touches has been freed.
+    hooks_->run_blocking(
+      [s = shared_] {
+        try {
+          if constexpr (std::is_void_v<result_type>)
+            s->fn();
+          else
+            s->value.emplace(s->fn());
+        } catch (...) {
+          s->error = std::current_exception();
+        }
+      },
+      h);
+  }
+  result_type await_resume() {
+    if (shared_->error)
+      std::rethrow_exception(shared_->error);
+    if constexpr (!std::is_void_v<result_type>)
+      return std::move(*shared_->value);
+  }
+
+private:
+  struct shared {
+    explicit shared(F f) : fn(std::move(f)) {}
+    F fn;
+    std::optional<std::conditional_t<std::is_void_v<result_type>, std::monostate, result_type>>
+      value;
+    std::exception_ptr error;
+  };
+  async_hooks* hooks_;
+  std::shared_ptr<shared> shared_;
+};
+
 } // namespace detail
 
 class context {
 public:
-  context(detail::run_info info, detail::lifespan_state_ptr state, std::stop_token stop)
-    : info_(std::move(info)), state_(std::move(state)), stop_(std::move(stop)) {
+  context(detail::run_info info, detail::lifespan_state_ptr state, std::stop_token stop,
+          detail::async_hooks* hooks = nullptr)
+    : info_(std::move(info)), state_(std::move(state)), stop_(std::move(stop)), hooks_(hooks) {
   }
 
   context(const context&) = delete;
@@ -73,6 +148,24 @@ public:
       std::make_unique<std::stop_callback<std::function<void()>>>(stop_, std::move(fn)));
   }
 
+  /// In a co_task: waits `d` without holding a thread. Yields true when the time passed, false
+  /// when the run was cancelled first (it then wakes at once). Throws std::logic_error in a
+  /// synchronous task, which has a thread of its own to wait on (see stop_token()).
+  template <class Rep, class Period>
+  detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) const {
+    return {require_hooks("sleep_for"), std::chrono::duration_cast<std::chrono::nanoseconds>(d),
+            stop_};
+  }
+
+  /// In a co_task: runs `fn` (blocking I/O, a CPU-heavy step) on one of the worker's task
+  /// threads and yields its result, or rethrows its exception. The co_task holds no thread
+  /// while it waits; `fn` itself is not interrupted by a cancellation (pass it stop_token()).
+  /// Throws std::logic_error in a synchronous task.
+  template <class F>
+  detail::blocking_awaiter<std::decay_t<F>> run_blocking(F&& fn) const {
+    return {require_hooks("run_blocking"), std::forward<F>(fn)};
+  }
+
   const std::string& workflow_run_id() const noexcept { return info_.workflow_run_id; }
   const std::string& task_run_external_id() const noexcept { return info_.task_run_external_id; }
   const std::string& task_name() const noexcept { return info_.task_name; }
@@ -85,9 +178,18 @@ public:
   const nlohmann::json& parents() const noexcept { return info_.parents; }
 
 private:
+  detail::async_hooks* require_hooks(const char* what) const {
+    if (hooks_ == nullptr)
+      throw std::logic_error(std::string{"ctx."} + what
+                             + "() is for co_task tasks; a synchronous task has a thread of its "
+                               "own and can wait on ctx.stop_token()");
+    return hooks_;
+  }
+
   detail::run_info info_;
   detail::lifespan_state_ptr state_;
   std::stop_token stop_;
+  detail::async_hooks* hooks_ = nullptr;
   std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;
 };
 

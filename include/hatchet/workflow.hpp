@@ -5,6 +5,10 @@
 // to JSON through nlohmann (`from_json`/`to_json`, or NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE). Out may
 // be void (the output is then `{}`). The output must serialise to a JSON object, as the Hatchet
 // SDKs require; anything else fails the run with a message that says so.
+//
+// A synchronous task runs on a task thread of its own. A task that returns
+// `hatchet::co_task<Out>` is a coroutine: it runs on its slot's actor and holds no thread while it
+// waits in `co_await ctx.sleep_for(...)` or `co_await ctx.run_blocking(...)` (see co_task.hpp).
 
 #include <functional>
 #include <memory>
@@ -15,6 +19,7 @@
 #include <caf/error.hpp>
 #include <nlohmann/json.hpp>
 
+#include "hatchet/co_task.hpp"
 #include "hatchet/context.hpp"
 #include "hatchet/errors.hpp"
 
@@ -48,11 +53,14 @@ public:
 namespace detail {
 
 using task_fn = std::function<nlohmann::json(const nlohmann::json& input, context& ctx)>;
+using async_task_fn = std::function<co_task<nlohmann::json>(nlohmann::json input, context& ctx)>;
 
+/// One task: exactly one of fn (synchronous) and async_fn (a co_task) is set.
 struct task_def {
   std::string name;
   task_options options;
   task_fn fn;
+  async_task_fn async_fn;
 };
 
 using task_def_ptr = std::shared_ptr<const task_def>;
@@ -94,24 +102,44 @@ public:
     : name_(std::move(name)), description_(std::move(description)) {
   }
 
-  /// Adds a task. `fn` is `Out(const In&, context&)`; see the file comment.
+  /// Adds a task. `fn` is `Out(const In&, context&)` or `co_task<Out>(const In&, context&)`;
+  /// see the file comment.
   template <class F>
   workflow& task(std::string name, F fn, task_options options = {}) {
     using sig = detail::task_signature<F>;
     using In = typename sig::input;
     using Out = typename sig::output;
-    auto wrapped = [fn = std::move(fn), name](const nlohmann::json& j,
-                                              context& ctx) mutable -> nlohmann::json {
-      auto in = detail::decode_input<In>(j, name);
-      if constexpr (std::is_void_v<Out>) {
-        fn(in, ctx);
-        return nlohmann::json::object();
-      } else {
-        return nlohmann::json(fn(in, ctx));
-      }
-    };
-    tasks_.push_back(std::make_shared<const detail::task_def>(
-      detail::task_def{std::move(name), std::move(options), std::move(wrapped)}));
+    if constexpr (detail::is_co_task<Out>::value) {
+      using R = typename Out::value_type;
+      // The input lives in this frame for the whole run, so the task may take it by reference.
+      auto wrapped = [fn = std::move(fn), name](nlohmann::json j,
+                                                context& ctx) mutable -> co_task<nlohmann::json> {
+        In in = detail::decode_input<In>(j, name);
+        if constexpr (std::is_void_v<R>) {
+          co_await fn(in, ctx);
+          co_return nlohmann::json::object();
+        } else {
+          R out = co_await fn(in, ctx);
+          nlohmann::json result = out;
+          co_return result;
+        }
+      };
+      tasks_.push_back(std::make_shared<const detail::task_def>(
+        detail::task_def{std::move(name), std::move(options), {}, std::move(wrapped)}));
+    } else {
+      auto wrapped = [fn = std::move(fn), name](const nlohmann::json& j,
+                                                context& ctx) mutable -> nlohmann::json {
+        auto in = detail::decode_input<In>(j, name);
+        if constexpr (std::is_void_v<Out>) {
+          fn(in, ctx);
+          return nlohmann::json::object();
+        } else {
+          return nlohmann::json(fn(in, ctx));
+        }
+      };
+      tasks_.push_back(std::make_shared<const detail::task_def>(
+        detail::task_def{std::move(name), std::move(options), std::move(wrapped), {}}));
+    }
     return *this;
   }
 

@@ -1,8 +1,10 @@
 #define BOOST_TEST_MODULE worker
 #include "harness.hpp"
 
-#include <set>
 #include <condition_variable>
+#include <fstream>
+#include <future>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -383,6 +385,138 @@ BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_dr
     BOOST_REQUIRE(r.failed());
     BOOST_TEST(r.tasks[0].error->find("worker shut down") != std::string::npos, *r.tasks[0].error);
   }
+}
+
+// -- co_task tasks ------------------------------------------------------------------------------
+
+namespace {
+
+/// Threads of this process, from /proc.
+int thread_count() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Threads:", 0) == 0)
+      return std::stoi(line.substr(8));
+  return -1;
+}
+
+struct pair_out {
+  int first = 0;
+  int second = 0;
+  static inline std::atomic<int> alive{0};
+  pair_out() { ++alive; }
+  pair_out(int a, int b) : first(a), second(b) { ++alive; }
+  pair_out(const pair_out& o) : first(o.first), second(o.second) { ++alive; }
+  pair_out(pair_out&& o) noexcept : first(o.first), second(o.second) { ++alive; }
+  ~pair_out() { --alive; }
+};
+void to_json(json& j, const pair_out& p) { j = json{{"first", p.first}, {"second", p.second}}; }
+
+hatchet::co_task<int> add_later(hatchet::context& ctx, int a, int b) {
+  co_await ctx.sleep_for(1ms);
+  co_return a + b;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(sleeping_co_tasks_hold_no_thread) {
+  constexpr int n = 200;
+  auto asleep = std::make_shared<gauge>();
+  hatchet::workflow wf{"NapWorkflow"};
+  wf.task("nap", [asleep](const hatchet::empty_model&,
+                          hatchet::context& ctx) -> hatchet::co_task<json> {
+    asleep->add(1);
+    bool full = co_await ctx.sleep_for(1500ms);
+    co_return json{{"slept", full}};
+  });
+  running_worker w{cfg, "nap-worker", {.slots = n, .workflows = {wf}}};
+  w.ready();
+  int before = thread_count();
+  auto a = admin();
+  auto ids = a.bulk_trigger(std::vector<hatchet::rpc::trigger_request>(n, {"NapWorkflow", "{}", {}}));
+  BOOST_REQUIRE(ids);
+  BOOST_REQUIRE(asleep->wait_at_least(n, 20s));
+  int during = thread_count();
+  // A synchronous sleep would hold one thread per run: 200 more. gRPC may add a few of its own.
+  BOOST_TEST(during - before < 20, "threads before " << before << ", with all asleep " << during);
+  auto results = wait(*ids);
+  BOOST_REQUIRE_EQUAL(results.size(), size_t{n});
+  for (const auto& r : results)
+    BOOST_TEST(json::parse(*only_task(r).output).at("slept") == true);
+  BOOST_TEST(!w.stop());
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_wakes_a_sleeping_co_task_at_once_and_nothing_is_reported) {
+  auto asleep = std::make_shared<gauge>();
+  auto woke = std::make_shared<std::promise<bool>>();
+  hatchet::workflow wf{"LongNapWorkflow"};
+  wf.task("nap", [asleep, woke](const hatchet::empty_model&,
+                                hatchet::context& ctx) -> hatchet::co_task<json> {
+    asleep->add(1);
+    bool full = co_await ctx.sleep_for(60s);
+    woke->set_value(full);
+    co_return json{{"slept", full}};
+  });
+  running_worker w{cfg, "longnap-worker", {.slots = 1, .workflows = {wf}}};
+  w.ready();
+  auto a = admin();
+  auto id = a.trigger({"LongNapWorkflow", "{}", {}});
+  BOOST_REQUIRE(id);
+  BOOST_REQUIRE(asleep->wait_at_least(1, 10s));
+  BOOST_REQUIRE(a.cancel({*id}));
+  auto woke_future = woke->get_future();
+  BOOST_REQUIRE(woke_future.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(woke_future.get() == false); // sleep_for says it was cut short
+  auto results = wait({*id});
+  BOOST_REQUIRE_EQUAL(results.size(), 1u);
+  BOOST_TEST(results[0].failed());
+  BOOST_TEST(!w.stop());
+  BOOST_TEST(engine.snapshot().completed == 0u);
+  BOOST_TEST(engine.snapshot().cancelled == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(co_tasks_await_blocking_work_nested_co_tasks_and_report_exceptions) {
+  pair_out::alive = 0;
+  hatchet::workflow compute{"CoComputeWorkflow"};
+  compute.task("compute", [](const hatchet::empty_model&,
+                             hatchet::context& ctx) -> hatchet::co_task<pair_out> {
+    auto caller = std::this_thread::get_id();
+    bool elsewhere = co_await ctx.run_blocking([caller] {
+      return std::this_thread::get_id() != caller; // a task thread, not the actor's
+    });
+    int sum = co_await add_later(ctx, 20, 22);
+    co_return pair_out{elsewhere ? 1 : 0, sum};
+  });
+  hatchet::workflow throws{"CoThrowWorkflow"};
+  throws.task("throws_in_blocking", [](const hatchet::empty_model&,
+                                       hatchet::context& ctx) -> hatchet::co_task<void> {
+    co_await ctx.run_blocking([]() -> int { throw std::runtime_error("disk on fire"); });
+  });
+  hatchet::workflow misuse{"CoMisuseWorkflow"};
+  misuse.task("sync_sleep_for", [](const hatchet::empty_model&, hatchet::context& ctx) {
+    (void)ctx.sleep_for(1ms); // not a co_task: a clear error, not a hang
+    return json::object();
+  });
+  running_worker w{cfg, "co-worker", {.slots = 4, .workflows = {compute, throws, misuse}}};
+  w.ready();
+  for (const auto& r : run_all("CoComputeWorkflow", std::vector<std::string>(10, "{}"))) {
+    BOOST_REQUIRE(!r.failed());
+    BOOST_TEST(json::parse(*only_task(r).output) == (json{{"first", 1}, {"second", 42}}));
+  }
+  BOOST_TEST(pair_out::alive.load() == 0); // every output object built was destroyed once
+  auto thrown = run_all("CoThrowWorkflow", {"{}"});
+  BOOST_REQUIRE_EQUAL(thrown.size(), 1u);
+  BOOST_REQUIRE(only_task(thrown[0]).error);
+  BOOST_TEST(only_task(thrown[0]).error->find("std::runtime_error: disk on fire") == 0u,
+             *only_task(thrown[0]).error);
+  auto misused = run_all("CoMisuseWorkflow", {"{}"});
+  BOOST_REQUIRE_EQUAL(misused.size(), 1u);
+  BOOST_REQUIRE(only_task(misused[0]).error);
+  BOOST_TEST(only_task(misused[0]).error->find("ctx.sleep_for() is for co_task tasks")
+               != std::string::npos,
+             *only_task(misused[0]).error);
+  BOOST_TEST(!w.stop());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
