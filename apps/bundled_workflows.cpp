@@ -46,13 +46,12 @@ hatchet::workflow echo_workflow() {
 
 hatchet::workflow sleep_workflow() {
   hatchet::workflow wf{"SleepWorkflow"};
-  wf.task("sleep", [](const sleep_input& in, hatchet::context& ctx) {
-    std::mutex m;
-    std::condition_variable_any cv;
-    std::unique_lock lock{m};
-    auto token = ctx.stop_token();
-    cv.wait_for(lock, token, std::chrono::milliseconds{in.ms}, [] { return false; });
-    return nlohmann::json{{"slept_ms", in.ms}, {"cancelled", ctx.cancelled()}};
+  // A co_task: while it sleeps it holds no thread, and a cancellation wakes it at once.
+  wf.task("sleep", [](const sleep_input& in,
+                      hatchet::context& ctx) -> hatchet::co_task<nlohmann::json> {
+    co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
+    nlohmann::json out = {{"slept_ms", in.ms}, {"cancelled", ctx.cancelled()}};
+    co_return out;
   });
   return wf;
 }

@@ -1,10 +1,13 @@
 // bench-worker: hatchet-caf's worker under benchmark. Serves
-//   BenchNoop  task noop   returns {} at once
-//   BenchSleep task sleep  input {"ms": N}: sleeps N ms (a synchronous task: it holds a thread)
+//   BenchNoop  task noop   returns {} at once (a co_task; with --sync-noop a synchronous task,
+//                          which runs on a task thread)
+//   BenchSleep task sleep  input {"ms": N}: sleeps N ms in co_await ctx.sleep_for (a co_task: no
+//                          thread is held while it sleeps; with --sync-sleep it holds one)
 // with a lifespan whose state is a buffer of --state-bytes bytes, written once (so it is resident)
 // and read by every task (one byte), which shows the state exists once and is shared.
 //
-// usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME]
+// usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME] [--sync-noop]
+//                     [--sync-sleep]
 // HATCHET_CLIENT_* from the environment, as every worker. Stops on SIGTERM/SIGINT.
 #include <chrono>
 #include <cstdlib>
@@ -42,6 +45,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::size_t state_bytes = 1024;
   std::string name = "bench-worker";
+  bool sync_noop = false;
+  bool sync_sleep = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -59,8 +64,13 @@ int main(int argc, char** argv) {
       state_bytes = std::stoull(next());
     else if (a == "--name")
       name = next();
+    else if (a == "--sync-noop")
+      sync_noop = true;
+    else if (a == "--sync-sleep")
+      sync_sleep = true;
     else {
-      std::cerr << "usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME]\n";
+      std::cerr << "usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME] "
+                   "[--sync-noop] [--sync-sleep]\n";
       return 2;
     }
   }
@@ -69,17 +79,32 @@ int main(int argc, char** argv) {
     std::cerr << "bench-worker: " << hatchet::describe(client.error()) << "\n";
     return 2;
   }
-  hatchet::workflow noop{"BenchNoop"};
-  noop.task("noop", [](const hatchet::empty_model&, hatchet::context& ctx) {
+  auto touch_state = [](hatchet::context& ctx) {
     const auto& st = ctx.lifespan<bench_state>();
     volatile unsigned char b = st.data[0];
     (void)b;
-  });
+  };
+  hatchet::workflow noop{"BenchNoop"};
+  if (sync_noop)
+    noop.task("noop", [=](const hatchet::empty_model&, hatchet::context& ctx) { touch_state(ctx); });
+  else
+    noop.task("noop", [=](const hatchet::empty_model&,
+                          hatchet::context& ctx) -> hatchet::co_task<void> {
+      touch_state(ctx);
+      co_return;
+    });
   hatchet::workflow sleeper{"BenchSleep"};
-  sleeper.task("sleep", [](const sleep_input& in, hatchet::context& ctx) {
-    (void)ctx.lifespan<bench_state>();
-    std::this_thread::sleep_for(std::chrono::milliseconds{in.ms});
-  }, {.timeout = "300s"});
+  if (sync_sleep)
+    sleeper.task("sleep", [=](const sleep_input& in, hatchet::context& ctx) {
+      touch_state(ctx);
+      std::this_thread::sleep_for(std::chrono::milliseconds{in.ms});
+    }, {.timeout = "300s"});
+  else
+    sleeper.task("sleep", [=](const sleep_input& in,
+                              hatchet::context& ctx) -> hatchet::co_task<void> {
+      touch_state(ctx);
+      co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
+    }, {.timeout = "300s"});
   return client
     ->worker(name, {.slots = slots,
                     .workflows = {noop, sleeper},

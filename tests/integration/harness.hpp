@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -122,9 +124,19 @@ public:
     return *id;
   }
 
+  /// A test that ended early (a failed REQUIRE) kills its worker. That must end within a bound:
+  /// a kill that hangs aborts with a message here (and a core to read) instead of leaving the
+  /// test hanging until ctest's timeout without a word.
   ~running_worker() {
-    if (!stopped_)
-      caf::anon_send_exit(sup_, caf::exit_reason::kill);
+    if (stopped_)
+      return;
+    caf::anon_send_exit(sup_, caf::exit_reason::kill);
+    bool down = false;
+    self_->receive([&](caf::down_msg&) { down = true; }, caf::after(30s) >> [] {});
+    if (!down) {
+      std::fprintf(stderr, "running_worker: the worker did not stop within 30 s of a kill\n");
+      std::abort();
+    }
   }
 
   std::string status(std::chrono::milliseconds timeout = 5s) {
