@@ -165,18 +165,26 @@ progress=()
 kinds="ours raw"
 [ "$use_ts" = 1 ] && kinds="ours ts raw"
 
-# a. no-op tasks, side by side
+# a. no-op tasks, side by side: the three workers run at once (each on its own workflow; an idle
+# one costs under 2 % of a core) and their measurements alternate, ours, ts, raw, ours, ..., so
+# that the machine's drift over a minute weighs on all of them alike.
+declare -A a_pid a_wf
 for slots in $NOOP_SLOTS; do
   for kind in $kinds; do
     start_worker "$kind" "$slots" 1024
-    window=$((slots * 4)); [ $window -lt 200 ] && window=200
-    runs=$NOOP_RUNS; [ "$kind" = ts ] && runs=$TS_NOOP_RUNS # the TS worker is ~20x slower
-    for rep in $(seq "$R"); do
-      measure a_noop "$kind" "$slots" 1024 "$rep" --workflow "$WF_NOOP" --runs "$runs" \
+    a_pid[$kind]=$WORKER_PID
+    a_wf[$kind]=$WF_NOOP
+  done
+  window=$((slots * 4)); [ $window -lt 200 ] && window=200
+  for rep in $(seq "$R"); do
+    for kind in $kinds; do
+      WORKER_PID=${a_pid[$kind]}
+      runs=$NOOP_RUNS; [ "$kind" = ts ] && runs=$TS_NOOP_RUNS # the TS worker is ~20x slower
+      measure a_noop "$kind" "$slots" 1024 "$rep" --workflow "${a_wf[$kind]}" --runs "$runs" \
         --window "$window" --warmup 100 "${progress[@]}"
     done
-    stop_pid "$WORKER_PID"
   done
+  for kind in $kinds; do stop_pid "${a_pid[$kind]}"; done
 done
 
 # b. sleeping tasks: efficiency = throughput / (slots / duration)

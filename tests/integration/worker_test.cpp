@@ -289,17 +289,21 @@ BOOST_AUTO_TEST_CASE(failing_setup_never_registers) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_token_is_a_startup_failure_with_a_clear_reason) {
-  auto bad = cfg;
-  bad.token = hatchet::engine::mint_token([] {
-    hatchet::engine::engine_options o;
-    o.secret = "another-secret";
-    return o;
-  }(), engine.address());
-  running_worker w{bad, "bad-token", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
-  auto reason = w.wait_down();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
-  BOOST_TEST(hatchet::describe(reason).find("UNAUTHENTICATED") != std::string::npos,
-             hatchet::describe(reason));
+  // Signed with another key, and signed right but for another tenant: the engine refuses both.
+  hatchet::engine::engine_options other_key;
+  other_key.secret = "another-secret";
+  hatchet::engine::engine_options other_tenant = engine.options();
+  other_tenant.tenant_id = "11111111-2222-4333-8444-555555555555";
+  for (const auto& opts : {other_key, other_tenant}) {
+    auto bad = cfg;
+    bad.token = hatchet::engine::mint_token(opts, engine.address());
+    bad.tenant_id = opts.tenant_id;
+    running_worker w{bad, "bad-token", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
+    auto reason = w.wait_down();
+    BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+    BOOST_TEST(hatchet::describe(reason).find("UNAUTHENTICATED") != std::string::npos,
+               hatchet::describe(reason));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(engine_cancel_reaches_the_task_and_nothing_is_reported) {
