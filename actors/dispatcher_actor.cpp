@@ -31,6 +31,9 @@ int64_t now_ns() {
 /// Start-up calls give up after this many failed attempts (about 30 s with the backoff).
 constexpr int max_startup_attempts = 10;
 
+/// Heartbeat answered UNIMPLEMENTED this many times in a row: the engine has no Heartbeat.
+constexpr int unimplemented_to_believe = 3;
+
 class dispatcher_actor : public caf::event_based_actor {
 public:
   dispatcher_actor(caf::actor_config& cfg, worker_spec_ptr spec, lifespan_state_ptr state,
@@ -76,7 +79,8 @@ public:
       [this](msg::action_atom, uint64_t gen, wire::assigned_action& a) { on_action(gen, a); },
       [this](msg::stream_end_atom, uint64_t gen, wire::rpc_status& st) { on_stream_end(gen, st); },
       [this](msg::reconnect_atom, uint64_t gen) {
-        if (gen == reconnect_gen_)
+        // A registration since then opens its own stream; so may a stream opened meanwhile.
+        if (gen == reconnect_gen_ && !listen_ && !registering_ && !draining_)
           listen();
       },
       [this](msg::heartbeat_atom) { heartbeat(); },
@@ -115,6 +119,10 @@ private:
   /// callbacks still in flight hold this actor, never the channel, so the last of them to end may
   /// destroy the actor on a gRPC thread without tearing gRPC down from inside its own callback.
   void release_handles() {
+    // A pending promise holds this actor: answer it (a kill during start-up) and let it go.
+    if (start_rp_.pending())
+      start_rp_.deliver(make_error(errc::shutting_down, "stopped before registration finished"));
+    start_rp_ = caf::response_promise{};
     free_.clear();
     running_.clear();
     backlog_.clear();
@@ -149,13 +157,6 @@ private:
     spdlog::warn("worker {}: {} failed while registering again ({}); retrying in {} ms",
                  spec_->name, what, st.describe(), delay.count());
     delayed_send(this, delay, std::move(retry_msg));
-  }
-
-  /// A fault after start-up that no retry can mend: the worker stops (the supervisor still runs
-  /// the cleanup), instead of retrying forever in silence.
-  void fail_running(const std::string& what) {
-    spdlog::error("worker {}: {}", spec_->name, what);
-    quit(make_error(errc::rpc_failed, what));
   }
 
   void fail_startup(const std::string& what) {
@@ -281,6 +282,8 @@ private:
   // -- the listen stream ------------------------------------------------------------------------
 
   void listen() {
+    if (listen_)
+      listen_->cancel(); // never two streams: the old one's end is ignored (older generation)
     auto gen = ++stream_gen_;
     auto self = caf::actor_cast<caf::actor>(this);
     stream_opened_ = std::chrono::steady_clock::now();
@@ -314,15 +317,23 @@ private:
     if (registering_)
       return; // a new registration is under way; it opens the next stream
     if (st.code == wire::status::unimplemented) {
-      if (legacy_listen_)
-        return fail_running("the engine at " + spec_->cfg.host_port
-                            + " implements neither Dispatcher/ListenV2 nor Dispatcher/Listen ("
-                            + st.describe() + "); this worker cannot receive work from it");
-      spdlog::warn("worker {}: the engine does not implement Dispatcher/ListenV2 (an old "
-                   "engine); using the legacy Dispatcher/Listen",
-                   spec_->name);
-      legacy_listen_ = true;
-      return listen();
+      if (!legacy_listen_) {
+        spdlog::warn("worker {}: the engine does not implement Dispatcher/ListenV2 (an old "
+                     "engine); using the legacy Dispatcher/Listen",
+                     spec_->name);
+        legacy_listen_ = true;
+        return listen();
+      }
+      // Neither: perhaps a proxy in front of the engine answering 404 for a while (gRPC maps
+      // that to UNIMPLEMENTED). Stay up, detached, and try ListenV2 again with the backoff.
+      legacy_listen_ = false;
+      auto delay = jittered_backoff(reconnect_attempts_++, 100ms, 5000ms);
+      spdlog::error("worker {}: the engine at {} answers neither Dispatcher/ListenV2 nor "
+                    "Dispatcher/Listen ({}); this worker gets no work until it does; trying "
+                    "again in {} ms",
+                    spec_->name, spec_->cfg.host_port, st.describe(), delay.count());
+      delayed_send(this, delay, msg::reconnect_atom::value, ++reconnect_gen_);
+      return;
     }
     if (st.code == wire::status::resource_exhausted)
       spdlog::error("worker {}: the listen stream broke on a message larger than this worker "
@@ -364,17 +375,22 @@ private:
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
     if (unsubscribed_)
       return;
-    if (st.code == wire::status::unimplemented) {
+    if (st.code == wire::status::unimplemented
+        && ++heartbeat_unimplemented_ >= unimplemented_to_believe) {
       // As the official SDKs: an engine without Heartbeat tracks liveness by the stream alone.
+      // Only believed when it says so several times in a row: a proxy answering 404 for a moment
+      // looks the same once.
       if (!heartbeats_unsupported_)
-        spdlog::warn("worker {}: the engine does not implement Dispatcher/Heartbeat ({}); no "
-                     "more heartbeats will be sent",
-                     spec_->name, st.describe());
+        spdlog::warn("worker {}: the engine does not implement Dispatcher/Heartbeat ({}, {} "
+                     "times in a row); no more heartbeats will be sent",
+                     spec_->name, st.describe(), heartbeat_unimplemented_);
       heartbeats_unsupported_ = true;
       if (listen_ && !registering_)
         set_attached(true);
       return;
     }
+    if (st.code != wire::status::unimplemented)
+      heartbeat_unimplemented_ = 0;
     if (gen != stream_gen_)
       return;
     if (st.ok()) {
@@ -822,6 +838,7 @@ private:
   caf::actor supervisor_;
   bool heartbeat_armed_ = false;
   bool heartbeats_unsupported_ = false; ///< the engine answered Heartbeat with UNIMPLEMENTED
+  int heartbeat_unimplemented_ = 0;     ///< ...so many times in a row
   bool legacy_listen_ = false;          ///< the engine answered ListenV2 with UNIMPLEMENTED
   bool registering_ = false;
   bool reregister_ = false;

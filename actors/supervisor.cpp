@@ -39,6 +39,7 @@ public:
     return {
       [this](msg::shutdown_atom) { begin_stop(); },
       [this](msg::status_atom, std::string& status) {
+        heard_status_ = true;
         if (!stopping_)
           status_ = std::move(status);
       },
@@ -88,8 +89,10 @@ private:
         [this](std::string& worker_id) {
           running_ = true;
           worker_id_ = worker_id;
-          if (!stopping_)
-            status_ = "ready";
+          // Registered, but not ready until the engine has accepted a heartbeat on the open
+          // stream: the dispatcher says "ready" then (its messages arrive after this answer).
+          if (!stopping_ && !heard_status_)
+            status_ = "detached";
           spdlog::info("worker {}: running as {}", spec_->name, worker_id);
           for (auto& rp : ready_waiters_)
             rp.deliver(worker_id);
@@ -183,6 +186,7 @@ private:
   bool running_ = false;
   std::string worker_id_;
   std::string status_ = "starting";
+  bool heard_status_ = false; ///< the dispatcher has reported its state at least once
   std::vector<caf::response_promise> ready_waiters_;
 };
 

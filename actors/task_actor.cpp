@@ -62,8 +62,9 @@ public:
   }
 
   void on_exit() override {
-    // A co_task still suspended here (the worker was killed) is destroyed with its frame; a
-    // blocking job it started owns what it writes, so it may finish safely later.
+    // A co_task still suspended here (stopped after the drain, or killed) goes with its frame,
+    // unless a run_blocking job is still running: that job holds the run (it may read the
+    // frame's locals and the context) and the last of them to finish destroys it.
     async_.reset();
     // The dispatcher holds this actor's handle and this actor holds the dispatcher's: drop ours
     // so that both can be destroyed once stopped.
@@ -84,15 +85,16 @@ public:
     waiting_ = h;
     auto gen = ++wait_gen_;
     auto self = caf::actor_cast<caf::actor>(this);
-    exec_->post([job = std::move(job), self, gen] {
+    exec_->post([job = std::move(job), self, gen, run = async_]() mutable {
       job();
       caf::anon_send(self, msg::resume_atom::value, gen);
+      run.reset(); // if the actor is gone, the frame is destroyed here, after the job
     });
   }
 
 private:
   /// A co_task's run: the assignment keeps the task and the state alive, the context and the
-  /// coroutine frame live as long as the run.
+  /// coroutine frame live as long as the run (and as a run_blocking job it started).
   struct async_run {
     msg::assignment assignment;
     std::unique_ptr<hatchet::context> ctx;
@@ -108,7 +110,7 @@ private:
     if (auto* early = std::get_if<msg::task_outcome>(&prepared))
       return report(std::move(*early));
     auto& p = std::get<prepared_run>(prepared);
-    async_ = std::make_unique<async_run>();
+    async_ = std::make_shared<async_run>();
     async_->assignment = std::move(a);
     async_->ctx = std::move(p.ctx);
     try {
@@ -144,7 +146,7 @@ private:
   std::shared_ptr<executor> exec_;
   std::string key_;
   std::optional<std::stop_source> stop_;
-  std::unique_ptr<async_run> async_;
+  std::shared_ptr<async_run> async_; ///< shared with a running run_blocking job
   std::coroutine_handle<> waiting_; ///< where the co_task waits, if it does
   bool sleeping_ = false;           ///< ...in sleep_for (a cancel wakes it)
   uint64_t wait_gen_ = 0;           ///< tells a current wake-up from a stale one

@@ -15,6 +15,10 @@
 //   other actors. Wrap blocking work in `co_await ctx.run_blocking(fn)`.
 // * co_await only the context's awaitables and other co_tasks. An awaitable that resumes the
 //   coroutine on a thread of its own is not supported (the run's actor would not see it).
+// * GCC 12 mishandles some temporaries that live across a suspension (it destroys an aggregate
+//   temporary in a co_yield twice; see lifespan.hpp). To stay clear of that, bind a lambda that
+//   captures something non-trivial to a named variable before `co_await ctx.run_blocking(f)`,
+//   rather than writing the lambda inside the co_await expression.
 // * Parameters are alive for the whole run (the worker keeps the input and the context until the
 //   co_task ends), so `const In&` parameters are safe; references to a caller's locals taken in a
 //   nested co_task follow the usual C++ coroutine rules.
@@ -22,6 +26,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -108,6 +113,8 @@ public:
 
   /// The result of an ended co_task: its value, or its exception rethrown.
   T take() {
+    if (!h_)
+      throw std::logic_error("co_task: awaited an empty co_task (default-constructed or moved from)");
     auto& p = h_.promise();
     if (p.error)
       std::rethrow_exception(p.error);

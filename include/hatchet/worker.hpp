@@ -109,7 +109,9 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
                                        std::chrono::milliseconds timeout);
 
 /// The worker's state as its supervisor sees it: "starting" (lifespan setup or registration),
-/// "ready" (registered, stream open), "detached" (reconnecting to the engine), "stopping".
+/// "ready" (registered, stream open, the engine
+/// answering heartbeats), "detached" (registered but not yet or no longer attached:
+/// reconnecting), "stopping".
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout);
 

@@ -115,11 +115,16 @@ public:
       auto wrapped = [fn = std::move(fn), name](nlohmann::json j,
                                                 context& ctx) mutable -> co_task<nlohmann::json> {
         In in = detail::decode_input<In>(j, name);
+        // A named co_task rather than a temporary inside the co_await: GCC 12 mishandles some
+        // temporaries that live across a suspension (see lifespan.hpp); a named local is
+        // destroyed with the frame like any other, also when a stopping worker destroys the
+        // frame mid-run.
+        auto inner = fn(in, ctx);
         if constexpr (std::is_void_v<R>) {
-          co_await fn(in, ctx);
+          co_await inner;
           co_return nlohmann::json::object();
         } else {
-          R out = co_await fn(in, ctx);
+          R out = co_await inner;
           nlohmann::json result = out;
           co_return result;
         }

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -142,6 +143,17 @@ public:
   std::string status(std::chrono::milliseconds timeout = 5s) {
     auto s = hatchet::worker_status(sys_, sup_, timeout);
     return s ? *s : "error: " + hatchet::describe(s.error());
+  }
+
+  /// Polls the status (a query: the worker publishes no event for it) until it reads `want`.
+  bool wait_status(const std::string& want, std::chrono::milliseconds timeout = 10s) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (status() != want) {
+      if (std::chrono::steady_clock::now() > until)
+        return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
   }
 
   /// Asks for the graceful stop a host would (an exit message) and waits for the supervisor.

@@ -523,4 +523,50 @@ BOOST_AUTO_TEST_CASE(co_tasks_await_blocking_work_nested_co_tasks_and_report_exc
   BOOST_TEST(!w.stop());
 }
 
+BOOST_AUTO_TEST_CASE(a_run_blocking_job_keeps_its_co_task_alive_past_a_shutdown) {
+  // A job may read the coroutine's locals (`[&]`); a shutdown that gives up on the run must not
+  // destroy them while the job runs. The guard below lives in the coroutine's frame and says when
+  // it is destroyed, through a flag the job reads without touching the frame.
+  auto in_job = std::make_shared<gauge>();
+  auto release = std::make_shared<std::promise<void>>();
+  auto released = release->get_future().share();
+  auto frame_destroyed = std::make_shared<std::atomic<bool>>(false);
+  auto destroyed_before_job_end = std::make_shared<std::promise<bool>>();
+  struct guard {
+    std::shared_ptr<std::atomic<bool>> destroyed;
+    ~guard() { destroyed->store(true); }
+  };
+  hatchet::workflow wf{"HoldWorkflow"};
+  wf.task("hold", [=](const hatchet::empty_model&,
+                      hatchet::context& ctx) -> hatchet::co_task<void> {
+    guard g{frame_destroyed};
+    auto job = [in_job, released, frame_destroyed, destroyed_before_job_end] {
+      in_job->add(1);
+      released.wait();
+      destroyed_before_job_end->set_value(frame_destroyed->load());
+    };
+    co_await ctx.run_blocking(job);
+  });
+  running_worker w{cfg, "hold-worker",
+                   {.slots = 1,
+                    .workflows = {wf},
+                    .drain_timeout = std::chrono::milliseconds{200},
+                    .cancel_grace = std::chrono::milliseconds{100}}};
+  w.ready();
+  auto a = admin();
+  BOOST_REQUIRE(a.trigger({"HoldWorkflow", "{}", {}}));
+  BOOST_REQUIRE(in_job->wait_at_least(1, 10s));
+  auto reason = w.stop();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out);
+  BOOST_TEST(!frame_destroyed->load()); // the worker is down; the job still holds the run
+  release->set_value();
+  auto before = destroyed_before_job_end->get_future();
+  BOOST_REQUIRE(before.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(!before.get());
+  // Once the job has ended, the run goes: nothing leaks.
+  for (int i = 0; i < 500 && !frame_destroyed->load(); ++i)
+    std::this_thread::sleep_for(10ms);
+  BOOST_TEST(frame_destroyed->load());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
