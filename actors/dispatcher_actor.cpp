@@ -141,8 +141,10 @@ private:
                      caf::message retry_msg) {
     if (outbox::retryable(st.code) && ++attempts < max_startup_attempts) {
       auto delay = jittered_backoff(attempts, 200ms, 5000ms);
-      spdlog::warn("worker {}: {} failed ({}), attempt {} of {}; retrying in {} ms", spec_->name,
-                   what, st.describe(), attempts, max_startup_attempts, delay.count());
+      spdlog::warn("worker {}: {} to the engine at {} failed ({}), attempt {} of {}; retrying in "
+                   "{} ms",
+                   spec_->name, what, spec_->cfg.host_port, st.describe(), attempts,
+                   max_startup_attempts, delay.count());
       delayed_send(this, delay, std::move(retry_msg));
       return true;
     }
@@ -182,15 +184,9 @@ private:
       spdlog::warn("worker {}: the engine does not implement GetVersion (an old engine)",
                    spec_->name);
     } else {
-      if (outbox::retryable(st.code) && ++version_attempts_ < max_startup_attempts) {
-        auto delay = jittered_backoff(version_attempts_, 200ms, 5000ms);
-        spdlog::warn("worker {}: engine at {} not reachable ({}), attempt {} of {}; retrying in "
-                     "{} ms",
-                     spec_->name, spec_->cfg.host_port, st.describe(), version_attempts_,
-                     max_startup_attempts, delay.count());
-        delayed_send(this, delay, msg::version_atom::value);
+      if (retry_startup(version_attempts_, st, "GetVersion",
+                        caf::make_message(msg::version_atom::value)))
         return;
-      }
       return fail_startup("the engine at " + spec_->cfg.host_port + " answered GetVersion with "
                           + st.describe());
     }

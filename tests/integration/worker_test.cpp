@@ -346,13 +346,7 @@ BOOST_AUTO_TEST_CASE(status_is_ready_once_registered_and_stopping_after_a_stop) 
   running_worker w{cfg, "status-worker", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
   w.ready();
   // Ready needs a successful heartbeat on the open stream; the first one goes out at once.
-  std::string status;
-  for (int i = 0; i < 50 && status != "ready"; ++i) {
-    status = w.status();
-    if (status != "ready")
-      std::this_thread::sleep_for(20ms);
-  }
-  BOOST_TEST(status == "ready");
+  BOOST_TEST(w.wait_status("ready", 1s), w.status());
   BOOST_TEST(!w.stop());
 }
 
