@@ -107,8 +107,11 @@ public:
         caf::anon_send_exit(t, caf::exit_reason::kill);
     if (listen_)
       listen_->cancel();
-    if (exec_ && !exec_->shutdown(1000ms))
-      spdlog::warn("worker {}: some task threads were still running at exit", spec_->name);
+    // Never wait here: this is a scheduler thread. Jobs not started yet are dropped (with the
+    // state they hold); a job inside user code keeps its thread, and the lifespan gate keeps
+    // the cleanup waiting for it.
+    if (exec_)
+      exec_->shutdown(0ms);
     release_handles();
   }
 

@@ -42,12 +42,25 @@ public:
                             "lifespan setup failed: a non-std exception was thrown");
         }
       },
+      [this](msg::skip_atom) {
+        skip_cleanup_ = true;
+        quit();
+      },
     };
   }
 
   void on_exit() override {
     if (!driver_)
       return;
+    if (skip_cleanup_) {
+      // Task code still uses the state. Destroying the coroutine frame would run its locals'
+      // destructors under that code, so the frame is deliberately left alive: the process is
+      // about to end, and a leak is the lesser harm.
+      spdlog::error("worker {}: lifespan cleanup skipped: task code still holds the state",
+                    worker_name_);
+      (void) driver_.release();
+      return;
+    }
     std::string error;
     try {
       spdlog::info("worker {}: lifespan cleanup starting", worker_name_);
@@ -72,6 +85,7 @@ private:
   std::string worker_name_;
   std::shared_ptr<lifespan_report> report_;
   std::unique_ptr<lifespan_driver> driver_;
+  bool skip_cleanup_ = false;
 };
 
 } // namespace

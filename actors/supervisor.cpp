@@ -5,6 +5,7 @@
 
 #include "actors/dispatcher_actor.hpp"
 #include "actors/lifespan_actor.hpp"
+#include "actors/lifespan_gate.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet::detail {
@@ -44,8 +45,13 @@ public:
           status_ = std::move(status);
       },
       [this](msg::status_atom) { return stopping_ ? std::string{"stopping"} : status_; },
+      [this](msg::released_atom) {
+        if (waiting_for_holders_)
+          stop_lifespan();
+      },
+      [this](msg::deadline_atom, msg::released_atom) { on_holders_deadline(); },
       [this](msg::deadline_atom) {
-        if (!lifespan_)
+        if (!lifespan_ || waiting_for_holders_)
           return;
         spdlog::error("worker {}: lifespan cleanup still running after cleanup_timeout ({} ms); "
                       "giving up on it",
@@ -83,7 +89,14 @@ private:
                    spec_->name);
       return stop_lifespan();
     }
-    dispatcher_ = spawn_dispatcher(this, spec_, std::move(state));
+    // The dispatcher and every assignment get the gated pointer; the supervisor keeps only a
+    // weak reference, to see whether any holder is left.
+    auto gated = open_gate(std::move(state), [addr = address()] {
+      if (auto self = caf::actor_cast<caf::actor>(addr))
+        caf::anon_send(self, msg::released_atom::value);
+    });
+    holders_ = gated;
+    dispatcher_ = spawn_dispatcher(this, spec_, std::move(gated));
     request(dispatcher_, caf::infinite, msg::start_atom::value)
       .then(
         [this](std::string& worker_id) {
@@ -134,7 +147,38 @@ private:
     ready_waiters_.clear();
   }
 
+  /// The dispatcher and its task actors are gone; task code may not be (a sync task that ignores
+  /// its cancellation runs on until it returns). The cleanup waits for the last holder of the
+  /// state, up to cleanup_timeout.
+  void await_holders() {
+    if (holders_.expired())
+      return stop_lifespan();
+    waiting_for_holders_ = true;
+    spdlog::warn("worker {}: waiting for {} task(s) still inside user code before the lifespan "
+                 "cleanup (up to cleanup_timeout, {} ms)",
+                 spec_->name, holders_.use_count(), spec_->options.cleanup_timeout.count());
+    delayed_send(this, spec_->options.cleanup_timeout, msg::deadline_atom::value,
+                 msg::released_atom::value);
+  }
+
+  void on_holders_deadline() {
+    if (!waiting_for_holders_ || !lifespan_)
+      return;
+    auto left = holders_.use_count();
+    if (left == 0)
+      return stop_lifespan(); // the release message is on its way
+    waiting_for_holders_ = false;
+    auto text = std::to_string(left)
+                + " task(s) still inside user code after cleanup_timeout ("
+                + std::to_string(spec_->options.cleanup_timeout.count())
+                + " ms); the lifespan cleanup was skipped so that it never runs under them";
+    spdlog::error("worker {}: {}", spec_->name, text);
+    failure_ = make_error(errc::cleanup_skipped, std::move(text));
+    send(lifespan_, msg::skip_atom::value);
+  }
+
   void stop_lifespan() {
+    waiting_for_holders_ = false;
     if (!lifespan_)
       return;
     send_exit(lifespan_, caf::exit_reason::user_shutdown);
@@ -152,8 +196,9 @@ private:
         failure_ = running_ && !own_verdict ? make_error(errc::engine_lost, describe(dm.reason))
                                             : dm.reason;
       }
-      // Every task actor is gone (the dispatcher waits for them): now the cleanup may run.
-      return stop_lifespan();
+      // Every task actor is gone (the dispatcher waits for them); the cleanup waits for the task
+      // code too.
+      return await_holders();
     }
     if (lifespan_ && dm.source == lifespan_.address()) {
       lifespan_ = nullptr;
@@ -168,7 +213,8 @@ private:
         std::lock_guard lock{report_->mtx};
         cleanup_error = report_->cleanup_error;
       }
-      if (!cleanup_error.empty() && (!failure_ || exit_code_for(failure_) >= exit_code::drain_timed_out))
+      if (!cleanup_error.empty()
+          && (!failure_ || exit_code_for(failure_) >= exit_code::drain_timed_out))
         return quit(make_error(errc::lifespan_cleanup_failed, cleanup_error));
       if (failure_)
         return quit(failure_);
@@ -182,6 +228,8 @@ private:
   caf::actor lifespan_;
   caf::actor dispatcher_;
   caf::error failure_;
+  std::weak_ptr<const lifespan_state> holders_; ///< the gated state: alive while a task holds it
+  bool waiting_for_holders_ = false;
   bool stopping_ = false;
   bool running_ = false;
   std::string worker_id_;
@@ -241,6 +289,8 @@ int exit_code_for(const caf::error& reason) {
       case errc::lifespan_cleanup_failed:
       case errc::cleanup_timed_out:
         return exit_code::cleanup_failed;
+      case errc::cleanup_skipped:
+        return exit_code::cleanup_skipped;
       case errc::drain_timed_out:
         return exit_code::drain_timed_out;
       case errc::forced_stop:

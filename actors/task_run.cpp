@@ -93,7 +93,7 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   info.parents = std::move(payload->parents);
   prepared_run run;
   run.input = std::move(payload->input);
-  run.ctx = std::make_unique<context>(std::move(info), a.state, std::move(stop), hooks);
+  run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
   return run;
 }
 

@@ -211,9 +211,11 @@ int worker::run() {
     if (code != exit_code::ok)
       spdlog::error("worker {}: exiting with code {} ({})", spec_->name, code, describe(reason));
     if (reason && reason.category() == errc_category::value
-        && reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)) {
-      // The lifespan actor is still inside the cleanup; the actor system would wait for it
-      // forever. Leave without tearing down.
+        && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
+            || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped))) {
+      // The lifespan actor is still inside the cleanup, or task threads are still inside user
+      // code: tearing the process down around them (static destructors) is not safe, and the
+      // actor system could wait for them forever. Leave at once.
       spdlog::default_logger()->flush();
       std::_Exit(code);
     }

@@ -20,7 +20,7 @@ caf::error rpc_error(const char* what, const grpc::Status& st) {
 }
 
 void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const channel& ch) {
-  out.set_name(ch.namespace_ + in.workflow_name);
+  out.set_name(namespaced_workflow_name(ch.namespace_, in.workflow_name));
   out.set_input(in.input_json.empty() ? "{}" : in.input_json);
   if (!in.additional_metadata_json.empty())
     out.set_additional_metadata(in.additional_metadata_json);
@@ -44,7 +44,7 @@ struct admin_client::impl {
   std::chrono::milliseconds deadline{30000};
 
   void build(v1::CreateWorkflowVersionRequest& req, const workflow& wf) const {
-    req.set_name(cfg.apply_namespace(wf.name()));
+    req.set_name(cfg.workflow_name(wf.name()));
     req.set_description(wf.description());
     for (const auto& t : wf.tasks()) {
       auto* opts = req.add_tasks();

@@ -147,6 +147,14 @@ std::string config::apply_namespace(const std::string& name) const {
   return namespace_ + name;
 }
 
+std::string namespaced_workflow_name(const std::string& ns, const std::string& name) {
+  return to_lower(name.starts_with(ns) ? name : ns + name);
+}
+
+std::string config::workflow_name(const std::string& name) const {
+  return namespaced_workflow_name(namespace_, name);
+}
+
 std::string config::action_id(const std::string& workflow, const std::string& task) const {
   return to_lower(namespace_ + workflow + ":" + task);
 }

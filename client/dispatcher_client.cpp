@@ -94,6 +94,18 @@ private:
   std::shared_ptr<listen_reactor> self_;
 };
 
+/// What Register reports as language_version, e.g. "C++20 (gcc 12.2.0)".
+std::string language_version() {
+  const std::string std_version = "C++" + std::to_string(__cplusplus / 100 % 100);
+#if defined(__clang__)
+  return std_version + " (clang " __clang_version__ ")";
+#elif defined(__GNUC__)
+  return std_version + " (gcc " __VERSION__ ")";
+#else
+  return std_version;
+#endif
+}
+
 } // namespace
 
 struct dispatcher_client::impl {
@@ -131,9 +143,10 @@ void dispatcher_client::register_worker(const register_request& r,
   for (const auto& [k, v] : r.labels)
     (*req.mutable_labels())[k].set_str_value(v);
   auto* info = req.mutable_runtime_info();
-  info->set_sdk_version("hatchet-caf 0.1.0");
-  info->set_language(static_cast<SDKS>(0)); // no C++ value in SDKS: UNKNOWN, described in extra
-  info->set_language_version("C++20");
+  // `language` stays unset: SDKS has no C++ value, and a real engine refuses a present language
+  // other than GO, PYTHON, TYPESCRIPT or RUBY ("invalid sdk"). The rest says what we are.
+  info->set_sdk_version(HATCHET_CAF_VERSION);
+  info->set_language_version(language_version());
   info->set_os("linux");
   info->set_extra("hatchet-caf (C++ Actor Framework 0.17)");
   impl_->stub->async()->Register(&call->ctx, &call->req, &call->resp,

@@ -21,6 +21,7 @@ const char* to_string(errc x) noexcept {
     case errc::drain_timed_out: return "drain_timed_out";
     case errc::forced_stop: return "forced_stop";
     case errc::cleanup_timed_out: return "cleanup_timed_out";
+    case errc::cleanup_skipped: return "cleanup_skipped";
   }
   return "unknown";
 }

@@ -68,14 +68,21 @@ struct config {
   /// Checks the invariants: a token, a host:port with a numeric port, TLS files present for mtls.
   caf::error validate() const;
 
-  /// `namespace + name`: the workflow and worker names sent to the engine (case kept, as the
-  /// Python SDK does).
+  /// `namespace + name`: the worker name sent to the engine (case kept).
   std::string apply_namespace(const std::string& name) const;
+  /// The workflow name as the engine knows it: the namespace prefixed (unless `name` already
+  /// starts with it), then lowercased, exactly as the official SDKs do. The engine matches
+  /// workflow names exactly, so registering and triggering must both go through this.
+  std::string workflow_name(const std::string& name) const;
   /// "<namespace><workflow>:<task>", lowercased: the action id the engine routes by.
   std::string action_id(const std::string& workflow, const std::string& task) const;
 };
 
-/// Lowercases ASCII letters (the engine's normalisation of names and action ids).
+/// Lowercases ASCII letters (the SDKs' normalisation of workflow names and action ids).
 std::string to_lower(std::string s);
+
+/// `config::workflow_name` for a namespace already normalised (lowercase, ending in '_', or
+/// empty): for callers that hold the namespace but not the whole configuration.
+std::string namespaced_workflow_name(const std::string& ns, const std::string& name);
 
 } // namespace hatchet

@@ -108,9 +108,11 @@ private:
 
 class context {
 public:
-  context(detail::run_info info, detail::lifespan_state_ptr state, std::stop_token stop,
+  /// `state` is borrowed: the run that owns this context holds the state for as long as the
+  /// context lives, so each run holds exactly one reference (the lifespan gate counts those).
+  context(detail::run_info info, const detail::lifespan_state* state, std::stop_token stop,
           detail::async_hooks* hooks = nullptr)
-    : info_(std::move(info)), state_(std::move(state)), stop_(std::move(stop)), hooks_(hooks) {
+    : info_(std::move(info)), state_(state), stop_(std::move(stop)), hooks_(hooks) {
   }
 
   context(const context&) = delete;
@@ -187,7 +189,7 @@ private:
   }
 
   detail::run_info info_;
-  detail::lifespan_state_ptr state_;
+  const detail::lifespan_state* state_;
   std::stop_token stop_;
   detail::async_hooks* hooks_ = nullptr;
   std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;

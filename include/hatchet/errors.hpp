@@ -46,6 +46,9 @@ enum class errc : uint8_t {
   forced_stop,
   /// The lifespan cleanup was still running when cleanup_timeout passed.
   cleanup_timed_out,
+  /// Task code still held the lifespan state when cleanup_timeout passed (a task that ignores
+  /// its cancellation): the cleanup was skipped rather than run under it.
+  cleanup_skipped,
 };
 
 /// Renders an `errc` value as its enumerator name.

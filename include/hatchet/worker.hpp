@@ -44,6 +44,9 @@ enum exit_code : int {
   /// SIGQUIT: immediate exit, no drain, no cleanup; the engine reassigns the runs after it stops
   /// hearing heartbeats.
   cold_stop = 7,
+  /// Task code was still running (a task that ignores its cancellation) when cleanup_timeout
+  /// passed after the drain: the lifespan cleanup was skipped, never run under a live task.
+  cleanup_skipped = 8,
 };
 
 struct worker_options {

@@ -39,10 +39,19 @@ public:
     std::lock_guard lock{mtx_};
     return peak_;
   }
+  int value() const {
+    std::lock_guard lock{mtx_};
+    return value_;
+  }
   /// Waits until the value reaches at least n; false on timeout.
   bool wait_at_least(int n, std::chrono::milliseconds timeout) {
     std::unique_lock lock{mtx_};
     return cv_.wait_for(lock, timeout, [&] { return value_ >= n; });
+  }
+  /// Waits until the value is at most n; false on timeout.
+  bool wait_at_most(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mtx_};
+    return cv_.wait_for(lock, timeout, [&] { return value_ <= n; });
   }
 
 private:

@@ -350,39 +350,94 @@ BOOST_AUTO_TEST_CASE(status_is_ready_once_registered_and_stopping_after_a_stop) 
   BOOST_TEST(!w.stop());
 }
 
+namespace {
+
+/// Two runs of a synchronous task that ignores its cancellation and sleeps `task_time`, on a
+/// worker with a short drain; counts the task code inside, and what the cleanup saw.
+struct stubborn_tasks {
+  std::shared_ptr<gauge> inside = std::make_shared<gauge>();
+  std::shared_ptr<gauge> cleanups = std::make_shared<gauge>();
+  std::shared_ptr<std::atomic<int>> inside_at_cleanup = std::make_shared<std::atomic<int>>(-1);
+
+  hatchet::worker_options options(std::chrono::milliseconds task_time,
+                                  std::chrono::milliseconds cleanup_timeout) const {
+    hatchet::workflow wf{"StuckWorkflow"};
+    wf.task("stuck", [inside = inside, task_time](const hatchet::empty_model&,
+                                                  hatchet::context&) {
+      inside->add(1);
+      std::this_thread::sleep_for(task_time); // ignores cancellation
+      inside->add(-1);
+      return json{{"late", true}};
+    });
+    auto lifespan = [inside = inside, cleanups = cleanups,
+                     seen = inside_at_cleanup]() -> hatchet::lifespan<int> {
+      co_yield 1;
+      seen->store(inside->value());
+      cleanups->add(1);
+    };
+    return {.slots = 2, .workflows = {wf}, .lifespan = lifespan, .drain_timeout = 300ms,
+            .cancel_grace = 200ms, .cleanup_timeout = cleanup_timeout};
+  }
+};
+
+} // namespace
+
 BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_drain_code) {
-  auto started = std::make_shared<gauge>();
-  hatchet::workflow wf{"StuckWorkflow"};
-  wf.task("stuck", [started](const hatchet::empty_model&, hatchet::context&) {
-    started->add(1);
-    std::this_thread::sleep_for(3s); // ignores cancellation
-    return json{{"late", true}};
-  });
-  auto cleanups = std::make_shared<gauge>();
-  auto lifespan = [cleanups]() -> hatchet::lifespan<int> {
-    co_yield 1;
-    cleanups->add(1);
-  };
-  running_worker w{cfg, "stuck-worker",
-                   {.slots = 2, .workflows = {wf}, .lifespan = lifespan,
-                    .drain_timeout = 300ms, .cancel_grace = 200ms}};
+  stubborn_tasks s;
+  running_worker w{cfg, "stuck-worker", s.options(1500ms, 30s)};
   w.ready();
   auto a = admin();
   auto ids = a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}});
   BOOST_REQUIRE(ids);
-  BOOST_REQUIRE(started->wait_at_least(2, 10s));
-  auto t0 = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
   auto reason = w.stop();
-  auto took = std::chrono::steady_clock::now() - t0;
   BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
              hatchet::describe(reason));
-  BOOST_TEST(took < 2500ms); // drain 300 ms + grace 200 ms + flush, not the tasks' 3 s
-  BOOST_TEST(cleanups->peak() == 1);
+  BOOST_TEST(s.cleanups->peak() == 1);
   auto results = wait(*ids);
   for (const auto& r : results) {
     BOOST_REQUIRE(r.failed());
     BOOST_TEST(r.tasks[0].error->find("worker shut down") != std::string::npos, *r.tasks[0].error);
   }
+}
+
+// hatchet-dev/hatchet #3166: the task actors are gone after drain_timeout + cancel_grace, but a
+// synchronous task that ignores its cancellation is still running its code on a task thread.
+BOOST_AUTO_TEST_CASE(cleanup_waits_for_a_task_that_ignores_cancellation) {
+  stubborn_tasks s;
+  running_worker w{cfg, "stuck-worker", s.options(1500ms, 30s)};
+  w.ready();
+  auto a = admin();
+  BOOST_REQUIRE(a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}}));
+  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  auto reason = w.stop();
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
+             hatchet::describe(reason));
+  BOOST_TEST(s.cleanups->peak() == 1);
+  BOOST_TEST(s.inside_at_cleanup->load() == 0); // no task code was running when cleanup began
+  BOOST_TEST(took < 10s);
+}
+
+BOOST_AUTO_TEST_CASE(cleanup_is_skipped_when_task_code_outlives_cleanup_timeout) {
+  stubborn_tasks s;
+  running_worker w{cfg, "stuck-worker", s.options(4s, 300ms)};
+  w.ready();
+  auto a = admin();
+  BOOST_REQUIRE(a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}}));
+  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  auto reason = w.stop();
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
+             hatchet::describe(reason));
+  BOOST_TEST(hatchet::describe(reason).find("2 task(s) still inside user code")
+               != std::string::npos,
+             hatchet::describe(reason));
+  BOOST_TEST(s.cleanups->peak() == 0); // skipped: never run under the live tasks
+  BOOST_TEST(took < 3500ms);           // drain + grace + flush + cleanup_timeout, not the 4 s
+  BOOST_TEST(s.inside->wait_at_most(0, 10s)); // the tasks end in their own time
 }
 
 // -- co_task tasks ------------------------------------------------------------------------------

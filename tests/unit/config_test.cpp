@@ -73,6 +73,22 @@ BOOST_AUTO_TEST_CASE(explicit_variables_win_over_token_claims) {
   BOOST_TEST(cfg->action_id("LifespanWorkflow", "Sync_Task") == "staging_lifespanworkflow:sync_task");
 }
 
+// The engine matches workflow names exactly and the official SDKs lowercase the namespaced name
+// when they register and when they trigger, so ours must produce the very same string.
+BOOST_AUTO_TEST_CASE(workflow_names_are_namespaced_then_lowercased_as_the_official_sdks_do) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  auto plain = hatchet::config::from_map(env);
+  BOOST_REQUIRE(plain);
+  BOOST_TEST(plain->workflow_name("EchoWorkflow") == "echoworkflow");
+  env["HATCHET_CLIENT_NAMESPACE"] = "Staging";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->workflow_name("EchoWorkflow") == "staging_echoworkflow");
+  // A name that already carries the namespace is not prefixed twice.
+  BOOST_TEST(cfg->workflow_name("staging_EchoWorkflow") == "staging_echoworkflow");
+  BOOST_TEST(hatchet::namespaced_workflow_name("staging_", "Echo") == "staging_echo");
+}
+
 BOOST_AUTO_TEST_CASE(namespace_keeps_an_existing_trailing_underscore) {
   auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
   env["HATCHET_CLIENT_NAMESPACE"] = "dev_";
