@@ -1,6 +1,8 @@
 #include "client/admin_client.hpp"
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -130,15 +132,69 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
   return ids;
 }
 
+namespace {
+
+/// A subscription stream that ended with this status may be opened again: the connection broke
+/// or the engine restarted, not a refusal.
+bool resubscribable(const wire::rpc_status& st) {
+  switch (st.code) {
+    case wire::status::unavailable:
+    case wire::status::cancelled: // a cut connection, as grpc++ reports some
+    case wire::status::unknown:
+    case wire::status::internal:
+    case wire::status::aborted:
+    case wire::status::ok: // the engine closed the stream with runs still unfinished
+      return true;
+    default:
+      return false;
+  }
+}
+
+} // namespace
+
 caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
                                        std::function<void(const run_result&)> on_result,
                                        std::chrono::milliseconds deadline) {
   if (run_ids.empty())
     return caf::none;
+  using clock = std::chrono::steady_clock;
+  const auto give_up_at = clock::now() + deadline;
+  std::unordered_set<std::string> pending(run_ids.begin(), run_ids.end());
+  // A connection cut ends the stream but not the runs: subscribe again to the runs still
+  // unfinished (each result is reported once), as the official clients do, until the deadline.
+  for (int attempt = 0;; ++attempt) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now());
+    if (left <= std::chrono::milliseconds{0})
+      return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns: "
+                                            + std::to_string(pending.size())
+                                            + " run(s) unfinished at the deadline");
+    std::vector<std::string> ids{pending.begin(), pending.end()};
+    if (attempt == 0)
+      ids = run_ids; // in the caller's order
+    auto st = subscribe_once(ids, pending, on_result, left);
+    if (pending.empty())
+      return caf::none;
+    if (!resubscribable(st) || clock::now() >= give_up_at)
+      return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns ended with "
+                                            + std::to_string(pending.size())
+                                            + " run(s) unfinished: " + st.describe());
+    auto delay = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds{200} * (1 << std::min(attempt, 5)),
+      std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now()));
+    std::fprintf(stderr, "hatchet: the run subscription ended (%s) with %zu run(s) unfinished; "
+                         "subscribing again in %lld ms\n",
+                 st.describe().c_str(), pending.size(), static_cast<long long>(delay.count()));
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+wire::rpc_status admin_client::subscribe_once(const std::vector<std::string>& run_ids,
+                                              std::unordered_set<std::string>& pending,
+                                              const std::function<void(const run_result&)>& on_result,
+                                              std::chrono::milliseconds deadline) {
   grpc::ClientContext ctx;
   impl_->ch->prepare(ctx, deadline);
   auto stream = impl_->dispatcher->SubscribeToWorkflowRuns(&ctx);
-  std::unordered_set<std::string> pending(run_ids.begin(), run_ids.end());
   // Writes go on their own thread so that results can flow back while ids are still being sent.
   std::thread writer{[&] {
     SubscribeToWorkflowRunsRequest req;
@@ -168,12 +224,7 @@ caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
   }
   ctx.TryCancel();
   writer.join();
-  auto st = stream->Finish();
-  if (!pending.empty())
-    return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns ended with "
-                                          + std::to_string(pending.size())
-                                          + " run(s) unfinished: " + to_wire(st).describe());
-  return caf::none;
+  return to_wire(stream->Finish());
 }
 
 caf::expected<std::vector<std::string>>

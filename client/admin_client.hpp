@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -54,9 +55,10 @@ public:
   /// WorkflowService/BulkTriggerWorkflow in chunks of at most 500; ids in request order.
   caf::expected<std::vector<std::string>> bulk_trigger(const std::vector<trigger_request>& reqs);
 
-  /// Waits, over one SubscribeToWorkflowRuns stream, for every run in `run_ids` to finish, calling
-  /// on_result as each one does (on a gRPC thread). Returns an error if the stream fails or the
-  /// deadline passes first.
+  /// Waits, over SubscribeToWorkflowRuns, for every run in `run_ids` to finish, calling on_result
+  /// once per run as each one does. A stream that breaks (connection cut, engine restart) is
+  /// opened again for the runs still unfinished, with a backoff. Returns an error if the engine
+  /// refuses the subscription or the deadline passes first.
   caf::error wait_for_runs(const std::vector<std::string>& run_ids,
                            std::function<void(const run_result&)> on_result,
                            std::chrono::milliseconds deadline);
@@ -65,6 +67,12 @@ public:
   caf::expected<std::vector<std::string>> cancel(const std::vector<std::string>& external_ids);
 
 private:
+  /// One stream: subscribes to `run_ids`, reports and erases each finished one from `pending`.
+  wire::rpc_status subscribe_once(const std::vector<std::string>& run_ids,
+                                  std::unordered_set<std::string>& pending,
+                                  const std::function<void(const run_result&)>& on_result,
+                                  std::chrono::milliseconds deadline);
+
   struct impl;
   std::shared_ptr<impl> impl_;
 };

@@ -97,7 +97,9 @@ constexpr int already_exists = 6;
 constexpr int permission_denied = 7;
 constexpr int resource_exhausted = 8;
 constexpr int failed_precondition = 9;
+constexpr int aborted = 10;
 constexpr int unimplemented = 12;
+constexpr int internal = 13;
 constexpr int unavailable = 14;
 constexpr int unauthenticated = 16;
 } // namespace status
