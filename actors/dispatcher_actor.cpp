@@ -1,19 +1,19 @@
 #include "actors/dispatcher_actor.hpp"
 
-#include <algorithm>
-#include <deque>
+#include <functional>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
+#include <string>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/drain.hpp"
+#include "actors/engine_session.hpp"
 #include "actors/executor.hpp"
 #include "actors/outbox.hpp"
+#include "actors/slot_pool.hpp"
 #include "actors/task_actor.hpp"
-#include "client/admin_client.hpp"
-#include "client/dispatcher_client.hpp"
+#include "client/engine_link.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet::detail {
@@ -31,34 +31,31 @@ int64_t now_ns() {
 /// Start-up calls give up after this many failed attempts (about 30 s with the backoff).
 constexpr int max_startup_attempts = 10;
 
-/// Heartbeat answered UNIMPLEMENTED this many times in a row: the engine has no Heartbeat.
-constexpr int unimplemented_to_believe = 3;
-
+/// A thin actor over the plain parts: it turns gRPC answers, timers and task outcomes into calls
+/// on the engine session (connection phase and its decisions), the slot pool (which run holds
+/// which slot, which runs wait) and the drain (the order of a stop), and performs what they
+/// decide. Every engine call goes through the engine link.
 class dispatcher_actor : public caf::event_based_actor {
 public:
   dispatcher_actor(caf::actor_config& cfg, worker_spec_ptr spec, lifespan_state_ptr state,
-                   caf::actor supervisor)
+                   caf::actor supervisor, link_factory make_link)
     : caf::event_based_actor(cfg),
       spec_(std::move(spec)),
       state_(std::move(state)),
-      supervisor_(std::move(supervisor)) {
+      supervisor_(std::move(supervisor)),
+      make_link_(std::move(make_link)) {
   }
 
   const char* name() const override { return "hatchet.dispatcher"; }
 
   caf::behavior make_behavior() override {
-    auto ch = rpc::make_channel(spec_->cfg);
-    dispatcher_ = std::make_shared<rpc::dispatcher_client>(ch, spec_->cfg);
-    admin_ = std::make_shared<rpc::admin_client>(ch, spec_->cfg);
+    link_ = make_link_ ? make_link_(spec_->cfg) : rpc::make_engine_link(spec_->cfg);
+    make_link_ = nullptr;
     auto threads = spec_->options.max_task_threads > 0 ? spec_->options.max_task_threads
                                                        : spec_->options.slots;
     exec_ = executor::make(static_cast<size_t>(threads));
-    auto me = caf::actor_cast<caf::actor>(this);
-    for (int i = 0; i < spec_->options.slots; ++i) {
-      auto t = spawn_task_actor(this, me, exec_);
-      free_.push_back(t);
-      all_tasks_.insert(t.address());
-    }
+    for (int i = 0; i < spec_->options.slots; ++i)
+      add_slot();
     set_down_handler([this](caf::down_msg& dm) { on_task_down(dm); });
     return {
       [this](msg::start_atom) {
@@ -80,21 +77,28 @@ public:
       [this](msg::stream_end_atom, uint64_t gen, wire::rpc_status& st) { on_stream_end(gen, st); },
       [this](msg::reconnect_atom, uint64_t gen) {
         // A registration since then opens its own stream; so may a stream opened meanwhile.
-        if (gen == reconnect_gen_ && !listen_ && !registering_ && !draining_)
+        if (gen == reconnect_gen_ && !listen_ && !session_.registering()
+            && !session_.closed_for_stop())
           listen();
       },
       [this](msg::heartbeat_atom) { heartbeat(); },
       [this](msg::heartbeat_atom, uint64_t gen) {
-        if (gen == stream_gen_ && listen_)
-          send_heartbeat(); // one-shot: prove the new stream to the engine without waiting 4 s
+        // One-shot: prove a new stream without waiting 4 s, or ask again after a refusal; not
+        // when the periodic beat is due about now anyway.
+        if (gen == stream_gen_ && listen_ && !session_.closed_for_stop()
+            && next_periodic_beat_ - std::chrono::steady_clock::now() > 100ms)
+          send_heartbeat();
       },
       [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
       [this](msg::retry_atom, uint64_t seq, uint64_t attempt) { on_retry(seq, attempt); },
-      [this](msg::drain_atom) { drain(); },
+      [this](msg::drain_atom) { begin_stop(); },
       [this](msg::drain_atom, msg::force_atom) { force_stop(); },
-      [this](msg::deadline_atom, int phase) { on_deadline(phase); },
+      [this](msg::deadline_atom, msg::stop_timer timer) { on_stop_timer(timer); },
+      [this](msg::pause_atom, int http_status, std::string& error) {
+        on_paused(http_status, error);
+      },
       [this](msg::unsub_atom, wire::rpc_status& st) { on_unsubscribed(st); },
     };
   }
@@ -116,6 +120,8 @@ public:
   }
 
 private:
+  using pool_t = slot_pool<caf::actor, msg::assignment>;
+
   /// Drops every handle this actor holds, here on its own thread. Task actors and the supervisor
   /// hold handles to this actor and it holds theirs: without this, a stopped worker's actors
   /// would keep each other (and the lifespan state and the gRPC channel) alive forever. gRPC
@@ -126,16 +132,27 @@ private:
     if (start_rp_.pending())
       start_rp_.deliver(make_error(errc::shutting_down, "stopped before registration finished"));
     start_rp_ = caf::response_promise{};
-    free_.clear();
-    running_.clear();
-    backlog_.clear();
-    backlog_keys_.clear();
+    pool_.clear();
     supervisor_ = nullptr;
     state_.reset();
     listen_.reset();
-    dispatcher_.reset(); // with admin_, the last owner of the channel
-    admin_.reset();
+    link_.reset(); // the last owner of the channel
     exec_.reset();
+  }
+
+  void add_slot() {
+    auto t = spawn_task_actor(this, caf::actor_cast<caf::actor>(this), exec_);
+    all_tasks_.insert(t.address());
+    pool_.add_slot(std::move(t));
+  }
+
+  /// Posts a callback's arguments to this actor as a message; the callback holds the actor, never
+  /// anything of gRPC's.
+  template <class Atom, class... Extra>
+  auto post(Atom atom, Extra... extra) {
+    return [self = caf::actor_cast<caf::actor>(this), atom, extra...](auto&&... result) {
+      caf::anon_send(self, atom, extra..., std::forward<decltype(result)>(result)...);
+    };
   }
 
   // -- start-up: GetVersion, PutWorkflow (each), Register, ListenV2 -----------------------------
@@ -171,16 +188,11 @@ private:
     quit(make_error(errc::rpc_failed, what));
   }
 
-  void get_version() {
-    auto self = caf::actor_cast<caf::actor>(this);
-    dispatcher_->get_version([self](wire::rpc_status st, std::string v) {
-      caf::anon_send(self, msg::version_atom::value, std::move(st), std::move(v));
-    });
-  }
+  void get_version() { link_->get_version(post(msg::version_atom::value)); }
 
   void on_version(const wire::rpc_status& st, const std::string& version) {
-    if (draining_)
-      return finish_if_drained();
+    if (drain_.stopping())
+      return advance_stop();
     if (st.ok()) {
       spdlog::info("worker {}: engine {} at {}", spec_->name, version, spec_->cfg.host_port);
     } else if (st.code == wire::status::unimplemented) {
@@ -193,20 +205,22 @@ private:
       return fail_startup("the engine at " + spec_->cfg.host_port + " answered GetVersion with "
                           + st.describe());
     }
+    put_workflows();
+  }
+
+  void put_workflows() {
+    workflows_put_ = 0;
     for (size_t i = 0; i < spec_->options.workflows.size(); ++i)
       put_workflow(i);
   }
 
   void put_workflow(size_t index) {
-    auto self = caf::actor_cast<caf::actor>(this);
-    admin_->put_workflow(spec_->options.workflows[index], [self, index](wire::rpc_status st) {
-      caf::anon_send(self, msg::put_wf_atom::value, index, std::move(st));
-    });
+    link_->put_workflow(spec_->options.workflows[index], post(msg::put_wf_atom::value, index));
   }
 
   void on_put_workflow(size_t index, const wire::rpc_status& st) {
-    if (draining_)
-      return finish_if_drained();
+    if (drain_.stopping())
+      return advance_stop();
     const auto& wf = spec_->options.workflows[index];
     if (!st.ok()) {
       if (start_rp_.pending()) {
@@ -227,32 +241,29 @@ private:
   /// The engine forgot this worker (it restarted, or dropped it): put the workflows again (an
   /// engine that kept them just stores a new version) and register anew.
   void reregister() {
-    if (registering_)
+    if (session_.registering())
       return;
-    registering_ = true;
-    set_attached(false);
-    workflows_put_ = 0;
-    for (size_t i = 0; i < spec_->options.workflows.size(); ++i)
-      put_workflow(i);
+    session_.registering_now();
+    report_state();
+    if (listen_)
+      listen_->cancel(); // its end is ignored while registering
+    put_workflows();
   }
 
   void register_worker() {
-    registering_ = true;
-    auto self = caf::actor_cast<caf::actor>(this);
+    session_.registering_now();
     rpc::register_request req;
     req.worker_name = spec_->name;
     req.actions = spec_->actions;
     req.slots = spec_->options.slots;
     req.labels = spec_->options.labels;
-    dispatcher_->register_worker(req, [self](wire::rpc_status st, std::string id) {
-      caf::anon_send(self, msg::registered_atom::value, std::move(st), std::move(id));
-    });
+    link_->register_worker(req, post(msg::registered_atom::value));
   }
 
   void on_registered(const wire::rpc_status& st, const std::string& worker_id) {
     if (!st.ok()) {
-      if (draining_)
-        return finish_if_drained();
+      if (drain_.stopping())
+        return advance_stop();
       if (start_rp_.pending()) {
         if (retry_startup(register_attempts_, st, "Register",
                           caf::make_message(msg::registered_atom::value)))
@@ -262,13 +273,13 @@ private:
       return retry_after_loss(register_attempts_, st, "Register",
                               caf::make_message(msg::registered_atom::value));
     }
-    registering_ = false;
+    session_.registered();
     register_attempts_ = 0;
     worker_id_ = worker_id;
     spdlog::info("worker {}: registered as {} with {} slots for {} action(s)", spec_->name,
                  worker_id_, spec_->options.slots, spec_->actions.size());
-    if (draining_)
-      return finish_if_drained();
+    if (drain_.stopping())
+      return advance_stop();
     listen();
     if (!heartbeat_armed_) {
       heartbeat_armed_ = true;
@@ -284,156 +295,137 @@ private:
     if (listen_)
       listen_->cancel(); // never two streams: the old one's end is ignored (older generation)
     auto gen = ++stream_gen_;
-    auto self = caf::actor_cast<caf::actor>(this);
-    stream_opened_ = std::chrono::steady_clock::now();
+    session_.stream_opened(std::chrono::steady_clock::now());
     // The engine only assigns to a worker with an open stream and a heartbeat younger than 5 s;
     // after a reconnect, do not wait for the periodic beat (it may keep landing in a cut).
-    if (heartbeat_armed_ && !heartbeats_unsupported_)
+    if (heartbeat_armed_ && !session_.heartbeats_unsupported())
       delayed_send(this, 200ms, msg::heartbeat_atom::value, gen);
-    listen_ = dispatcher_->listen(
-      worker_id_,
-      [self, gen](wire::assigned_action a) {
-        caf::anon_send(self, msg::action_atom::value, gen, std::move(a));
-      },
-      [self, gen](wire::rpc_status st) {
-        caf::anon_send(self, msg::stream_end_atom::value, gen, std::move(st));
-      },
-      legacy_listen_);
-    if (heartbeats_unsupported_)
-      set_attached(true); // no heartbeat will confirm the stream: an open stream is all we know
+    listen_ = link_->listen(worker_id_, post(msg::action_atom::value, gen),
+                            post(msg::stream_end_atom::value, gen), session_.legacy_listen());
+    report_state();
   }
 
   void on_stream_end(uint64_t gen, const wire::rpc_status& st) {
     if (gen != stream_gen_)
       return; // an older stream we already replaced
     listen_.reset();
-    if (draining_)
-      return finish_if_drained();
-    // A stream that lived a while was healthy: start the backoff again from the bottom.
-    if (std::chrono::steady_clock::now() - stream_opened_ > 5s)
-      reconnect_attempts_ = 0;
-    set_attached(false);
-    if (registering_)
-      return; // a new registration is under way; it opens the next stream
-    if (st.code == wire::status::unimplemented) {
-      if (!legacy_listen_) {
+    auto verdict = session_.on_stream_end(st, std::chrono::steady_clock::now());
+    report_state();
+    using v = engine_session::stream_verdict;
+    switch (verdict.what) {
+      case v::finish_stop:
+        if (st.code == wire::status::not_found || st.code == wire::status::failed_precondition)
+          spdlog::warn("worker {}: the engine no longer knows worker {} ({}) while stopping; not "
+                       "registering again",
+                       spec_->name, worker_id_, st.describe());
+        return advance_stop();
+      case v::wait_register:
+        return;
+      case v::use_legacy:
         spdlog::warn("worker {}: the engine does not implement Dispatcher/ListenV2 (an old "
                      "engine); using the legacy Dispatcher/Listen",
                      spec_->name);
-        legacy_listen_ = true;
         return listen();
-      }
-      // Neither: perhaps a proxy in front of the engine answering 404 for a while (gRPC maps
-      // that to UNIMPLEMENTED). Stay up, detached, and try ListenV2 again with the backoff.
-      legacy_listen_ = false;
-      auto delay = jittered_backoff(reconnect_attempts_++, 100ms, 5000ms);
+      case v::register_again:
+        spdlog::warn("worker {}: the engine no longer knows worker {} ({}); registering again",
+                     spec_->name, worker_id_, st.describe());
+        return reregister();
+      case v::reconnect:
+        break;
+    }
+    if (st.code == wire::status::unimplemented)
+      // Neither listen: perhaps a proxy in front of the engine answering 404 for a while (gRPC
+      // maps that to UNIMPLEMENTED). Stay up, detached, and try ListenV2 again with the backoff.
       spdlog::error("worker {}: the engine at {} answers neither Dispatcher/ListenV2 nor "
                     "Dispatcher/Listen ({}); this worker gets no work until it does; trying "
                     "again in {} ms",
-                    spec_->name, spec_->cfg.host_port, st.describe(), delay.count());
-      delayed_send(this, delay, msg::reconnect_atom::value, ++reconnect_gen_);
-      return;
-    }
-    if (st.code == wire::status::resource_exhausted)
+                    spec_->name, spec_->cfg.host_port, st.describe(), verdict.delay.count());
+    else if (st.code == wire::status::resource_exhausted)
       spdlog::error("worker {}: the listen stream broke on a message larger than this worker "
                     "accepts ({}); raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH (now {} "
-                    "bytes; the connection takes up to 4 times that)",
-                    spec_->name, st.describe(), spec_->cfg.max_recv_bytes);
-    if (reregister_ || st.code == wire::status::not_found
-        || st.code == wire::status::failed_precondition) {
-      reregister_ = false;
-      spdlog::warn("worker {}: the engine no longer knows worker {} ({}); registering again",
-                   spec_->name, worker_id_, st.describe());
-      return reregister();
-    }
-    auto delay = jittered_backoff(reconnect_attempts_++, 100ms, 5000ms);
-    spdlog::warn("worker {}: listen stream ended ({}); reconnecting in {} ms", spec_->name,
-                 st.describe(), delay.count());
-    delayed_send(this, delay, msg::reconnect_atom::value, ++reconnect_gen_);
+                    "bytes; the connection takes up to 4 times that); reconnecting in {} ms",
+                    spec_->name, st.describe(), spec_->cfg.max_recv_bytes,
+                    verdict.delay.count());
+    else
+      spdlog::warn("worker {}: listen stream ended ({}); reconnecting in {} ms", spec_->name,
+                   st.describe(), verdict.delay.count());
+    delayed_send(this, verdict.delay, msg::reconnect_atom::value, ++reconnect_gen_);
   }
 
   // -- heartbeats -------------------------------------------------------------------------------
 
   void heartbeat() {
-    if (unsubscribed_ || heartbeats_unsupported_)
+    if (session_.current() == engine_session::phase::closed || session_.heartbeats_unsupported())
       return;
     send_heartbeat();
+    next_periodic_beat_ = std::chrono::steady_clock::now() + spec_->options.heartbeat_interval;
     delayed_send(this, spec_->options.heartbeat_interval, msg::heartbeat_atom::value);
   }
 
   void send_heartbeat() {
-    if (heartbeats_unsupported_)
+    if (session_.heartbeats_unsupported())
       return;
-    auto self = caf::actor_cast<caf::actor>(this);
-    auto gen = stream_gen_;
-    dispatcher_->heartbeat(worker_id_, [self, gen](wire::rpc_status st) {
-      caf::anon_send(self, msg::hb_result_atom::value, gen, std::move(st));
-    });
+    link_->heartbeat(worker_id_, post(msg::hb_result_atom::value, stream_gen_));
   }
 
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
-    if (unsubscribed_)
-      return;
-    if (st.code == wire::status::unimplemented
-        && ++heartbeat_unimplemented_ >= unimplemented_to_believe) {
-      // As the official SDKs: an engine without Heartbeat tracks liveness by the stream alone.
-      // Only believed when it says so several times in a row: a proxy answering 404 for a moment
-      // looks the same once.
-      if (!heartbeats_unsupported_)
+    if (gen != stream_gen_ && st.code != wire::status::unimplemented)
+      return; // about a stream we already replaced
+    auto verdict =
+      session_.on_heartbeat(st, gen == stream_gen_ && listen_ != nullptr,
+                            std::chrono::steady_clock::now());
+    using v = engine_session::heartbeat_verdict;
+    switch (verdict.what) {
+      case v::nothing:
+        if (!st.ok() && !session_.closed_for_stop())
+          spdlog::warn("worker {}: heartbeat failed: {}", spec_->name, st.describe());
+        break;
+      case v::attach:
+        break;
+      case v::stop_heartbeats:
         spdlog::warn("worker {}: the engine does not implement Dispatcher/Heartbeat ({}, {} "
                      "times in a row); no more heartbeats will be sent",
-                     spec_->name, st.describe(), heartbeat_unimplemented_);
-      heartbeats_unsupported_ = true;
-      if (listen_ && !registering_)
-        set_attached(true);
-      return;
+                     spec_->name, st.describe(), engine_session::unimplemented_to_believe);
+        break;
+      case v::ask_again:
+        spdlog::warn("worker {}: heartbeat refused ({}); the stream stays open, asking again in "
+                     "{} ms",
+                     spec_->name, st.describe(), verdict.delay.count());
+        delayed_send(this, verdict.delay, msg::heartbeat_atom::value, stream_gen_);
+        break;
+      case v::renew_stream:
+        spdlog::warn("worker {}: heartbeats refused for {} s on an open stream ({}); renewing "
+                     "the stream",
+                     spec_->name, engine_session::renew_after_refusals.count(), st.describe());
+        if (listen_)
+          listen_->cancel();
+        break;
+      case v::register_again:
+        spdlog::warn("worker {}: heartbeat failed: {}; registering again", spec_->name,
+                     st.describe());
+        reregister();
+        break;
     }
-    if (st.code != wire::status::unimplemented)
-      heartbeat_unimplemented_ = 0;
-    if (gen != stream_gen_)
-      return;
-    if (st.ok()) {
-      if (listen_ && !registering_) {
-        reconnect_attempts_ = 0; // the engine accepted this stream: the next cut starts low
-        set_attached(true);
-      }
-      return;
-    }
-    if (draining_) {
-      spdlog::debug("worker {}: heartbeat failed while draining: {}", spec_->name, st.describe());
-      return;
-    }
-    spdlog::warn("worker {}: heartbeat failed: {}", spec_->name, st.describe());
-    set_attached(false);
-    if (registering_)
-      return;
-    // The engine may consider us gone: renew the stream. NOT_FOUND means it forgot this worker
-    // (e.g. it restarted): register again once the stream has ended.
-    if (st.code == wire::status::not_found)
-      reregister_ = true;
-    if (listen_)
-      listen_->cancel();
-    else if (reregister_) {
-      reregister_ = false;
-      reregister();
-    }
+    report_state();
   }
 
   /// Tells the supervisor whether the worker can take work (registered, stream open, engine
   /// answering heartbeats); on attaching, events waiting for a retry go out at once.
-  void set_attached(bool attached) {
+  void report_state() {
+    bool attached = session_.attached();
     if (attached == attached_)
       return;
     attached_ = attached;
-    if (!draining_)
-      send(supervisor_, msg::status_atom::value, std::string{attached ? "ready" : "detached"});
+    if (!drain_.stopping())
+      send(supervisor_, msg::status_atom::value,
+           attached ? msg::worker_state::ready : msg::worker_state::detached);
     if (attached)
       flush_outbox_now();
   }
 
   // -- work ------------------------------------------------------------------------------------
 
-  void on_action(uint64_t gen, wire::assigned_action& a) {
+  void on_action(uint64_t, wire::assigned_action& a) {
     switch (a.type) {
       case wire::action_type::start_step_run:
         return on_start(a);
@@ -447,15 +439,16 @@ private:
 
   void on_start(wire::assigned_action& a) {
     auto key = a.key();
-    if (running_.count(key) != 0 || backlog_keys_.count(key) != 0) {
+    if (pool_.contains(key)) {
       spdlog::warn("worker {}: duplicate assignment of {} ignored", spec_->name, key);
       return;
     }
+    wire::run_ref ref{a};
     auto task = spec_->tasks.find(a.action_id);
     if (task == spec_->tasks.end()) {
       spdlog::error("worker {}: assigned unknown action '{}' (run {}); failing it", spec_->name,
                     a.action_id, key);
-      return emit(a, wire::step_event_type::failed,
+      return emit(ref, wire::step_event_type::failed,
                   "hatchet::unknown_action: this worker does not serve action '" + a.action_id
                     + "'",
                   true);
@@ -465,7 +458,7 @@ private:
                     "of {} bytes; failing it",
                     spec_->name, key, a.action_id, a.action_payload.size(),
                     spec_->cfg.max_recv_bytes);
-      return emit(a, wire::step_event_type::failed,
+      return emit(ref, wire::step_event_type::failed,
                   "hatchet::payload_too_large: the action payload has "
                     + std::to_string(a.action_payload.size())
                     + " bytes, over this worker's limit of "
@@ -473,92 +466,79 @@ private:
                     + " bytes (raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH)",
                   true);
     }
-    if (draining_) {
-      spdlog::info("worker {}: run {} assigned while shutting down; handing it back", spec_->name,
-                   key);
-      return emit(a, wire::step_event_type::failed,
+    if (drain_.stream_closed()) {
+      // Only a START already on its way when the stop closed the stream gets here. While the
+      // stream is open, runs assigned during the stop are run: the engine stops sending them
+      // once the pause has taken effect.
+      spdlog::info("worker {}: run {} assigned after the stream closed for the stop; handing it "
+                   "back",
+                   spec_->name, key);
+      return emit(ref, wire::step_event_type::failed,
                   "hatchet::worker_shutting_down: the worker was shutting down when this run "
                   "arrived",
                   false);
     }
-    emit(a, wire::step_event_type::started, "", false);
+    emit(ref, wire::step_event_type::started, "", false);
     msg::assignment job{std::move(a), task->second, state_};
-    if (free_.empty()) {
-      backlog_keys_.insert(key);
-      backlog_.push_back(std::move(job));
+    if (!pool_.has_free_slot()) {
+      pool_.wait(std::move(key), std::move(job));
       spdlog::warn("worker {}: more runs than slots assigned ({} waiting)", spec_->name,
-                   backlog_.size());
+                   pool_.waiting());
       return;
     }
     dispatch(std::move(job));
   }
 
   void dispatch(msg::assignment job) {
-    auto slot = std::move(free_.back());
-    free_.pop_back();
-    auto key = job.action.key();
-    spdlog::debug("worker {}: run {} ({}) starting", spec_->name, key, job.action.action_id);
-    running_.emplace(key, running_run{slot, job.action});
+    auto slot = pool_.take(wire::run_ref{job.action});
+    spdlog::debug("worker {}: run {} ({}) starting", spec_->name, job.action.key(),
+                  job.action.action_id);
     send(slot, msg::run_atom::value, std::move(job));
   }
 
   void on_cancel(const wire::assigned_action& a) {
     auto key = a.key();
-    if (auto i = running_.find(key); i != running_.end()) {
+    if (auto* run = pool_.find_running(key)) {
       spdlog::info("worker {}: run {} cancelled by the engine", spec_->name, key);
-      i->second.cancelled = true;
-      send(i->second.slot, msg::cancel_atom::value, key);
+      run->cancelled_by_engine = true;
+      send(run->slot, msg::cancel_atom::value, key);
       return;
     }
-    if (backlog_keys_.erase(key) != 0) {
-      backlog_.erase(std::remove_if(backlog_.begin(), backlog_.end(),
-                                    [&](const msg::assignment& j) { return j.action.key() == key; }),
-                     backlog_.end());
+    if (pool_.drop_waiting(key)) {
       spdlog::info("worker {}: queued run {} cancelled by the engine", spec_->name, key);
-      return;
+      return advance_stop();
     }
     spdlog::info("worker {}: CANCEL for run {} which is not running here; ignored", spec_->name,
                  key);
   }
 
   void on_done(msg::task_outcome& o, caf::actor& slot) {
-    auto i = running_.find(o.key);
-    if (i == running_.end()) {
+    auto run = pool_.release(o.key, std::move(slot));
+    if (!run) {
       // Reported FAILED at the end of the grace period already; its result is too late.
-    spdlog::warn("worker {}: run {} ended after it was reported failed at shutdown", spec_->name,
-                 o.key);
+      spdlog::warn("worker {}: run {} ended after it was reported failed at shutdown",
+                   spec_->name, o.key);
+    } else if (run->cancelled_by_engine) {
+      spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, o.key);
+    } else if (run->cancelled_for_stop && o.kind == msg::task_outcome::failed) {
+      // Interrupted by the shutdown: let the engine run it again elsewhere.
+      emit(run->ref, wire::step_event_type::failed, std::move(o.payload), false);
+    } else if (o.kind == msg::task_outcome::completed) {
+      spdlog::debug("worker {}: run {} completed", spec_->name, o.key);
+      emit(run->ref, wire::step_event_type::completed, std::move(o.payload), false);
     } else {
-      auto action = std::move(i->second.action);
-      bool cancelled = i->second.cancelled;
-      bool shutdown_cancelled = i->second.shutdown_cancelled;
-      running_.erase(i);
-      if (cancelled) {
-        spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, o.key);
-      } else if (shutdown_cancelled && o.kind == msg::task_outcome::failed) {
-        // Interrupted by the shutdown: let the engine run it again elsewhere.
-        emit(action, wire::step_event_type::failed, std::move(o.payload), false);
-      } else if (o.kind == msg::task_outcome::completed) {
-        spdlog::debug("worker {}: run {} completed", spec_->name, o.key);
-        emit(action, wire::step_event_type::completed, std::move(o.payload), false);
-      } else {
-        spdlog::info("worker {}: run {} ({}) failed: {}", spec_->name, o.key, action.action_id,
-                     o.payload.substr(0, o.payload.find('\n')));
-        emit(action, wire::step_event_type::failed, std::move(o.payload), o.should_not_retry);
-      }
+      spdlog::info("worker {}: run {} ({}) failed: {}", spec_->name, o.key, run->ref.action_id,
+                   o.payload.substr(0, o.payload.find('\n')));
+      emit(run->ref, wire::step_event_type::failed, std::move(o.payload), o.should_not_retry);
     }
-    free_.push_back(std::move(slot));
-    if (!backlog_.empty()) {
-      auto job = std::move(backlog_.front());
-      backlog_.pop_front();
-      backlog_keys_.erase(job.action.key());
-      dispatch(std::move(job));
-    }
-    finish_if_drained();
+    if (auto job = pool_.next_waiting())
+      dispatch(std::move(*job));
+    advance_stop();
   }
 
   void on_task_down(const caf::down_msg& dm) {
     all_tasks_.erase(dm.source);
-    if (stopping_tasks_) {
+    if (drain_.current() == drain::phase::stopping_tasks) {
       if (all_tasks_.empty())
         finish();
       return;
@@ -567,37 +547,29 @@ private:
     // and replace the slot so the worker keeps its capacity.
     spdlog::error("worker {}: a task actor died ({}); replacing it", spec_->name,
                   to_string(dm.reason));
-    for (auto i = running_.begin(); i != running_.end(); ++i) {
-      if (i->second.slot.address() == dm.source) {
-        emit(i->second.action, wire::step_event_type::failed,
-             "hatchet::worker_error: the task actor running this run died", false);
-        running_.erase(i);
-        break;
-      }
-    }
-    free_.erase(std::remove_if(free_.begin(), free_.end(),
-                               [&](const caf::actor& a) { return a.address() == dm.source; }),
-                free_.end());
-    auto t = spawn_task_actor(this, caf::actor_cast<caf::actor>(this), exec_);
-    all_tasks_.insert(t.address());
-    free_.push_back(std::move(t));
+    if (auto lost = pool_.remove_slot(caf::actor_cast<caf::actor>(dm.source)))
+      emit(lost->second.ref, wire::step_event_type::failed,
+           "hatchet::worker_error: the task actor running this run died", false);
+    add_slot();
+    if (auto job = pool_.next_waiting())
+      dispatch(std::move(*job));
   }
 
   // -- events to the engine ---------------------------------------------------------------------
 
-  void emit(const wire::assigned_action& a, wire::step_event_type type, std::string payload,
+  void emit(const wire::run_ref& r, wire::step_event_type type, std::string payload,
             bool should_not_retry) {
     wire::step_event ev;
     ev.worker_id = worker_id_;
-    ev.job_id = a.job_id;
-    ev.job_run_id = a.job_run_id;
-    ev.task_id = a.task_id;
-    ev.task_run_external_id = a.task_run_external_id;
-    ev.action_id = a.action_id;
+    ev.job_id = r.job_id;
+    ev.job_run_id = r.job_run_id;
+    ev.task_id = r.task_id;
+    ev.task_run_external_id = r.task_run_external_id;
+    ev.action_id = r.action_id;
     ev.timestamp_ns = now_ns();
     ev.type = type;
     ev.payload = std::move(payload);
-    ev.retry_count = a.retry_count;
+    ev.retry_count = r.retry_count;
     ev.should_not_retry = should_not_retry;
     send_event(outbox_.add(std::move(ev)));
   }
@@ -608,16 +580,13 @@ private:
       return;
     e->in_flight = true;
     e->event.worker_id = worker_id_; // the current registration, if it changed meanwhile
-    auto self = caf::actor_cast<caf::actor>(this);
-    dispatcher_->send_event(e->event, [self, seq](wire::rpc_status st) {
-      caf::anon_send(self, msg::event_ack_atom::value, seq, std::move(st));
-    });
+    link_->send_event(e->event, post(msg::event_ack_atom::value, seq));
   }
 
   void on_event_ack(uint64_t seq, const wire::rpc_status& st) {
     if (st.ok()) {
       outbox_.ack(seq);
-      return finish_if_drained();
+      return advance_stop();
     }
     auto* e = outbox_.find(seq);
     if (e == nullptr)
@@ -628,7 +597,7 @@ private:
                     spec_->name, static_cast<int>(e->event.type), e->event.task_run_external_id,
                     e->event.retry_count, st.describe());
       outbox_.ack(seq);
-      return finish_if_drained();
+      return advance_stop();
     }
     auto delay = outbox_.backoff(seq);
     spdlog::warn("worker {}: sending event for run {}/{} failed ({}); retrying in {} ms",
@@ -651,57 +620,68 @@ private:
       send_event(seq);
   }
 
-  // -- shutdown ---------------------------------------------------------------------------------
+  // -- stopping: see drain.hpp for the order and why -------------------------------------------
 
-  enum deadline_phase : int { drain_deadline = 0, grace_deadline = 1, flush_deadline = 2 };
-
-  void drain() {
-    if (draining_)
+  void begin_stop() {
+    if (drain_.stopping())
       return;
-    draining_ = true;
-    send(supervisor_, msg::status_atom::value, std::string{"stopping"});
-    spdlog::info("worker {}: stopping: no new work; waiting up to {} ms for {} running run(s)",
-                 spec_->name, spec_->options.drain_timeout.count(),
-                 running_.size() + backlog_.size());
-    if (listen_)
-      listen_->cancel();
+    bool can_pause = !worker_id_.empty() && !session_.registering();
+    drain_.begin(can_pause);
+    session_.begin_stop();
+    send(supervisor_, msg::status_atom::value, msg::worker_state::stopping);
+    spdlog::info("worker {}: stopping: {}; waiting up to {} ms for {} run(s)", spec_->name,
+                 can_pause ? "pausing on the engine so that no new run comes"
+                           : "not registered, nothing to pause",
+                 spec_->options.drain_timeout.count(), pool_.running() + pool_.waiting());
+    if (can_pause)
+      link_->set_paused(worker_id_, true, post(msg::pause_atom::value));
     delayed_send(this, spec_->options.drain_timeout, msg::deadline_atom::value,
-                 static_cast<int>(drain_deadline));
-    finish_if_drained();
+                 msg::stop_timer::drain);
+    advance_stop();
+  }
+
+  void on_paused(int http_status, const std::string& error) {
+    drain_.pause_answered(error.empty());
+    if (error.empty())
+      spdlog::info("worker {}: paused on the engine (HTTP {}): no new runs will be assigned",
+                   spec_->name, http_status);
+    else
+      spdlog::warn("worker {}: could not pause on the engine ({}); runs it still assigns until "
+                   "the stream closes are run within drain_timeout",
+                   spec_->name, error);
+    advance_stop();
   }
 
   /// A second stop request: no more waiting for runs.
   void force_stop() {
-    if (!draining_)
-      drain();
-    if (forced_)
+    if (!drain_.stopping())
+      begin_stop();
+    auto left = pool_.running() + pool_.waiting();
+    if (!drain_.force(0))
       return;
-    forced_ = true;
-    spdlog::warn("worker {}: forced stop: cancelling {} run(s) now", spec_->name,
-                 running_.size() + backlog_.size());
+    spdlog::warn("worker {}: forced stop: cancelling {} run(s) now", spec_->name, left);
     cancel_stragglers();
     fail_stragglers("a second stop signal cut the drain short");
   }
 
-  void on_deadline(int phase) {
-    switch (phase) {
-      case drain_deadline:
-        if (running_.empty() && backlog_.empty())
+  void on_stop_timer(msg::stop_timer timer) {
+    switch (timer) {
+      case msg::stop_timer::drain:
+        if (!drain_.on_drain_deadline(!pool_.idle()))
           return;
         spdlog::warn("worker {}: {} run(s) still going after drain_timeout ({} ms); cancelling "
                      "them, {} ms grace",
-                     spec_->name, running_.size() + backlog_.size(),
+                     spec_->name, pool_.running() + pool_.waiting(),
                      spec_->options.drain_timeout.count(), spec_->options.cancel_grace.count());
         cancel_stragglers();
         delayed_send(this, spec_->options.cancel_grace, msg::deadline_atom::value,
-                     static_cast<int>(grace_deadline));
+                     msg::stop_timer::grace);
         return;
-      case grace_deadline:
-        drain_timed_out_ = drain_timed_out_ || !running_.empty() || !backlog_.empty();
+      case msg::stop_timer::grace:
         fail_stragglers("drain_timeout and cancel_grace passed");
         return;
-      case flush_deadline:
-        if (outbox_.empty() || unsubscribing_ || stopping_tasks_)
+      case msg::stop_timer::flush:
+        if (outbox_.empty() || drain_.current() != drain::phase::flushing)
           return;
         spdlog::error("worker {}: {} event(s) not acknowledged within flush_timeout ({} ms); "
                       "dropping them",
@@ -713,17 +693,13 @@ private:
                           e->event.retry_count);
           outbox_.ack(seq);
         }
-        return finish_if_drained();
+        return advance_stop();
     }
   }
 
   void cancel_stragglers() {
-    for (auto& [key, run] : running_) {
-      if (run.cancelled || run.shutdown_cancelled)
-        continue;
-      run.shutdown_cancelled = true;
-      send(run.slot, msg::cancel_atom::value, key);
-    }
+    for (auto& [key, slot] : pool_.cancel_all_for_stop())
+      send(slot, msg::cancel_atom::value, key);
   }
 
   /// Reports every run still here FAILED, so that none stays RUNNING on the engine; their task
@@ -731,57 +707,55 @@ private:
   void fail_stragglers(const std::string& why) {
     auto text = "hatchet::worker_shutdown: the worker shut down before this run finished (" + why
                 + "); the engine may retry it";
-    for (auto& [key, run] : running_) {
-      if (run.cancelled)
-        continue; // the engine cancelled it: nothing to report
-      spdlog::warn("worker {}: run {} abandoned at shutdown; reported FAILED", spec_->name, key);
-      emit(run.action, wire::step_event_type::failed, text, false);
+    auto refs = pool_.abandon_all([](const msg::assignment& j) { return wire::run_ref{j.action}; });
+    drain_.on_grace_deadline(refs.size());
+    for (auto& r : refs) {
+      spdlog::warn("worker {}: run {} abandoned at shutdown; reported FAILED", spec_->name,
+                   r.key());
+      emit(r, wire::step_event_type::failed, text, false);
     }
-    for (auto& job : backlog_)
-      emit(job.action, wire::step_event_type::failed, text, false);
-    abandoned_ += running_.size() + backlog_.size();
-    running_.clear();
-    backlog_.clear();
-    backlog_keys_.clear();
-    finish_if_drained();
+    advance_stop();
   }
 
-  void finish_if_drained() {
-    if (!draining_ || unsubscribing_ || stopping_tasks_)
-      return;
-    if (!running_.empty() || !backlog_.empty())
-      return;
-    if (!outbox_.empty()) {
-      if (!flush_armed_) {
-        flush_armed_ = true;
-        delayed_send(this, spec_->options.flush_timeout, msg::deadline_atom::value,
-                     static_cast<int>(flush_deadline));
+  /// Performs the drain's next steps until it has to wait for something.
+  void advance_stop() {
+    for (;;) {
+      switch (drain_.next_step(!pool_.idle(), outbox_.empty(), !worker_id_.empty())) {
+        case drain::step::wait:
+          return;
+        case drain::step::close_stream:
+          session_.close_for_stop();
+          if (listen_)
+            listen_->cancel();
+          continue;
+        case drain::step::arm_flush_deadline:
+          delayed_send(this, spec_->options.flush_timeout, msg::deadline_atom::value,
+                       msg::stop_timer::flush);
+          return;
+        case drain::step::unsubscribe:
+          session_.unsubscribing_now();
+          link_->unsubscribe(worker_id_, post(msg::unsub_atom::value));
+          return;
+        case drain::step::stop_tasks:
+          return stop_tasks();
       }
-      return;
     }
-    if (start_rp_.pending())
-      start_rp_.deliver(make_error(errc::shutting_down, "stopped before registration finished"));
-    if (worker_id_.empty())
-      return stop_tasks();
-    unsubscribing_ = true;
-    auto self = caf::actor_cast<caf::actor>(this);
-    dispatcher_->unsubscribe(worker_id_, [self](wire::rpc_status st) {
-      caf::anon_send(self, msg::unsub_atom::value, std::move(st));
-    });
   }
 
   void on_unsubscribed(const wire::rpc_status& st) {
-    unsubscribed_ = true;
+    session_.unsubscribed();
     if (st.ok())
       spdlog::info("worker {}: unsubscribed", spec_->name);
     else
       spdlog::warn("worker {}: Unsubscribe failed ({}); the engine will notice the closed stream",
                    spec_->name, st.describe());
+    drain_.unsubscribed();
     stop_tasks();
   }
 
   void stop_tasks() {
-    stopping_tasks_ = true;
+    if (start_rp_.pending())
+      start_rp_.deliver(make_error(errc::shutting_down, "stopped before registration finished"));
     if (all_tasks_.empty())
       return finish();
     for (auto& addr : all_tasks_)
@@ -791,73 +765,52 @@ private:
 
   /// Every task actor is gone: quit, saying how the drain went.
   void finish() {
-    if (forced_)
-      return quit(make_error(errc::forced_stop, std::to_string(abandoned_)
+    if (drain_.forced())
+      return quit(make_error(errc::forced_stop, std::to_string(drain_.abandoned())
                                                   + " run(s) reported FAILED after a second stop "
                                                     "request"));
-    if (drain_timed_out_)
+    if (drain_.timed_out())
       return quit(make_error(errc::drain_timed_out,
-                             std::to_string(abandoned_) + " run(s) did not finish within "
+                             std::to_string(drain_.abandoned()) + " run(s) did not finish within "
                                + std::to_string(spec_->options.drain_timeout.count())
                                + " ms + cancel_grace and were reported FAILED"));
     quit();
   }
 
-  struct running_run {
-    caf::actor slot;
-    wire::assigned_action action;
-    bool cancelled = false;          ///< by the engine: report nothing
-    bool shutdown_cancelled = false; ///< by the shutdown: report what it did
-  };
-
   worker_spec_ptr spec_;
   lifespan_state_ptr state_;
-  std::shared_ptr<rpc::dispatcher_client> dispatcher_;
-  std::shared_ptr<rpc::admin_client> admin_;
+  caf::actor supervisor_;
+  link_factory make_link_;
+  std::shared_ptr<rpc::engine_link> link_;
   std::shared_ptr<executor> exec_;
   std::shared_ptr<rpc::listen_stream> listen_;
   caf::response_promise start_rp_;
 
-  std::string worker_id_;
-  std::vector<caf::actor> free_;
-  std::set<caf::actor_addr> all_tasks_;
-  std::unordered_map<std::string, running_run> running_;
-  std::deque<msg::assignment> backlog_;
-  std::unordered_set<std::string> backlog_keys_;
+  engine_session session_;
+  drain drain_;
+  pool_t pool_;
   outbox outbox_;
+  std::set<caf::actor_addr> all_tasks_;
 
-  uint64_t stream_gen_ = 0;
-  uint64_t reconnect_gen_ = 0;
-  int reconnect_attempts_ = 0;
-  std::chrono::steady_clock::time_point stream_opened_;
+  std::string worker_id_;
+  uint64_t stream_gen_ = 0;    ///< the current stream; older streams' messages are stale
+  uint64_t reconnect_gen_ = 0; ///< the current reconnect timer
   int version_attempts_ = 0;
   int put_attempts_ = 0;
   int register_attempts_ = 0;
   size_t workflows_put_ = 0;
-  caf::actor supervisor_;
   bool heartbeat_armed_ = false;
-  bool heartbeats_unsupported_ = false; ///< the engine answered Heartbeat with UNIMPLEMENTED
-  int heartbeat_unimplemented_ = 0;     ///< ...so many times in a row
-  bool legacy_listen_ = false;          ///< the engine answered ListenV2 with UNIMPLEMENTED
-  bool registering_ = false;
-  bool reregister_ = false;
-  bool attached_ = false;
-  bool forced_ = false;
-  bool drain_timed_out_ = false;
-  bool flush_armed_ = false;
-  size_t abandoned_ = 0;
-  bool draining_ = false;
-  bool unsubscribing_ = false;
-  bool unsubscribed_ = false;
-  bool stopping_tasks_ = false;
+  std::chrono::steady_clock::time_point next_periodic_beat_{};
+  bool attached_ = false; ///< what the supervisor was last told
 };
 
 } // namespace
 
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
-                            lifespan_state_ptr state) {
+                            lifespan_state_ptr state, link_factory make_link) {
   return parent->spawn<dispatcher_actor, caf::monitored>(std::move(spec), std::move(state),
-                                                         caf::actor_cast<caf::actor>(parent));
+                                                         caf::actor_cast<caf::actor>(parent),
+                                                         std::move(make_link));
 }
 
 } // namespace hatchet::detail

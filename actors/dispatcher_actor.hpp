@@ -9,15 +9,25 @@
 //   Unsubscribe, stop the task actors; then the dispatcher quits with reason `normal`. The
 //   supervisor sees the down message only after the last task actor is gone.
 
+#include <functional>
+#include <memory>
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/worker_spec.hpp"
 #include "hatchet/lifespan.hpp"
 
+namespace hatchet::rpc {
+class engine_link;
+} // namespace hatchet::rpc
+
 namespace hatchet::detail {
 
+/// Makes the dispatcher's link to the engine; empty: the real one (gRPC and REST).
+using link_factory = std::function<std::shared_ptr<rpc::engine_link>(const config&)>;
+
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
-                            lifespan_state_ptr state);
+                            lifespan_state_ptr state, link_factory make_link = {});
 
 } // namespace hatchet::detail

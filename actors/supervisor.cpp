@@ -39,12 +39,14 @@ public:
             });
     return {
       [this](msg::shutdown_atom) { begin_stop(); },
-      [this](msg::status_atom, std::string& status) {
+      [this](msg::status_atom, msg::worker_state state) {
         heard_status_ = true;
         if (!stopping_)
-          status_ = std::move(status);
+          state_ = state;
       },
-      [this](msg::status_atom) { return stopping_ ? std::string{"stopping"} : status_; },
+      [this](msg::status_atom) {
+        return std::string{to_string(stopping_ ? msg::worker_state::stopping : state_)};
+      },
       [this](msg::released_atom) {
         if (waiting_for_holders_)
           stop_lifespan();
@@ -105,7 +107,7 @@ private:
           // Registered, but not ready until the engine has accepted a heartbeat on the open
           // stream: the dispatcher says "ready" then (its messages arrive after this answer).
           if (!stopping_ && !heard_status_)
-            status_ = "detached";
+            state_ = msg::worker_state::detached;
           spdlog::info("worker {}: running as {}", spec_->name, worker_id);
           for (auto& rp : ready_waiters_)
             rp.deliver(worker_id);
@@ -233,7 +235,7 @@ private:
   bool stopping_ = false;
   bool running_ = false;
   std::string worker_id_;
-  std::string status_ = "starting";
+  msg::worker_state state_ = msg::worker_state::starting;
   bool heard_status_ = false; ///< the dispatcher has reported its state at least once
   std::vector<caf::response_promise> ready_waiters_;
 };

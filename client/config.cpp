@@ -68,7 +68,10 @@ caf::expected<config> config::from_map(const std::map<std::string, std::string>&
     return make_error(errc::invalid_config,
                       "no gRPC address: the token has no grpc_broadcast_address claim and "
                       "HATCHET_CLIENT_HOST_PORT is not set");
+  // The Python SDK reads HATCHET_CLIENT_SERVER_URL, the TypeScript SDK HATCHET_CLIENT_API_URL.
   cfg.server_url = get("HATCHET_CLIENT_SERVER_URL");
+  if (cfg.server_url.empty())
+    cfg.server_url = get("HATCHET_CLIENT_API_URL");
   if (cfg.server_url.empty())
     cfg.server_url = claims->server_url;
   auto strategy = to_lower(get("HATCHET_CLIENT_TLS_STRATEGY"));

@@ -13,6 +13,9 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+# cpp-httplib (Debian ships it compiled, with OpenSSL): the worker's REST calls (pausing the worker
+# on the engine) and the dev engine's REST API. Included by one .cpp on each side only.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(HATCHET_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 endif()

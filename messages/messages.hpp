@@ -47,6 +47,33 @@ using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // drain phases' timers
 using status_atom = caf::atom_constant<caf::atom("status")>;      // dispatcher -> supervisor, queries
 using force_atom = caf::atom_constant<caf::atom("force")>;        // second stop request
+using pause_atom = caf::atom_constant<caf::atom("pause")>;        // REST pause answered
+
+/// What the dispatcher tells the supervisor about the worker, and what worker_status() reports.
+enum class worker_state : uint8_t {
+  starting, ///< lifespan setup, start-up calls
+  ready,    ///< registered, stream open, the engine accepted a heartbeat on it
+  detached, ///< registered, but the stream is down or not yet confirmed
+  stopping, ///< a stop is under way
+};
+
+/// "starting", "ready", "detached", "stopping": the words worker_status() answers with.
+inline const char* to_string(worker_state s) noexcept {
+  switch (s) {
+    case worker_state::starting: return "starting";
+    case worker_state::ready: return "ready";
+    case worker_state::detached: return "detached";
+    case worker_state::stopping: return "stopping";
+  }
+  return "?";
+}
+
+/// The dispatcher's stop timers.
+enum class stop_timer : uint8_t {
+  drain, ///< drain_timeout passed: cancel the runs still going
+  grace, ///< cancel_grace passed: report the runs still going FAILED
+  flush, ///< flush_timeout passed: drop the events still unacknowledged
+};
 
 /// What a task actor receives for one run: the action, the task to call, and the lifespan state
 /// (the same immutable object for every run on this worker).
@@ -58,9 +85,11 @@ struct assignment {
 
 /// What a task actor reports when its run ends.
 struct task_outcome {
-  enum kind_t : int { completed = 0, failed = 1 };
+  enum class kind_t : uint8_t { completed, failed };
+  static constexpr kind_t completed = kind_t::completed;
+  static constexpr kind_t failed = kind_t::failed;
   std::string key; ///< assigned_action::key()
-  int kind = completed;
+  kind_t kind = kind_t::completed;
   std::string payload; ///< COMPLETED: output JSON text; FAILED: error text
   bool should_not_retry = false;
 };
@@ -78,3 +107,8 @@ using hatchet_assignment = hatchet::msg::assignment;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_assignment)
 using hatchet_lifespan_state_ptr = hatchet::detail::lifespan_state_ptr;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_lifespan_state_ptr)
+// Local-only enums: never serialised.
+using hatchet_worker_state = hatchet::msg::worker_state;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_worker_state)
+using hatchet_stop_timer = hatchet::msg::stop_timer;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_stop_timer)

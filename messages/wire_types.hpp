@@ -49,6 +49,25 @@ typename Inspector::result_type inspect(Inspector& f, assigned_action& x) {
            x.parent_workflow_run_id, x.priority, x.workflow_id, x.workflow_version_id);
 }
 
+/// What the events about one run need of its assignment: the ids, not the payload. The worker
+/// keeps one of these per run in flight instead of a copy of the whole assignment.
+struct run_ref {
+  std::string job_id;
+  std::string job_run_id;
+  std::string task_id;
+  std::string task_run_external_id;
+  std::string action_id;
+  int32_t retry_count = 0;
+
+  run_ref() = default;
+  explicit run_ref(const assigned_action& a)
+    : job_id(a.job_id), job_run_id(a.job_run_id), task_id(a.task_id),
+      task_run_external_id(a.task_run_external_id), action_id(a.action_id),
+      retry_count(a.retry_count) {
+  }
+  std::string key() const { return task_run_external_id + "/" + std::to_string(retry_count); }
+};
+
 /// A StepActionEvent as the worker sends it.
 struct step_event {
   std::string worker_id;

@@ -39,7 +39,8 @@ struct config {
   std::string tenant_id;
   /// gRPC target host:port (HATCHET_CLIENT_HOST_PORT, else the token's `grpc_broadcast_address`).
   std::string host_port;
-  /// REST base URL (HATCHET_CLIENT_SERVER_URL, else the token's `server_url`). Unused by the worker.
+  /// REST API base URL (HATCHET_CLIENT_SERVER_URL, else HATCHET_CLIENT_API_URL, else the token's
+  /// `server_url`). The worker pauses itself there during a graceful stop.
   std::string server_url;
   /// HATCHET_CLIENT_TLS_STRATEGY: `tls` (default), `mtls` or `none`.
   tls_strategy tls = tls_strategy::tls;

@@ -56,6 +56,22 @@ BOOST_AUTO_TEST_CASE(token_claims_fill_the_address_and_tenant) {
   BOOST_TEST(cfg->namespace_.empty());
 }
 
+// The REST API URL (where the worker pauses itself when stopping): the Python SDK's variable,
+// then the TypeScript SDK's, then the token's claim.
+BOOST_AUTO_TEST_CASE(rest_url_comes_from_server_url_then_api_url_then_the_token) {
+  auto env = env_with(make_token({{"sub", "t"},
+                                  {"server_url", "http://from-token:8080"},
+                                  {"grpc_broadcast_address", "h:1"}}));
+  env["HATCHET_CLIENT_API_URL"] = "https://from-api-url";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server_url == "https://from-api-url");
+  env["HATCHET_CLIENT_SERVER_URL"] = "https://from-server-url";
+  cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->server_url == "https://from-server-url");
+}
+
 BOOST_AUTO_TEST_CASE(explicit_variables_win_over_token_claims) {
   auto token = make_token({{"sub", "tenant-1"}, {"grpc_broadcast_address", "engine:7070"}});
   auto env = env_with(token);

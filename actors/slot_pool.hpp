@@ -1,0 +1,159 @@
+#pragma once
+// The worker's slots: never more runs at once than slots, each run with the slot that runs it,
+// and the runs the engine assigned beyond that waiting in arrival order.
+//
+// Shaped after a slot supplier: a slot is taken (reserved and marked used in one step, since a
+// START is all the engine sends) for a run and released when the run ends. The pool keeps the
+// ids the events about a run need (wire::run_ref), never a copy of a running run's payload; only
+// a waiting run keeps its whole job, because it has yet to be handed to a slot. Plain C++, no
+// actors: the dispatcher actor owns one (Slot = a task actor handle) and the unit tests drive one
+// with integers.
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "messages/wire_types.hpp"
+
+namespace hatchet::detail {
+
+template <class Slot, class Job>
+class slot_pool {
+public:
+  /// A run that holds a slot.
+  struct run {
+    Slot slot;
+    wire::run_ref ref;
+    bool cancelled_by_engine = false; ///< report nothing when it ends
+    bool cancelled_for_stop = false;  ///< the stop cancelled it: report what it did
+  };
+
+  /// A slot that can take a run.
+  void add_slot(Slot s) { free_.push_back(std::move(s)); }
+
+  /// A slot that died: forgotten if free; the run it held, if any, is returned and forgotten.
+  std::optional<std::pair<std::string, run>> remove_slot(const Slot& s) {
+    std::erase_if(free_, [&](const Slot& f) { return f == s; });
+    for (auto i = running_.begin(); i != running_.end(); ++i) {
+      if (i->second.slot == s) {
+        std::pair<std::string, run> out{i->first, std::move(i->second)};
+        running_.erase(i);
+        return out;
+      }
+    }
+    return std::nullopt;
+  }
+
+  /// Running or waiting: the engine assigned this run here already.
+  bool contains(const std::string& key) const {
+    return running_.count(key) != 0 || waiting_keys_.count(key) != 0;
+  }
+
+  bool has_free_slot() const noexcept { return !free_.empty(); }
+
+  /// Takes a free slot for the run `ref`. Precondition: has_free_slot().
+  Slot take(wire::run_ref ref) {
+    Slot s = std::move(free_.back());
+    free_.pop_back();
+    auto key = ref.key();
+    running_.emplace(std::move(key), run{s, std::move(ref)});
+    return s;
+  }
+
+  /// No slot free: the job waits, in arrival order.
+  void wait(std::string key, Job job) {
+    waiting_keys_.insert(key);
+    waiting_.emplace_back(std::move(key), std::move(job));
+  }
+
+  /// The run that has waited longest, if any (it then holds no place in the pool until taken).
+  std::optional<Job> next_waiting() {
+    if (waiting_.empty())
+      return std::nullopt;
+    auto [key, job] = std::move(waiting_.front());
+    waiting_.pop_front();
+    waiting_keys_.erase(key);
+    return std::move(job);
+  }
+
+  /// A run ended on `s`: the slot is free again. Returns the run if the pool still counted it
+  /// (not if it was abandoned at shutdown before it ended).
+  std::optional<run> release(const std::string& key, Slot s) {
+    free_.push_back(std::move(s));
+    auto i = running_.find(key);
+    if (i == running_.end())
+      return std::nullopt;
+    run r = std::move(i->second);
+    running_.erase(i);
+    return r;
+  }
+
+  run* find_running(const std::string& key) {
+    auto i = running_.find(key);
+    return i == running_.end() ? nullptr : &i->second;
+  }
+
+  /// Forgets a waiting run (the engine cancelled it before it started). False if not waiting.
+  bool drop_waiting(const std::string& key) {
+    if (waiting_keys_.erase(key) == 0)
+      return false;
+    std::erase_if(waiting_, [&](const auto& w) { return w.first == key; });
+    return true;
+  }
+
+  size_t running() const noexcept { return running_.size(); }
+  size_t waiting() const noexcept { return waiting_.size(); }
+  bool idle() const noexcept { return running_.empty() && waiting_.empty(); }
+
+  /// Marks every running run not yet cancelled as cancelled for the stop; returns them as
+  /// (key, slot) so the caller can tell each slot.
+  std::vector<std::pair<std::string, Slot>> cancel_all_for_stop() {
+    std::vector<std::pair<std::string, Slot>> out;
+    for (auto& [key, r] : running_) {
+      if (r.cancelled_by_engine || r.cancelled_for_stop)
+        continue;
+      r.cancelled_for_stop = true;
+      out.emplace_back(key, r.slot);
+    }
+    return out;
+  }
+
+  /// Gives up on every run still here (the stop's deadline passed): returns the refs of those
+  /// the engine did not cancel, running and waiting, and forgets them all. Their slots stay
+  /// taken until their task actors end.
+  template <class RefOfJob>
+  std::vector<wire::run_ref> abandon_all(RefOfJob ref_of) {
+    std::vector<wire::run_ref> out;
+    for (auto& [key, r] : running_)
+      if (!r.cancelled_by_engine)
+        out.push_back(std::move(r.ref));
+    for (auto& [key, job] : waiting_)
+      out.push_back(ref_of(job));
+    running_.clear();
+    waiting_.clear();
+    waiting_keys_.clear();
+    return out;
+  }
+
+  /// Drops everything (the owner is going away).
+  void clear() {
+    free_.clear();
+    running_.clear();
+    waiting_.clear();
+    waiting_keys_.clear();
+  }
+
+private:
+  std::vector<Slot> free_;
+  std::unordered_map<std::string, run> running_;
+  std::deque<std::pair<std::string, Job>> waiting_;
+  std::unordered_set<std::string> waiting_keys_;
+};
+
+} // namespace hatchet::detail

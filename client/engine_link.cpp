@@ -1,0 +1,67 @@
+#include "client/engine_link.hpp"
+
+#include <thread>
+
+#include "client/admin_client.hpp"
+#include "client/rest_client.hpp"
+
+namespace hatchet::rpc {
+
+namespace {
+
+/// How long the pause call may take (connecting, and the answer).
+constexpr std::chrono::milliseconds pause_timeout{5000};
+
+class grpc_engine_link final : public engine_link {
+public:
+  explicit grpc_engine_link(const config& cfg)
+    : cfg_(cfg), ch_(make_channel(cfg)), dispatcher_(ch_, cfg), admin_(ch_, cfg) {
+  }
+
+  void get_version(callback<wire::rpc_status, std::string> done) override {
+    dispatcher_.get_version(std::move(done));
+  }
+  void put_workflow(const workflow& wf, callback<wire::rpc_status> done) override {
+    admin_.put_workflow(wf, std::move(done));
+  }
+  void register_worker(const register_request& req,
+                       callback<wire::rpc_status, std::string> done) override {
+    dispatcher_.register_worker(req, std::move(done));
+  }
+  std::shared_ptr<listen_stream> listen(const std::string& worker_id,
+                                        callback<wire::assigned_action> on_action,
+                                        callback<wire::rpc_status> on_end, bool legacy) override {
+    return dispatcher_.listen(worker_id, std::move(on_action), std::move(on_end), legacy);
+  }
+  void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) override {
+    dispatcher_.heartbeat(worker_id, std::move(done));
+  }
+  void send_event(const wire::step_event& ev, callback<wire::rpc_status> done) override {
+    dispatcher_.send_event(ev, std::move(done));
+  }
+  void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) override {
+    dispatcher_.unsubscribe(worker_id, std::move(done));
+  }
+  void set_paused(const std::string& worker_id, bool paused,
+                  callback<int, std::string> done) override {
+    // The HTTP call blocks: it gets a short-lived thread of its own (one per stop).
+    std::thread{[cfg = cfg_, worker_id, paused, done = std::move(done)] {
+      auto res = set_worker_paused(cfg, worker_id, paused, pause_timeout);
+      done(res.http_status, res.ok() ? std::string{} : res.describe());
+    }}.detach();
+  }
+
+private:
+  config cfg_;
+  std::shared_ptr<channel> ch_;
+  dispatcher_client dispatcher_;
+  admin_client admin_;
+};
+
+} // namespace
+
+std::shared_ptr<engine_link> make_engine_link(const config& cfg) {
+  return std::make_shared<grpc_engine_link>(cfg);
+}
+
+} // namespace hatchet::rpc

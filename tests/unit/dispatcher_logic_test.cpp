@@ -1,0 +1,322 @@
+// The dispatcher's plain parts, driven without actors, gRPC or time: the slot pool, the engine
+// session's decisions, and the drain's phases.
+#define BOOST_TEST_MODULE dispatcher_logic
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+
+#include "actors/slot_pool.hpp"
+
+using hatchet::detail::slot_pool;
+using hatchet::wire::run_ref;
+
+namespace {
+
+run_ref make_ref(const std::string& id, int retry = 0) {
+  run_ref r;
+  r.task_run_external_id = id;
+  r.retry_count = retry;
+  r.action_id = "wf:task";
+  return r;
+}
+
+using pool = slot_pool<int, std::string>; // slots are ints, waiting jobs their run key
+
+pool with_slots(int n) {
+  pool p;
+  for (int i = 0; i < n; ++i)
+    p.add_slot(i);
+  return p;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(slot_pool_suite)
+
+BOOST_AUTO_TEST_CASE(never_more_runs_hold_slots_than_there_are_slots) {
+  auto p = with_slots(2);
+  p.take(make_ref("a"));
+  p.take(make_ref("b"));
+  BOOST_TEST(!p.has_free_slot());
+  p.wait("c/0", "c/0");
+  BOOST_TEST(p.running() == 2u);
+  BOOST_TEST(p.waiting() == 1u);
+  BOOST_TEST(p.contains("c/0"));
+}
+
+BOOST_AUTO_TEST_CASE(a_released_slot_serves_the_run_that_waited_longest) {
+  auto p = with_slots(1);
+  int s = p.take(make_ref("a"));
+  p.wait("b/0", "b/0");
+  p.wait("c/0", "c/0");
+  auto ended = p.release("a/0", s);
+  BOOST_REQUIRE(ended);
+  BOOST_TEST(ended->ref.task_run_external_id == "a");
+  BOOST_TEST(p.has_free_slot());
+  auto next = p.next_waiting();
+  BOOST_REQUIRE(next);
+  BOOST_TEST(*next == "b/0");
+  BOOST_TEST(!p.contains("b/0")); // out of the queue until taken
+  BOOST_TEST(p.take(make_ref("b")) == s);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_run_and_retry_is_known_but_another_retry_is_not) {
+  auto p = with_slots(1);
+  p.take(make_ref("a", 0));
+  BOOST_TEST(p.contains("a/0"));
+  BOOST_TEST(!p.contains("a/1"));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_waiting_run_leaves_the_queue) {
+  auto p = with_slots(0);
+  p.wait("a/0", "a/0");
+  p.wait("b/0", "b/0");
+  BOOST_TEST(p.drop_waiting("a/0"));
+  BOOST_TEST(!p.drop_waiting("a/0"));
+  BOOST_TEST(*p.next_waiting() == "b/0");
+  BOOST_TEST(!p.next_waiting());
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_slot_gives_back_its_run_and_is_forgotten) {
+  auto p = with_slots(2);
+  int s = p.take(make_ref("a"));
+  auto lost = p.remove_slot(s);
+  BOOST_REQUIRE(lost);
+  BOOST_TEST(lost->first == "a/0");
+  BOOST_TEST(p.running() == 0u);
+  // The other, free slot dies too: nothing to give back, and no slot is left.
+  BOOST_TEST(!p.remove_slot(1 - s));
+  BOOST_TEST(!p.has_free_slot());
+}
+
+BOOST_AUTO_TEST_CASE(the_stop_cancels_each_run_once_and_skips_engine_cancelled_ones) {
+  auto p = with_slots(3);
+  p.take(make_ref("a"));
+  p.take(make_ref("b"));
+  p.find_running("b/0")->cancelled_by_engine = true;
+  auto first = p.cancel_all_for_stop();
+  BOOST_TEST(first.size() == 1u);
+  BOOST_TEST(first[0].first == "a/0");
+  BOOST_TEST(p.cancel_all_for_stop().empty());
+}
+
+BOOST_AUTO_TEST_CASE(abandoning_reports_running_and_waiting_runs_but_not_engine_cancelled_ones) {
+  auto p = with_slots(2);
+  int a = p.take(make_ref("a"));
+  p.take(make_ref("b"));
+  p.find_running("b/0")->cancelled_by_engine = true;
+  p.wait("c/0", "c/0");
+  auto refs = p.abandon_all([](const std::string& key) {
+    return make_ref(key.substr(0, key.find('/')));
+  });
+  BOOST_TEST(refs.size() == 2u);
+  BOOST_TEST(p.idle());
+  // The abandoned run's late end frees its slot but reports nothing.
+  BOOST_TEST(!p.release("a/0", a));
+  BOOST_TEST(p.has_free_slot());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the engine session -------------------------------------------------------------------------
+
+#include "actors/engine_session.hpp"
+
+using hatchet::detail::engine_session;
+using hatchet::wire::rpc_status;
+using namespace std::chrono_literals;
+
+namespace {
+
+rpc_status status_of(int code) {
+  rpc_status st;
+  st.code = code;
+  st.message = "test";
+  return st;
+}
+
+const rpc_status ok_status = status_of(hatchet::wire::status::ok);
+const rpc_status not_active = status_of(hatchet::wire::status::failed_precondition);
+
+/// A session registered, with a stream just opened at t0.
+engine_session connected(engine_session::clock::time_point t0) {
+  engine_session s;
+  s.registering_now();
+  s.registered();
+  s.stream_opened(t0);
+  return s;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(engine_session_suite)
+
+using hb = engine_session::heartbeat_verdict;
+using se = engine_session::stream_verdict;
+
+// A real engine marks a new stream active only once its database has it; a heartbeat that
+// arrives first is refused with FAILED_PRECONDITION. That must not tear the stream down.
+BOOST_AUTO_TEST_CASE(a_heartbeat_refused_right_after_connecting_is_asked_again_on_the_same_stream) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  auto v = s.on_heartbeat(not_active, true, t0 + 200ms);
+  BOOST_TEST(v.what == hb::ask_again);
+  BOOST_TEST(v.delay.count() > 0);
+  BOOST_TEST(v.delay <= 2000ms);
+  BOOST_TEST(!s.attached());
+  v = s.on_heartbeat(not_active, true, t0 + 500ms);
+  BOOST_TEST(v.what == hb::ask_again);
+  BOOST_TEST(s.on_heartbeat(ok_status, true, t0 + 900ms).what == hb::attach);
+  BOOST_TEST(s.attached());
+}
+
+BOOST_AUTO_TEST_CASE(refusals_that_last_until_the_engine_would_reassign_renew_the_stream) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  BOOST_TEST(s.on_heartbeat(not_active, true, t0).what == hb::ask_again);
+  BOOST_TEST(s.on_heartbeat(not_active, true, t0 + 10s).what == hb::ask_again);
+  BOOST_TEST(s.on_heartbeat(not_active, true, t0 + 21s).what == hb::renew_stream);
+}
+
+BOOST_AUTO_TEST_CASE(an_accepted_heartbeat_after_refusals_resets_the_renewal_clock) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  s.on_heartbeat(not_active, true, t0);
+  s.on_heartbeat(ok_status, true, t0 + 15s);
+  BOOST_TEST(s.on_heartbeat(not_active, true, t0 + 25s).what == hb::ask_again);
+}
+
+BOOST_AUTO_TEST_CASE(not_found_means_register_again_but_not_while_stopping) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  BOOST_TEST(s.on_heartbeat(status_of(hatchet::wire::status::not_found), true, t0).what
+             == hb::register_again);
+  auto stopping = connected(t0);
+  stopping.begin_stop();
+  BOOST_TEST(stopping.on_heartbeat(status_of(hatchet::wire::status::not_found), true, t0).what
+             != hb::register_again);
+}
+
+BOOST_AUTO_TEST_CASE(heartbeats_refused_after_the_stop_closed_the_stream_change_nothing) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  s.on_heartbeat(ok_status, true, t0);
+  s.begin_stop();
+  s.close_for_stop();
+  BOOST_TEST(s.on_heartbeat(not_active, false, t0 + 1s).what == hb::nothing);
+  BOOST_TEST(s.on_stream_end(status_of(hatchet::wire::status::cancelled), t0 + 1s).what
+             == se::finish_stop);
+}
+
+BOOST_AUTO_TEST_CASE(unimplemented_heartbeats_are_believed_after_three_in_a_row) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  auto unimpl = status_of(hatchet::wire::status::unimplemented);
+  BOOST_TEST(s.on_heartbeat(unimpl, true, t0).what != hb::stop_heartbeats);
+  BOOST_TEST(s.on_heartbeat(unimpl, true, t0).what != hb::stop_heartbeats);
+  BOOST_TEST(s.on_heartbeat(unimpl, true, t0).what == hb::stop_heartbeats);
+  BOOST_TEST(s.heartbeats_unsupported());
+  BOOST_TEST(s.attached()); // the open stream is all there is to go by
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_stream_reconnects_with_backoff_and_a_forgotten_worker_registers) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  auto v = s.on_stream_end(status_of(hatchet::wire::status::unavailable), t0 + 1s);
+  BOOST_TEST(v.what == se::reconnect);
+  BOOST_TEST(v.delay <= 100ms);
+  s.stream_opened(t0 + 2s);
+  v = s.on_stream_end(status_of(hatchet::wire::status::unavailable), t0 + 3s);
+  BOOST_TEST(v.what == se::reconnect);
+  BOOST_TEST(v.delay >= 100ms); // the second attempt in a row backs off further
+  s.stream_opened(t0 + 4s);
+  BOOST_TEST(s.on_stream_end(not_active, t0 + 5s).what == se::register_again);
+}
+
+BOOST_AUTO_TEST_CASE(listen_v2_unimplemented_falls_back_to_the_legacy_listen_once) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  auto unimpl = status_of(hatchet::wire::status::unimplemented);
+  BOOST_TEST(s.on_stream_end(unimpl, t0).what == se::use_legacy);
+  BOOST_TEST(s.legacy_listen());
+  s.stream_opened(t0);
+  BOOST_TEST(s.on_stream_end(unimpl, t0).what == se::reconnect);
+  BOOST_TEST(!s.legacy_listen());
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_ending_while_registering_waits_for_the_registration) {
+  auto t0 = engine_session::clock::now();
+  auto s = connected(t0);
+  s.registering_now();
+  BOOST_TEST(s.on_stream_end(status_of(hatchet::wire::status::cancelled), t0).what
+             == se::wait_register);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the drain ----------------------------------------------------------------------------------
+
+#include "actors/drain.hpp"
+
+using hatchet::detail::drain;
+
+BOOST_AUTO_TEST_SUITE(drain_suite)
+
+using step = drain::step;
+
+BOOST_AUTO_TEST_CASE(the_stream_stays_open_until_the_pause_is_answered_and_the_runs_are_done) {
+  drain d;
+  d.begin(true);
+  BOOST_TEST((d.current() == drain::phase::pausing));
+  BOOST_TEST((d.next_step(false, true, true) == step::wait)); // pause not answered yet
+  d.pause_answered(true);
+  BOOST_TEST((d.next_step(true, true, true) == step::wait)); // a run still going
+  BOOST_TEST(!d.stream_closed());
+  BOOST_TEST((d.next_step(false, false, true) == step::close_stream));
+  BOOST_TEST(d.stream_closed());
+  BOOST_TEST((d.next_step(false, false, true) == step::arm_flush_deadline));
+  BOOST_TEST((d.next_step(false, false, true) == step::wait)); // armed once
+  BOOST_TEST((d.next_step(false, true, true) == step::unsubscribe));
+  BOOST_TEST((d.next_step(false, true, true) == step::wait));
+  d.unsubscribed();
+  BOOST_TEST((d.current() == drain::phase::stopping_tasks));
+  BOOST_TEST(!d.timed_out());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_pause_still_lets_the_stop_go_on) {
+  drain d;
+  d.begin(true);
+  d.pause_answered(false);
+  BOOST_TEST((d.pause() == drain::pause_state::failed));
+  BOOST_TEST((d.next_step(false, true, true) == step::close_stream));
+}
+
+BOOST_AUTO_TEST_CASE(an_unregistered_worker_has_nothing_to_pause_or_unsubscribe) {
+  drain d;
+  d.begin(false);
+  BOOST_TEST((d.next_step(false, true, false) == step::close_stream));
+  BOOST_TEST((d.next_step(false, true, false) == step::stop_tasks));
+}
+
+BOOST_AUTO_TEST_CASE(the_deadlines_cancel_then_abandon_the_stragglers) {
+  drain d;
+  d.begin(true);
+  d.pause_answered(true);
+  BOOST_TEST(!d.on_drain_deadline(false)); // nothing left: nothing to cancel
+  BOOST_TEST(d.on_drain_deadline(true));
+  BOOST_TEST(!d.on_drain_deadline(true)); // once
+  d.on_grace_deadline(2);
+  BOOST_TEST(d.timed_out());
+  BOOST_TEST(d.abandoned() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forced_stop_does_not_wait_for_the_pause_answer) {
+  drain d;
+  d.begin(true);
+  BOOST_TEST(d.force(0));
+  BOOST_TEST(!d.force(0));
+  BOOST_TEST(d.forced());
+  BOOST_TEST((d.next_step(false, true, true) == step::close_stream));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
