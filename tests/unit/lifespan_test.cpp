@@ -87,8 +87,9 @@ hatchet::lifespan<pool_like> aggregate_state(std::shared_ptr<std::vector<int>> p
   pool->clear();
 }
 
-hatchet::context make_context(hatchet::detail::lifespan_state_ptr state) {
-  return hatchet::context{hatchet::detail::run_info{}, std::move(state), std::stop_token{}};
+/// A context borrowing `state`, as a run's does: the caller keeps the state alive.
+hatchet::context make_context(const hatchet::detail::lifespan_state_ptr& state) {
+  return hatchet::context{hatchet::detail::run_info{}, state.get(), std::stop_token{}};
 }
 
 } // namespace
@@ -152,7 +153,8 @@ BOOST_AUTO_TEST_CASE(asking_for_another_type_names_both_types) {
   trace t;
   hatchet::lifespan_fn fn = [&] { return good(&t); };
   auto driver = fn.make();
-  auto ctx = make_context(driver->setup());
+  auto state = driver->setup();
+  auto ctx = make_context(state);
   try {
     (void) ctx.lifespan<std::string>();
     BOOST_FAIL("expected lifespan_type_error");

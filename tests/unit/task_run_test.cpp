@@ -94,14 +94,14 @@ BOOST_AUTO_TEST_CASE(payloads_that_are_not_json_objects_are_errors) {
 
 BOOST_AUTO_TEST_CASE(typed_task_completes_with_json_output) {
   auto out = run("add", R"({"input":{"a":2,"b":3}})");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::completed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::completed));
   BOOST_TEST(nlohmann::json::parse(out.payload) == nlohmann::json({{"sum", 5}}));
   BOOST_TEST(out.key == "0b6a1a35-4d49-4f43-8a4b-0e1ad1e4c001/2");
 }
 
 BOOST_AUTO_TEST_CASE(throwing_task_fails_in_the_python_error_layout) {
   auto out = run("boom", R"({"input":{}})");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::failed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::failed));
   BOOST_TEST(!out.should_not_retry);
   // "<type>: <message with escaped newlines>\n<trace>\n\n<metadata json>"
   BOOST_TEST(out.payload.rfind("std::runtime_error: line one\\\nline two\n", 0) == 0, out.payload);
@@ -114,14 +114,14 @@ BOOST_AUTO_TEST_CASE(throwing_task_fails_in_the_python_error_layout) {
 
 BOOST_AUTO_TEST_CASE(non_retryable_error_asks_the_engine_not_to_retry) {
   auto out = run("final", R"({"input":{}})");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::failed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::failed));
   BOOST_TEST(out.should_not_retry);
   BOOST_TEST(out.payload.find("do not retry") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(input_that_does_not_parse_fails_naming_the_task_and_the_error) {
   auto out = run("add", R"({"input":{"a":"two","b":3}})");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::failed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::failed));
   BOOST_TEST(out.should_not_retry);
   BOOST_TEST(out.payload.find("task 'add'") != std::string::npos, out.payload);
   BOOST_TEST(out.payload.find("type must be number") != std::string::npos, out.payload);
@@ -129,13 +129,13 @@ BOOST_AUTO_TEST_CASE(input_that_does_not_parse_fails_naming_the_task_and_the_err
 
 BOOST_AUTO_TEST_CASE(payload_that_is_not_json_fails_the_run) {
   auto out = run("add", "{{{");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::failed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::failed));
   BOOST_TEST(out.payload.find("not valid JSON") != std::string::npos, out.payload);
 }
 
 BOOST_AUTO_TEST_CASE(output_that_is_not_an_object_fails_the_run) {
   auto out = run("scalar", R"({"input":{}})");
-  BOOST_TEST(out.kind == hatchet::msg::task_outcome::failed);
+  BOOST_TEST((out.kind == hatchet::msg::task_outcome::failed));
   BOOST_TEST(out.payload.find("must be a JSON object") != std::string::npos, out.payload);
 }
 
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(context_carries_metadata_parents_and_ids) {
   auto a = assign("meta", R"({"input":{},"parents":{"p":{"v":1}}})");
   a.action.additional_metadata = R"({"source":"test"})";
   auto out = hatchet::detail::execute(a, std::stop_token{});
-  BOOST_REQUIRE(out.kind == hatchet::msg::task_outcome::completed);
+  BOOST_REQUIRE((out.kind == hatchet::msg::task_outcome::completed));
   auto j = nlohmann::json::parse(out.payload);
   BOOST_TEST(j["meta"]["source"] == "test");
   BOOST_TEST(j["parents"]["p"]["v"] == 1);
