@@ -1,5 +1,6 @@
 // hatchet-dev-engine: runs the in-memory dev engine until SIGINT/SIGTERM, or prints a token for it.
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -18,19 +19,21 @@ namespace {
 constexpr const char* usage = R"(hatchet-dev-engine: a small in-memory Hatchet engine for local runs and tests
 
 Usage:
-  hatchet-dev-engine [serve] [--host H] [--port P] [--secret S] [--log-level L]
-                     [--max-finished-runs N]
-      Serve the Hatchet gRPC API on H:P until SIGINT or SIGTERM. Logs the listening
-      address and a token that clients can use (HATCHET_CLIENT_TOKEN, with
-      HATCHET_CLIENT_TLS_STRATEGY=none).
-  hatchet-dev-engine token [--host H] [--port P] [--secret S]
-      Print a token for the engine at H:P signed with S, and exit.
+  hatchet-dev-engine [serve] [--host H] [--port P] [--rest-port R] [--secret S]
+                     [--log-level L] [--max-finished-runs N] [--activation-delay-ms N]
+      Serve the Hatchet gRPC API on H:P and the REST API (pausing workers) on H:R until
+      SIGINT or SIGTERM. Logs both addresses and a token that clients can use
+      (HATCHET_CLIENT_TOKEN, with HATCHET_CLIENT_TLS_STRATEGY=none).
+  hatchet-dev-engine token [--host H] [--port P] [--rest-port R] [--secret S]
+      Print a token for the engine at H:P (REST API on H:R) signed with S, and exit.
   hatchet-dev-engine --help
       Show this text.
 
 Options:
   --host H        listen address / address named in the token (default 127.0.0.1)
-  --port P        port (default 7077; 0 picks a free port when serving)
+  --port P        gRPC port (default 7077; 0 picks a free port when serving)
+  --rest-port R   REST API port, named in the token as server_url (default P + 1; with
+                  serve --port 0, a free port). Give the same R to serve and token.
   --secret S      HMAC key for tokens (default: $HATCHET_DEV_ENGINE_SECRET, else a fixed
                   development secret); serve and token must use the same one
   --log-level L   trace, debug, info, warn, error or off (default info); debug logs every
@@ -38,6 +41,11 @@ Options:
   --max-finished-runs N
                   finished runs kept in memory for results and run details (default 1000000,
                   about 1 KB each); a subscriber asking for an older, forgotten run waits forever
+  --activation-delay-ms N
+                  TEST ONLY (default 0): a listen stream counts as active only N ms after it
+                  opened, as a real engine's database write lags; until then the worker gets
+                  no tasks, and a worker that had an active stream before gets
+                  FAILED_PRECONDITION on Heartbeat
 
 On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its counters as JSON
 (assigned, completed, failed, cancelled, retried, max_running_on_one_worker,
@@ -50,6 +58,7 @@ is in use), 2 on a usage error.
 struct cli {
   std::string command = "serve";
   hatchet::engine::engine_options opts;
+  std::optional<uint16_t> rest_port; // absent: the default, worked out once --port is known
   std::string log_level = "info";
 };
 
@@ -94,8 +103,9 @@ int parse(int argc, char** argv, cli& out) {
       } else if (i + 1 < argc) {
         value = argv[++i];
       }
-      if (name != "--host" && name != "--port" && name != "--secret" && name != "--log-level" &&
-          name != "--max-finished-runs")
+      if (name != "--host" && name != "--port" && name != "--rest-port" && name != "--secret" &&
+          name != "--log-level" && name != "--max-finished-runs" &&
+          name != "--activation-delay-ms")
         return usage_error("unknown option " + name);
       if (!value)
         return usage_error(name + " needs a value");
@@ -106,6 +116,17 @@ int parse(int argc, char** argv, cli& out) {
         if (!p)
           return usage_error("--port must be a number between 0 and 65535");
         out.opts.port = static_cast<uint16_t>(*p);
+      } else if (name == "--rest-port") {
+        auto p = parse_number(*value, 65535);
+        if (!p)
+          return usage_error("--rest-port must be a number between 0 and 65535");
+        out.rest_port = static_cast<uint16_t>(*p);
+      } else if (name == "--activation-delay-ms") {
+        auto n = parse_number(*value, 3'600'000);
+        if (!n)
+          return usage_error("--activation-delay-ms must be a number of milliseconds (at most "
+                             "3600000)");
+        out.opts.activation_delay = std::chrono::milliseconds{static_cast<int64_t>(*n)};
       } else if (name == "--max-finished-runs") {
         auto n = parse_number(*value, 1'000'000'000'000ULL);
         if (!n || *n == 0)
@@ -125,6 +146,17 @@ int parse(int argc, char** argv, cli& out) {
   }
   if (out.opts.secret.empty())
     return usage_error("the secret must not be empty");
+  if (out.rest_port) {
+    out.opts.rest_port = *out.rest_port;
+  } else if (out.opts.port == 0) {
+    out.opts.rest_port = 0; // a free one, as for gRPC
+  } else if (out.opts.port == 65535) {
+    return usage_error("--port 65535 leaves no default REST port (P + 1): give --rest-port");
+  } else {
+    out.opts.rest_port = static_cast<uint16_t>(out.opts.port + 1);
+  }
+  if (out.opts.rest_port != 0 && out.opts.rest_port == out.opts.port)
+    return usage_error("--rest-port must differ from --port");
   auto level = spdlog::level::from_str(out.log_level);
   if (level == spdlog::level::off && out.log_level != "off")
     return usage_error("unknown log level '" + out.log_level + "'");
@@ -191,7 +223,8 @@ int main(int argc, char** argv) {
     return rc < 0 ? 0 : rc;
   if (c.command == "token") {
     auto address = hatchet::engine::join_host_port(c.opts.host, c.opts.port);
-    std::printf("%s\n", hatchet::engine::mint_token(c.opts, address).c_str());
+    auto rest = "http://" + hatchet::engine::join_host_port(c.opts.host, c.opts.rest_port);
+    std::printf("%s\n", hatchet::engine::mint_token(c.opts, address, rest).c_str());
     return 0;
   }
   return serve(c);

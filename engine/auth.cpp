@@ -44,18 +44,32 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+/// "http://<host>:<port + 1>" for "<host>:<port>" (the command line's default REST port).
+std::string default_server_url(const std::string& grpc_address) {
+  auto colon = grpc_address.rfind(':');
+  if (colon != std::string::npos && colon + 1 < grpc_address.size() &&
+      grpc_address.size() - colon - 1 <= 5 &&
+      grpc_address.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    int port = std::stoi(grpc_address.substr(colon + 1));
+    if (port < 65535)
+      return "http://" + grpc_address.substr(0, colon + 1) + std::to_string(port + 1);
+  }
+  return "http://" + grpc_address;
+}
+
 } // namespace
 
 std::string hs256_signature(std::string_view secret, std::string_view signing_input) {
   return detail::base64url_encode(hmac_sha256(secret, signing_input));
 }
 
-std::string mint_token(const engine_options& opts, const std::string& grpc_address) {
+std::string mint_token(const engine_options& opts, const std::string& grpc_address,
+                       const std::string& server_url) {
   const nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}};
   const int64_t now = unix_now();
   const nlohmann::json payload = {
     {"sub", opts.tenant_id},
-    {"server_url", "http://" + grpc_address},
+    {"server_url", server_url.empty() ? default_server_url(grpc_address) : server_url},
     {"grpc_broadcast_address", grpc_address},
     {"iat", now},
     {"exp", now + token_lifetime_s},

@@ -14,6 +14,7 @@
 
 #include "engine/auth.hpp"
 #include "engine/go_duration.hpp"
+#include "engine/rest_server.hpp"
 #include "engine/services.hpp"
 #include "engine/state.hpp"
 
@@ -50,16 +51,22 @@ std::string engine_options::validate() const {
     return "unacknowledged_requeue must be positive";
   if (tick_interval.count() <= 0)
     return "tick_interval must be positive";
+  if (activation_delay.count() < 0)
+    return "activation_delay must not be negative";
+  if (rest_port != 0 && rest_port == port)
+    return "rest_port must differ from port";
   if (max_finished_runs < 1)
     return "max_finished_runs must be at least 1";
   return {};
 }
 
 struct dev_engine::impl {
-  explicit impl(const engine_options& o) : state(o), auth(o.secret, o.tenant_id) {}
+  explicit impl(const engine_options& o)
+    : state(o), auth(o.secret, o.tenant_id), rest(state, auth) {}
 
   engine_state state;
   token_verifier auth;
+  rest_server rest;
   // Declared before `server` so the server (and its reactors) goes first.
   std::vector<std::unique_ptr<grpc::Service>> services;
   std::unique_ptr<grpc::Server> server;
@@ -127,22 +134,37 @@ std::string dev_engine::start() {
   }
   impl_->port = static_cast<uint16_t>(selected_port);
 
+  if (auto err = impl_->rest.start(opts_.host, opts_.rest_port); !err.empty()) {
+    impl_->state.close_all_streams();
+    impl_->server->Shutdown(std::chrono::system_clock::now());
+    impl_->server->Wait();
+    impl_->server.reset();
+    impl_->services.clear();
+    impl_->port = 0;
+    return err;
+  }
+
   {
     std::lock_guard lk{impl_->tick_mu};
     impl_->tick_stop = false;
   }
   impl_->ticker = std::thread([this] { impl_->run_ticker(opts_.tick_interval); });
+  // Scripts read the gRPC address after "listening on" and the REST one after "REST API ".
   spdlog::info("hatchet dev engine {} listening on {} (tenant {}, heartbeat window {}, requeue "
-               "after {} of silence)",
+               "after {} of silence, REST API {})",
                opts_.version, address(), opts_.tenant_id,
                format_go_duration(opts_.heartbeat_window),
-               format_go_duration(opts_.silence_requeue));
+               format_go_duration(opts_.silence_requeue), rest_address());
+  if (opts_.activation_delay.count() > 0)
+    spdlog::warn("test-only activation delay: listen streams become active {} after they open",
+                 format_go_duration(opts_.activation_delay));
   return {};
 }
 
 void dev_engine::stop() {
   if (!impl_ || !impl_->server)
     return;
+  impl_->rest.stop(); // bounded: see rest_server::stop
   // Our streams never end by themselves: end them first so Shutdown has nothing to wait for.
   impl_->state.close_all_streams();
   impl_->server->Shutdown(std::chrono::system_clock::now() + shutdown_grace);
@@ -170,8 +192,16 @@ std::string dev_engine::address() const {
   return join_host_port(opts_.host, impl_->port);
 }
 
+uint16_t dev_engine::rest_port() const {
+  return impl_->rest.port();
+}
+
+std::string dev_engine::rest_address() const {
+  return "http://" + join_host_port(opts_.host, rest_port());
+}
+
 std::string dev_engine::mint_token() const {
-  return engine::mint_token(opts_, address());
+  return engine::mint_token(opts_, address(), rest_address());
 }
 
 dev_engine::stats dev_engine::snapshot() const {

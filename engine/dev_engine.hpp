@@ -5,7 +5,8 @@
 // official engine binary; the official SDKs (TypeScript, Python) and hatchet-caf's worker must work
 // against it unchanged. It keeps every workflow, worker and run in memory (finished runs are kept up
 // to a bound), enforces slots, liveness, execution timeouts, retries and DAG parents, and accepts
-// only the bearer tokens it signs itself.
+// only the bearer tokens it signs itself. Next to gRPC it serves the one piece of the REST API
+// the SDKs use while a worker runs: pausing a worker (see rest_server.hpp).
 //
 // This header deliberately carries no gRPC or protobuf types.
 
@@ -20,8 +21,12 @@ namespace hatchet::engine {
 struct engine_options {
   /// Listen address (an IPv4 address, a host name or an IPv6 address without brackets).
   std::string host = "127.0.0.1";
-  /// Listen port; 0 picks a free port (read it back with dev_engine::port()).
+  /// gRPC listen port; 0 picks a free port (read it back with dev_engine::port()).
   uint16_t port = 7077;
+  /// REST API port, on the same host; 0 picks a free port (dev_engine::rest_port()). Tokens name
+  /// it as their `server_url`, the base URL the SDKs call the REST API on. Must differ from
+  /// `port` unless both are 0.
+  uint16_t rest_port = 7078;
   /// The only tenant this engine serves: tokens must carry it as `sub`.
   std::string tenant_id = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
   /// HMAC-SHA256 key for the tokens it issues and accepts. Must not be empty.
@@ -47,6 +52,13 @@ struct engine_options {
   std::size_t max_finished_runs = 1'000'000;
   /// How often execution timeouts and silent workers are checked. Must be > 0.
   std::chrono::milliseconds tick_interval{100};
+  /// TEST ONLY. A real engine marks a worker active once the database write made when its
+  /// ListenV2 stream opened has landed; until then the worker counts as inactive. This models
+  /// that lag: a stream becomes active this long after it opened (checked every tick_interval).
+  /// Until a worker has an active stream it gets no tasks, and if one of its streams was active
+  /// before, its heartbeats are refused with FAILED_PRECONDITION. 0 (the default): streams are
+  /// active at once. Must be >= 0.
+  std::chrono::milliseconds activation_delay{0};
 
   /// "" if the options are usable, else what is wrong with them.
   std::string validate() const;
@@ -60,20 +72,26 @@ public:
   dev_engine(const dev_engine&) = delete;
   dev_engine& operator=(const dev_engine&) = delete;
 
-  /// Starts listening and serving. Returns "" on success, else an error message (invalid
-  /// options, port in use, already running).
+  /// Starts listening and serving gRPC and REST. Returns "" on success, else an error message
+  /// (invalid options, a port in use, already running); on failure nothing is left listening.
   std::string start();
 
-  /// Graceful and bounded (<= ~2 s): ends open streams, shuts the server down (in-flight calls are
-  /// cancelled after 1 s) and joins the background ticker. Idempotent. The in-memory state is kept,
-  /// so start() may be called again.
+  /// Graceful and bounded (<= ~2 s, ~3 s with a REST client holding a connection): stops the REST
+  /// API, ends open streams, shuts the gRPC server down (in-flight calls are cancelled after 1 s)
+  /// and joins the background ticker. Idempotent. The in-memory state is kept, so start() may be
+  /// called again (free ports, 0, are picked anew).
   void stop();
 
   /// The actual port after start() (0 before).
   uint16_t port() const;
   /// "<host>:<port>", e.g. "127.0.0.1:7077"; the gRPC address clients dial.
   std::string address() const;
-  /// A signed token for address() that this engine accepts.
+  /// The actual REST port after start() (0 before).
+  uint16_t rest_port() const;
+  /// "http://<host>:<rest_port>", e.g. "http://127.0.0.1:7078": the REST API's base URL (the
+  /// tokens' `server_url`).
+  std::string rest_address() const;
+  /// A signed token for address() and rest_address() that this engine accepts.
   std::string mint_token() const;
 
   struct stats {
@@ -106,10 +124,12 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// A 3-part HS256 JWT for `grpc_address` signed with opts.secret: `sub` = opts.tenant_id,
-/// `server_url` = "http://<grpc_address>", `grpc_broadcast_address` = grpc_address, `iat`, `exp`
-/// (90 days) and a fresh `token_id`.
-std::string mint_token(const engine_options& opts, const std::string& grpc_address);
+/// A 3-part HS256 JWT signed with opts.secret: `sub` = opts.tenant_id, `grpc_broadcast_address`
+/// = grpc_address ("host:port"), `server_url` = server_url (the REST base URL, e.g.
+/// "http://127.0.0.1:7078"), `iat`, `exp` (90 days) and a fresh `token_id`. An empty server_url
+/// stands for the command line's default: the gRPC host with the gRPC port + 1.
+std::string mint_token(const engine_options& opts, const std::string& grpc_address,
+                       const std::string& server_url = {});
 
 /// "host:port", with an IPv6 literal host in brackets ("[::1]:7077").
 std::string join_host_port(const std::string& host, uint16_t port);

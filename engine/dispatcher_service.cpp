@@ -142,6 +142,11 @@ public:
     }
     status st = env.state.open_session(s->worker_id_, s);
     if (!st.ok()) {
+      // A real engine's ListenV2 returns its worker lookup's error as is, so an unknown worker
+      // ends the stream with INTERNAL there, not NOT_FOUND: a worker must not rely on the stream's
+      // status to learn that it was forgotten (Heartbeat's NOT_FOUND tells it).
+      if (st.code == status_code::not_found)
+        st.code = status_code::internal;
       s->abort(to_grpc(st));
       return s.get();
     }
@@ -327,6 +332,9 @@ public:
       worker_spec spec;
       spec.name = req->worker_name();
       spec.actions.assign(req->actions().begin(), req->actions().end());
+      spec.services.assign(req->services().begin(), req->services().end());
+      if (req->has_runtime_info() && req->runtime_info().has_language())
+        spec.language = static_cast<int32_t>(req->runtime_info().language());
       if (req->has_slots())
         spec.slots = req->slots();
       for (const auto& [type, units] : req->slot_config())

@@ -28,6 +28,8 @@ inline grpc::Status to_grpc(const status& st) {
       return {grpc::StatusCode::FAILED_PRECONDITION, st.message};
     case status_code::unavailable:
       return {grpc::StatusCode::UNAVAILABLE, st.message};
+    case status_code::internal:
+      return {grpc::StatusCode::INTERNAL, st.message};
   }
   return {grpc::StatusCode::INTERNAL, st.message};
 }

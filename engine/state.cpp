@@ -15,15 +15,19 @@ namespace {
 constexpr int32_t default_slots = 100;
 constexpr std::chrono::milliseconds default_timeout{60000};
 
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 std::string lowercase(std::string s) {
   for (auto& c : s)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
+    c = lower(c);
   return s;
 }
 
-/// ^[a-zA-Z0-9.\-_]+$, the engine's rule for worker names.
-bool valid_worker_name(const std::string& name) {
+/// ^[a-zA-Z0-9.\-_]+$, the real engine's `hatchetName` rule (worker, service, workflow and task
+/// names).
+bool valid_name(const std::string& name) {
   if (name.empty())
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -32,8 +36,11 @@ bool valid_worker_name(const std::string& name) {
   });
 }
 
-/// `service:verb[:sub]` with non-empty parts.
+/// `service:verb[:sub]` with non-empty parts and no ';' (the separator of the real engine's
+/// worker action hash, which its parser refuses).
 bool valid_action(const std::string& action) {
+  if (action.find(';') != std::string::npos)
+    return false;
   auto colon = action.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= action.size())
     return false;
@@ -42,6 +49,41 @@ bool valid_action(const std::string& action) {
     return true;
   return second > colon + 1 && second + 1 < action.size() &&
          action.find(':', second + 1) == std::string::npos;
+}
+
+/// A step's action id as the real engine stores it (PutWorkflow runs it through its action-id
+/// parser): the first letter of the service and of the sub-part lowercased, the verb lowercased
+/// entirely. Worker actions, by contrast, are lowercased entirely, so a step whose service has a
+/// capital after its first letter matches no worker, on a real engine as here. ASCII only.
+std::string normalize_step_action(const std::string& action) {
+  std::string out = action;
+  auto colon = out.find(':');
+  out[0] = lower(out[0]);
+  auto second = out.find(':', colon + 1);
+  auto verb_end = second == std::string::npos ? out.size() : second;
+  for (size_t i = colon + 1; i < verb_end; ++i)
+    out[i] = lower(out[i]);
+  if (second != std::string::npos)
+    out[second + 1] = lower(out[second + 1]);
+  return out;
+}
+
+/// The name a real engine prints for an SDKS value (protobuf's enum String()).
+std::string sdk_name(int32_t value) {
+  switch (value) {
+    case 0:
+      return "UNKNOWN";
+    case 1:
+      return "GO";
+    case 2:
+      return "PYTHON";
+    case 3:
+      return "TYPESCRIPT";
+    case 4:
+      return "RUBY";
+    default:
+      return std::to_string(value);
+  }
 }
 
 int32_t find_units(const std::vector<std::pair<std::string, int32_t>>& v, const std::string& k) {
@@ -121,8 +163,25 @@ engine_state::task_run* engine_state::find_task(const std::string& id) const {
 
 bool engine_state::eligible(const worker& w, steady::time_point now) const {
   // While stopping, every stream is closing: an assignment would only bounce between them.
-  return !closing_ && !w.unsubscribed && !w.sessions.empty() && w.heartbeated &&
+  // Paused and not-yet-active workers are the real engine's `isPaused` / `isActive` filters.
+  return !closing_ && !w.unsubscribed && !w.paused && w.active_sessions > 0 && w.heartbeated &&
          now - w.last_heartbeat <= opts_.heartbeat_window;
+}
+
+const std::shared_ptr<action_sink>* engine_state::newest_active(const worker& w) {
+  for (auto it = w.sessions.rbegin(); it != w.sessions.rend(); ++it)
+    if (it->active)
+      return &it->sink;
+  return nullptr;
+}
+
+void engine_state::activate(worker& w, session& s) {
+  s.active = true;
+  ++w.active_sessions;
+  w.had_listener = true;
+  w.last_listener_established = std::chrono::system_clock::now();
+  w.updated_at = w.last_listener_established;
+  mark_dirty(&w);
 }
 
 bool engine_state::fits(const worker& w, const task_def& def) {
@@ -224,7 +283,7 @@ void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady:
   stats_.max_running_on_one_worker = std::max(stats_.max_running_on_one_worker, w.slot_holders);
   t->deadline = deadlines_.emplace(now + def.timeout, t.get());
   t->has_deadline = true;
-  auto& session = w.sessions.back(); // the newest stream is the likeliest to be alive
+  const auto& session = *newest_active(w); // eligible: there is one; the newest is likeliest alive
   t->carried_by = session.get();
   t->acknowledged = false;
   session->enqueue(make_action(*t, action_kind::start));
@@ -259,11 +318,13 @@ void engine_state::detach(task_run& t) {
 }
 
 void engine_state::send_cancel(task_run& t, effects& fx) {
-  if (t.assigned == nullptr || t.assigned->sessions.empty())
+  if (t.assigned == nullptr)
     return;
-  auto& session = t.assigned->sessions.back();
-  session->enqueue(make_action(t, action_kind::cancel));
-  fx.flush(session);
+  const auto* session = newest_active(*t.assigned);
+  if (session == nullptr)
+    return;
+  (*session)->enqueue(make_action(t, action_kind::cancel));
+  fx.flush(*session);
 }
 
 assigned_action engine_state::make_action(const task_run& t, action_kind kind) const {
@@ -464,10 +525,15 @@ run_status engine_state::status_of(const workflow_run& run) const {
 // Dispatcher
 
 status engine_state::register_worker(const worker_spec& spec, worker_registered& out) {
-  if (!valid_worker_name(spec.name))
-    return status::invalid("worker name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
+  // The real engine's order: the slots conflict, then its request validation (name, services,
+  // actions: INVALID_ARGUMENT), then the language, checked only when the worker row is written.
   if (spec.slots && !spec.slot_config.empty())
     return status::invalid("set either slots or slot_config, not both");
+  if (!valid_name(spec.name))
+    return status::invalid("worker name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
+  for (const auto& svc : spec.services)
+    if (!valid_name(svc))
+      return status::invalid("service name '" + svc + "' must match ^[a-zA-Z0-9.\\-_]+$");
   auto w = std::make_unique<worker>();
   if (!spec.slot_config.empty()) {
     for (const auto& [type, units] : spec.slot_config) {
@@ -486,12 +552,15 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
     w->used.emplace_back(type, 0);
   std::vector<std::string> actions;
   for (const auto& a : spec.actions) {
-    auto lower = lowercase(a);
-    if (!valid_action(lower))
+    auto id = lowercase(a); // the real engine stores worker actions with LOWER()
+    if (!valid_action(id))
       return status::invalid("action '" + a + "' must look like service:verb");
-    if (std::find(actions.begin(), actions.end(), lower) == actions.end())
-      actions.push_back(std::move(lower));
+    if (std::find(actions.begin(), actions.end(), id) == actions.end())
+      actions.push_back(std::move(id));
   }
+  // A real engine answers INTERNAL ("An internal error occurred.") and logs this text.
+  if (spec.language && (*spec.language < 1 || *spec.language > 4))
+    return {status_code::internal, "invalid sdk: " + sdk_name(*spec.language)};
   std::string slots_text;
   for (const auto& [type, units] : w->capacity)
     slots_text += (slots_text.empty() ? "" : ", ") + type + "=" + std::to_string(units);
@@ -499,6 +568,8 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
   w->name = spec.name;
   w->labels = spec.labels;
   w->registered_at = steady::now();
+  w->created_at = std::chrono::system_clock::now();
+  w->updated_at = w->created_at;
   out.worker_id = w->id;
   out.worker_name = w->name;
   {
@@ -521,6 +592,8 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
 
 status engine_state::open_session(const std::string& worker_id,
                                   const std::shared_ptr<action_sink>& sink) {
+  if (!is_uuid(worker_id))
+    return status::invalid("invalid worker ID format: " + worker_id);
   effects fx;
   {
     std::lock_guard lk{mu_};
@@ -531,10 +604,15 @@ status engine_state::open_session(const std::string& worker_id,
       return status::not_found("worker " + worker_id + " not found");
     if (w->unsubscribed)
       return status::precondition("worker " + worker_id + " has unsubscribed; register again");
-    w->sessions.push_back(sink);
-    w->had_listener = true;
-    mark_dirty(w);
-    settle(steady::now(), fx);
+    w->sessions.push_back(session{sink, ++next_session_serial_});
+    const auto now = steady::now();
+    if (opts_.activation_delay.count() > 0) {
+      // A real engine marks the worker active once its database write lands (tick() does it).
+      activations_.push_back({now + opts_.activation_delay, w, next_session_serial_});
+    } else {
+      activate(*w, w->sessions.back());
+      settle(now, fx);
+    }
   }
   spdlog::debug("worker {} opened a listen stream", worker_id);
   fx.apply();
@@ -550,7 +628,16 @@ void engine_state::close_session(const std::string& worker_id,
     worker* w = find_worker(worker_id);
     if (w == nullptr)
       return;
-    std::erase_if(w->sessions, [&](const auto& s) { return s == sink; });
+    // A stream still waiting for activation changes nothing: a real engine's activation write
+    // is cancelled with the call.
+    for (auto it = w->sessions.begin(); it != w->sessions.end(); ++it) {
+      if (it->sink == sink) {
+        if (it->active)
+          --w->active_sessions;
+        w->sessions.erase(it);
+        break;
+      }
+    }
     // Taken under the lock, after the erase: no START can be queued on this stream any more.
     // The worker never saw these: give the tasks back to the queue with the same retry_count.
     for (const auto& a : sink->take_undelivered()) {
@@ -581,17 +668,20 @@ void engine_state::close_session(const std::string& worker_id,
 }
 
 status engine_state::heartbeat(const std::string& worker_id) {
+  if (!is_uuid(worker_id))
+    return status::invalid("invalid worker ID format: " + worker_id);
   effects fx;
   {
     std::lock_guard lk{mu_};
     worker* w = find_worker(worker_id);
     if (w == nullptr)
       return status::not_found("worker " + worker_id + " not found");
-    if (w->had_listener && w->sessions.empty())
+    if (w->had_listener && w->active_sessions == 0)
       return status::precondition("worker " + worker_id +
-                                  " has no open listen stream; reconnect ListenV2");
+                                  " has no active listen stream; reconnect ListenV2");
     w->heartbeated = true;
     w->last_heartbeat = steady::now();
+    w->last_heartbeat_at = std::chrono::system_clock::now();
     mark_dirty(w);
     settle(w->last_heartbeat, fx);
   }
@@ -673,7 +763,8 @@ status engine_state::unsubscribe(const std::string& worker_id) {
     if (w == nullptr)
       return status::not_found("worker " + worker_id + " not found");
     w->unsubscribed = true;
-    fx.close_actions = w->sessions; // close_session removes them as each stream ends
+    for (const auto& s : w->sessions) // close_session removes them as each stream ends
+      fx.close_actions.push_back(s.sink);
   }
   spdlog::info("worker {} unsubscribed", worker_id);
   fx.apply();
@@ -725,6 +816,8 @@ status engine_state::release_slot(const std::string& id) {
 
 status engine_state::upsert_labels(const std::string& worker_id,
                                    const std::map<std::string, std::string>& labels) {
+  if (!is_uuid(worker_id))
+    return status::invalid("invalid worker ID format: " + worker_id);
   std::lock_guard lk{mu_};
   worker* w = find_worker(worker_id);
   if (w == nullptr)
@@ -740,6 +833,65 @@ status engine_state::task_exists(const std::string& id) const {
   std::lock_guard lk{mu_};
   if (find_task(id) == nullptr)
     return status::not_found("task run " + id + " not found");
+  return status::success();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers over REST
+
+worker_view engine_state::view_of(const worker& w, steady::time_point now) const {
+  worker_view v;
+  v.id = w.id;
+  v.name = w.name;
+  v.paused = w.paused;
+  if (!w.heartbeated || now - w.last_heartbeat > opts_.heartbeat_window)
+    v.status = "INACTIVE";
+  else
+    v.status = w.paused ? "PAUSED" : "ACTIVE";
+  for (const auto* q : w.queues)
+    v.actions.push_back(q->action);
+  for (const auto& [type, limit] : w.capacity)
+    v.slots.push_back({type, limit, limit - find_units(w.used, type)});
+  v.labels = w.labels;
+  v.created_at = w.created_at;
+  v.updated_at = w.updated_at;
+  if (w.heartbeated)
+    v.last_heartbeat_at = w.last_heartbeat_at;
+  if (w.had_listener)
+    v.last_listener_established = w.last_listener_established;
+  return v;
+}
+
+status engine_state::describe_worker(const std::string& worker_id, worker_view& out) const {
+  std::lock_guard lk{mu_};
+  const worker* w = find_worker(worker_id);
+  if (w == nullptr)
+    return status::not_found("worker " + worker_id + " not found");
+  out = view_of(*w, steady::now());
+  return status::success();
+}
+
+status engine_state::update_worker(const std::string& worker_id, std::optional<bool> paused,
+                                   worker_view& out) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    worker* w = find_worker(worker_id);
+    if (w == nullptr)
+      return status::not_found("worker " + worker_id + " not found");
+    const auto now = steady::now();
+    if (paused && *paused != w->paused) {
+      w->paused = *paused;
+      w->updated_at = std::chrono::system_clock::now();
+      spdlog::info("worker {} {}", worker_id, w->paused ? "paused" : "unpaused");
+      if (!w->paused) {
+        mark_dirty(w); // eligible again: give it what waited meanwhile
+        settle(now, fx);
+      }
+    }
+    out = view_of(*w, now);
+  }
+  fx.apply();
   return status::success();
 }
 
@@ -792,14 +944,18 @@ void engine_state::detach_run_sink(const run_sink* sink) {
 status engine_state::put_workflow(const workflow_spec& spec, workflow_registered& out) {
   if (spec.name.empty())
     return status::invalid("workflow name is required");
+  if (!valid_name(spec.name))
+    return status::invalid("workflow name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
   if (spec.tasks.empty())
     return status::invalid("workflow '" + spec.name + "' has no tasks");
   auto wf = std::make_shared<workflow_def>();
-  wf->name = lowercase(spec.name);
+  wf->name = spec.name; // kept exactly: names are matched case-sensitively
   std::unordered_map<std::string, size_t> index;
   for (const auto& ts : spec.tasks) {
     if (ts.readable_id.empty())
       return status::invalid("a task of workflow '" + spec.name + "' has no readable_id");
+    if (!valid_name(ts.readable_id))
+      return status::invalid("task name '" + ts.readable_id + "' must match ^[a-zA-Z0-9.\\-_]+$");
     if (ts.action.empty())
       return status::invalid("task '" + ts.readable_id + "' has no action");
     if (!index.emplace(ts.readable_id, wf->tasks.size()).second)
@@ -807,9 +963,9 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     task_def def;
     def.id = new_uuid();
     def.readable_id = ts.readable_id;
-    def.action = lowercase(ts.action);
-    if (!valid_action(def.action))
+    if (!valid_action(ts.action))
       return status::invalid("action '" + ts.action + "' must look like service:verb");
+    def.action = normalize_step_action(ts.action);
     if (ts.timeout.empty()) {
       def.timeout = default_timeout;
       def.timeout_text = "60s";
@@ -904,11 +1060,22 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
     std::lock_guard lk{mu_};
     std::vector<std::shared_ptr<const workflow_def>> defs;
     defs.reserve(specs.size());
+    std::vector<std::string> missing;
     for (const auto& s : specs) {
-      auto it = workflows_.find(lowercase(s.name));
-      if (it == workflows_.end())
-        return status::not_found("workflow '" + s.name + "' not found; register it with PutWorkflow");
+      auto it = workflows_.find(s.name); // exact, as the real engine's lookup by name
+      if (it == workflows_.end()) {
+        if (std::find(missing.begin(), missing.end(), s.name) == missing.end())
+          missing.push_back(s.name);
+        continue;
+      }
       defs.push_back(it->second);
+    }
+    if (!missing.empty()) {
+      // The real engine's answer (INVALID_ARGUMENT, not NOT_FOUND) and wording.
+      std::string names;
+      for (const auto& n : missing)
+        names += (names.empty() ? "" : ", ") + n;
+      return status::invalid("workflow names not found: " + names);
     }
     run_ids.reserve(run_ids.size() + specs.size());
     for (size_t i = 0; i < specs.size(); ++i) {
@@ -1042,6 +1209,17 @@ void engine_state::tick() {
       requeue(t, false); // the connection's fault, not the task's: keep the retry budget
       ++stats_.requeued_unacknowledged;
     }
+    while (!activations_.empty() && activations_.front().active_at <= now) {
+      auto pending = activations_.front();
+      activations_.pop_front();
+      for (auto& s : pending.w->sessions) {
+        if (s.serial == pending.serial) {
+          activate(*pending.w, s);
+          spdlog::debug("worker {}: listen stream active", pending.w->id);
+          break;
+        }
+      }
+    }
     for (auto& [id, w] : workers_) {
       if (w->running.empty())
         continue;
@@ -1074,7 +1252,7 @@ void engine_state::close_all_streams() {
     closing_ = true;
     for (auto& [id, w] : workers_)
       for (auto& s : w->sessions)
-        fx.close_actions.push_back(s);
+        fx.close_actions.push_back(s.sink);
     for (auto& [ptr, s] : run_sinks_)
       fx.close_runs.push_back(s);
   }

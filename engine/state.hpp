@@ -38,6 +38,7 @@ enum class status_code {
   not_found,           ///< unknown worker, task, run or workflow
   failed_precondition, ///< valid request in the wrong state (heartbeat without a listener)
   unavailable,         ///< the engine is stopping
+  internal,            ///< what a real engine reports as INTERNAL (e.g. an unknown SDK language)
 };
 
 struct status {
@@ -126,9 +127,34 @@ bool is_valid_json(const std::string& text);
 struct worker_spec {
   std::string name;
   std::vector<std::string> actions;
+  std::vector<std::string> services;
   std::optional<int32_t> slots;            ///< deprecated field 4
   std::map<std::string, int32_t> slot_config; ///< field 9
   std::map<std::string, std::string> labels;  ///< affinity labels, values as text
+  /// RuntimeInfo.language (an SDKS value) when runtime_info is present and sets it.
+  std::optional<int32_t> language;
+};
+
+/// A worker as the REST API shows it (the real engine's `Worker` schema, in part).
+struct worker_view {
+  struct slot {
+    std::string type;
+    int32_t limit = 0;
+    int32_t available = 0;
+  };
+  std::string id;
+  std::string name;
+  /// "INACTIVE" when the last heartbeat is older than heartbeat_window (or there was none), else
+  /// "PAUSED" when paused, else "ACTIVE": the real engine's rule, which ignores the stream.
+  std::string status;
+  bool paused = false;
+  std::vector<std::string> actions;
+  std::vector<slot> slots;
+  std::map<std::string, std::string> labels;
+  std::chrono::system_clock::time_point created_at;
+  std::chrono::system_clock::time_point updated_at;
+  std::optional<std::chrono::system_clock::time_point> last_heartbeat_at;
+  std::optional<std::chrono::system_clock::time_point> last_listener_established;
 };
 
 struct worker_registered {
@@ -223,6 +249,14 @@ public:
                        const std::map<std::string, std::string>& labels);
   status task_exists(const std::string& task_run_external_id) const;
 
+  // Workers over REST
+  /// NOT_FOUND for an unknown id (the caller checks the uuid format first).
+  status describe_worker(const std::string& worker_id, worker_view& out) const;
+  /// Sets isPaused when `paused` has a value (else changes nothing) and describes the worker. A
+  /// paused worker gets no new tasks; its running tasks, stream and heartbeats are untouched.
+  status update_worker(const std::string& worker_id, std::optional<bool> paused,
+                       worker_view& out);
+
   // Run subscriptions
   /// Registers a subscription stream (so stop can close it). False if the engine is stopping.
   bool attach_run_sink(const std::shared_ptr<run_sink>& sink);
@@ -314,6 +348,13 @@ private:
     size_t terminal = 0;
     bool done = false;
   };
+  /// A ListenV2 stream of a worker. It becomes active activation_delay after it opened (at once
+  /// by default); only active streams carry actions and make the worker eligible.
+  struct session {
+    std::shared_ptr<action_sink> sink;
+    uint64_t serial = 0; // tells streams apart where a freed sink's address is reused
+    bool active = false;
+  };
   struct worker {
     std::string id;
     std::string name;
@@ -321,20 +362,33 @@ private:
     size_t queue_cursor = 0;
     std::vector<std::pair<std::string, int32_t>> capacity;
     std::vector<std::pair<std::string, int32_t>> used;
-    std::vector<std::shared_ptr<action_sink>> sessions; // newest last
+    std::vector<session> sessions; // newest last
+    size_t active_sessions = 0;
     std::map<std::string, std::string> labels;
-    bool had_listener = false;
+    bool had_listener = false; // a stream of it has been active (the real lastListenerEstablished)
     bool unsubscribed = false;
     bool heartbeated = false;
+    bool paused = false;
     bool dirty = false;
     steady::time_point registered_at{};
     steady::time_point last_heartbeat{};
+    // Wall-clock times for the REST view only.
+    std::chrono::system_clock::time_point created_at{};
+    std::chrono::system_clock::time_point updated_at{};
+    std::chrono::system_clock::time_point last_heartbeat_at{};
+    std::chrono::system_clock::time_point last_listener_established{};
     std::unordered_set<task_run*> running;
     uint64_t slot_holders = 0;
   };
   struct queue_entry {
     std::shared_ptr<task_run> task;
     uint64_t attempt = 0;
+  };
+  /// A stream waiting for activation_delay to pass (activated by tick()).
+  struct pending_activation {
+    steady::time_point active_at;
+    worker* w = nullptr;
+    uint64_t serial = 0; // of the session; it may have ended since
   };
   /// An attempt whose START went out on a stream that has ended, unacknowledged at the time.
   struct unacknowledged_start {
@@ -365,6 +419,10 @@ private:
   worker* find_worker(const std::string& id) const;
   task_run* find_task(const std::string& id) const;
   bool eligible(const worker& w, steady::time_point now) const;
+  /// The newest active stream of `w`, or null: the one the next action goes to.
+  static const std::shared_ptr<action_sink>* newest_active(const worker& w);
+  void activate(worker& w, session& s);
+  worker_view view_of(const worker& w, steady::time_point now) const;
   static bool fits(const worker& w, const task_def& def);
   void enqueue(const std::shared_ptr<task_run>& t);
   void mark_dirty(action_queue* q);
@@ -394,9 +452,11 @@ private:
   mutable std::mutex mu_;
   bool closing_ = false;
   bool forgot_runs_ = false; // warned once that finished runs are being forgotten
+  uint64_t next_session_serial_ = 0;
 
-  std::unordered_map<std::string, std::shared_ptr<const workflow_def>> workflows_; // lowercased name
-  std::unordered_map<std::string, std::string> workflow_ids_; // lowercased name -> stable id
+  // By name, exactly as registered: the real engine matches workflow names case-sensitively.
+  std::unordered_map<std::string, std::shared_ptr<const workflow_def>> workflows_;
+  std::unordered_map<std::string, std::string> workflow_ids_; // name -> stable id
   std::unordered_map<std::string, std::unique_ptr<worker>> workers_;
   // Keys view the id inside the value (stable heap objects): no second copy of every uuid.
   std::unordered_map<std::string_view, std::unique_ptr<workflow_run>> runs_;
@@ -406,6 +466,7 @@ private:
   std::vector<worker*> dirty_workers_;
   deadline_map deadlines_;
   std::deque<unacknowledged_start> unacknowledged_; // requeue_at ascending (a fixed delay)
+  std::deque<pending_activation> activations_;      // active_at ascending (a fixed delay)
   std::deque<workflow_run*> finished_order_; // oldest first
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id

@@ -16,9 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "client/base64url.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "engine/dev_engine.hpp"
 #include "events/events.grpc.pb.h"
@@ -73,6 +78,7 @@ struct task_opts {
 he::engine_options test_options() {
   he::engine_options o;
   o.port = 0;
+  o.rest_port = 0;
   o.tick_interval = 20ms;
   return o;
 }
@@ -381,7 +387,7 @@ BOOST_AUTO_TEST_CASE(a_triggered_task_starts_on_a_ready_worker_with_its_input) {
   ready_worker w{eng, "worker-1", {"simple:step1"}};
 
   v1::TriggerWorkflowRequest req;
-  req.set_name("Simple"); // names match case-insensitively
+  req.set_name("simple");
   req.set_input(R"({"message": "hello", "n": 3})");
   req.set_additional_metadata(R"({"source": "test"})");
   req.set_priority(2);
@@ -594,14 +600,16 @@ BOOST_AUTO_TEST_CASE(gzip_requests_and_frequent_client_pings_keep_working) {
   BOOST_TEST(dispatcher->UpsertWorkerLabels(eng.context().get(), labels, &labels_resp).ok());
 }
 
-BOOST_AUTO_TEST_CASE(unknown_workers_are_not_found) {
+// Heartbeat says NOT_FOUND; ListenV2 returns the lookup's error unmapped, which a real engine's
+// error interceptor turns into INTERNAL. A worker learns it was forgotten from Heartbeat.
+BOOST_AUTO_TEST_CASE(unknown_workers_are_not_found_on_heartbeat_and_internal_on_listen) {
   engine_under_test eng;
   const std::string unknown = "00000000-0000-4000-8000-000000000000";
   BOOST_TEST(eng.heartbeat(unknown).error_code() == grpc::StatusCode::NOT_FOUND);
   listener stream{eng, unknown};
   auto st = stream.ended();
   BOOST_TEST_REQUIRE(st.has_value());
-  BOOST_TEST(st->error_code() == grpc::StatusCode::NOT_FOUND);
+  BOOST_TEST(st->error_code() == grpc::StatusCode::INTERNAL);
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_task_is_retried_then_reported_with_its_error) {
@@ -998,6 +1006,8 @@ BOOST_AUTO_TEST_CASE(malformed_requests_are_rejected) {
   BOOST_TEST(eng.put_workflow("wf", {{.name = "t", .parents = {"missing"}}}).error_code() ==
              invalid);
   BOOST_TEST(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  BOOST_TEST(eng.put_workflow("bad name", {{.name = "t"}}).error_code() == invalid);
+  BOOST_TEST(eng.put_workflow("wf2", {{.name = "bad task"}}).error_code() == invalid);
 
   WorkerRegisterRequest reg;
   reg.set_worker_name("bad name!");
@@ -1011,7 +1021,8 @@ BOOST_AUTO_TEST_CASE(malformed_requests_are_rejected) {
              invalid);
 
   std::string id;
-  BOOST_TEST(eng.try_trigger("nope", "{}", id).error_code() == grpc::StatusCode::NOT_FOUND);
+  // an unknown name is INVALID_ARGUMENT, as on a real engine (workflow_names_are_matched_exactly)
+  BOOST_TEST(eng.try_trigger("nope", "{}", id).error_code() == invalid);
   BOOST_TEST(eng.try_trigger("wf", "not json", id).error_code() == invalid);
 
   AssignedAction fake;
@@ -1080,4 +1091,388 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_is_reported_and_stop_is_prompt) {
   auto st = w.stream.ended();
   BOOST_TEST_REQUIRE(st.has_value());
   BOOST_TEST(!st->ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conformance with the real engine (each case is a row of engine/README.md's table)
+
+namespace {
+
+struct http_response {
+  int status = 0; ///< 0: no answer (connection refused or broken)
+  std::string body;
+};
+
+/// One HTTP/1.1 request to 127.0.0.1:port over a fresh connection ("Connection: close"), so the
+/// test needs no HTTP library. `auth` is the whole Authorization header value, if any.
+http_response http(uint16_t port, const std::string& method, const std::string& target,
+                   const std::optional<std::string>& auth, const std::string& body = "") {
+  http_response out;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return out;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return out;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (auth)
+    req += "Authorization: " + *auth + "\r\n";
+  if (method != "GET")
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n";
+  req += "\r\n" + body;
+  for (size_t sent = 0; sent < req.size();) {
+    auto n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      ::close(fd);
+      return out;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    raw.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12)
+    return out;
+  out.status = std::stoi(raw.substr(9, 3));
+  if (auto end = raw.find("\r\n\r\n"); end != std::string::npos)
+    out.body = raw.substr(end + 4);
+  return out;
+}
+
+/// The worker REST resource of `eng` for `worker_id`, with the engine's token unless told.
+http_response worker_rest(engine_under_test& eng, const std::string& method,
+                          const std::string& worker_id, const std::string& body = "",
+                          std::optional<std::string> auth = std::nullopt) {
+  return http(eng.engine().rest_port(), method, "/api/v1/workers/" + worker_id,
+              auth ? auth : std::optional<std::string>{"Bearer " + eng.token()}, body);
+}
+
+json token_claims(const std::string& token) {
+  auto dot1 = token.find('.');
+  auto dot2 = token.find('.', dot1 + 1);
+  auto payload = hatchet::detail::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  BOOST_TEST_REQUIRE(payload.has_value());
+  return json::parse(*payload);
+}
+
+/// PutWorkflow with one task per (readable id, action id) pair, all roots.
+grpc::Status put_with_actions(engine_under_test& eng, const std::string& name,
+                              const std::vector<std::pair<std::string, std::string>>& tasks,
+                              std::string* workflow_id = nullptr) {
+  v1::CreateWorkflowVersionRequest req;
+  req.set_name(name);
+  for (const auto& [readable_id, action] : tasks) {
+    auto* t = req.add_tasks();
+    t->set_readable_id(readable_id);
+    t->set_action(action);
+  }
+  v1::CreateWorkflowVersionResponse resp;
+  auto st = eng.admin->PutWorkflow(eng.context().get(), req, &resp);
+  if (workflow_id != nullptr)
+    *workflow_id = resp.workflow_id();
+  return st;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(register_accepts_only_go_python_typescript_ruby_as_a_present_language) {
+  // pkg/repository/worker.go CreateNewWorker: "invalid sdk: <value>", a plain error the gRPC
+  // error interceptor turns into INTERNAL. An absent language (or runtime_info) is fine.
+  engine_under_test eng;
+  auto reg = [&](bool with_runtime_info, std::optional<int> language) {
+    WorkerRegisterRequest req;
+    req.set_worker_name("lang-worker");
+    req.add_actions("wf:t");
+    if (with_runtime_info) {
+      auto* info = req.mutable_runtime_info();
+      info->set_sdk_version("0.1.0");
+      info->set_extra("hatchet-caf");
+      if (language)
+        info->set_language(static_cast<SDKS>(*language));
+    }
+    WorkerRegisterResponse resp;
+    return eng.dispatcher->Register(eng.context().get(), req, &resp);
+  };
+  BOOST_TEST(reg(false, std::nullopt).ok());
+  BOOST_TEST(reg(true, std::nullopt).ok());
+  for (int language : {GO, PYTHON, TYPESCRIPT, RUBY})
+    BOOST_TEST(reg(true, language).ok(), "language " << language);
+  auto unknown = reg(true, UNKNOWN);
+  BOOST_TEST(unknown.error_code() == grpc::StatusCode::INTERNAL);
+  BOOST_TEST(unknown.error_message().find("invalid sdk: UNKNOWN") != std::string::npos);
+  auto out_of_range = reg(true, 42);
+  BOOST_TEST(out_of_range.error_code() == grpc::StatusCode::INTERNAL);
+  BOOST_TEST(out_of_range.error_message().find("invalid sdk: 42") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(register_validates_worker_name_services_and_action_ids) {
+  // Register's request validation (INVALID_ARGUMENT): name `required,hatchetName`, each service
+  // `hatchetName`, each action an action id (service:verb[:sub], no ';'); no bound on counts.
+  engine_under_test eng;
+  auto reg = [&](const std::string& name, const std::vector<std::string>& actions,
+                 const std::vector<std::string>& services = {}) {
+    WorkerRegisterRequest req;
+    req.set_worker_name(name);
+    for (const auto& a : actions)
+      req.add_actions(a);
+    for (const auto& svc : services)
+      req.add_services(svc);
+    WorkerRegisterResponse resp;
+    return eng.dispatcher->Register(eng.context().get(), req, &resp).error_code();
+  };
+  const auto ok = grpc::StatusCode::OK;
+  const auto invalid = grpc::StatusCode::INVALID_ARGUMENT;
+  BOOST_TEST(reg("w-1.a_b", {"wf:t"}) == ok);
+  BOOST_TEST(reg("w", {}) == ok);
+  BOOST_TEST(reg("w", {"svc:run:sub"}) == ok);
+  BOOST_TEST(reg("w", {"wf:t"}, {"default", "my-svc_1.x"}) == ok);
+  BOOST_TEST(reg("", {"wf:t"}) == invalid);
+  BOOST_TEST(reg("bad name!", {"wf:t"}) == invalid);
+  BOOST_TEST(reg("w", {"wf:t"}, {"bad service"}) == invalid);
+  BOOST_TEST(reg("w", {"no-colon"}) == invalid);
+  BOOST_TEST(reg("w", {"svc:"}) == invalid);
+  BOOST_TEST(reg("w", {"a:b:c:d"}) == invalid);
+  BOOST_TEST(reg("w", {"svc:a;svc:b"}) == invalid);
+}
+
+BOOST_AUTO_TEST_CASE(workflow_names_are_matched_exactly) {
+  // The real engine stores a workflow's name as given and looks it up with `name = @name`; an
+  // unknown name on trigger is INVALID_ARGUMENT "workflow names not found: ...".
+  engine_under_test eng;
+  std::string upper_id, lower_id, again_id;
+  BOOST_TEST_REQUIRE(put_with_actions(eng, "CaseWf", {{"t", "casewf:t"}}, &upper_id).ok());
+  BOOST_TEST_REQUIRE(put_with_actions(eng, "casewf", {{"t", "lower:t"}}, &lower_id).ok());
+  BOOST_TEST_REQUIRE(put_with_actions(eng, "CaseWf", {{"t", "casewf:t"}}, &again_id).ok());
+  BOOST_TEST(upper_id != lower_id); // two workflows
+  BOOST_TEST(upper_id == again_id); // a new version of the same one
+  ready_worker w{eng, "worker", {"casewf:t", "lower:t"}};
+
+  eng.trigger("CaseWf");
+  BOOST_TEST(expect_action(w.stream, START_STEP_RUN).action_id() == "casewf:t");
+  eng.trigger("casewf");
+  BOOST_TEST(expect_action(w.stream, START_STEP_RUN).action_id() == "lower:t");
+
+  std::string id;
+  auto st = eng.try_trigger("CASEWF", "{}", id);
+  BOOST_TEST(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(st.error_message().find("workflow names not found: CASEWF") != std::string::npos);
+  BulkTriggerWorkflowRequest bulk;
+  for (const char* name : {"CaseWf", "caseWF"}) {
+    auto* r = bulk.add_workflows();
+    r->set_name(name);
+    r->set_input("{}");
+  }
+  BulkTriggerWorkflowResponse bulk_resp;
+  BOOST_TEST(eng.workflows->BulkTriggerWorkflow(eng.context().get(), bulk, &bulk_resp)
+               .error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(w.stream.quiet()); // all or nothing: the CaseWf run was not created either
+}
+
+BOOST_AUTO_TEST_CASE(action_ids_are_lowercased_as_the_real_engine_stores_them) {
+  // Worker actions are stored with LOWER(); a step's action goes through the action-id parser,
+  // which lowercases the verb and only the first letter of the service. So "Svcwf:Step" on both
+  // sides meets as "svcwf:step", while a step "MixedCase:step" ("mixedCase:step") matches no
+  // worker at all, here as on a real engine.
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(put_with_actions(eng, "svcwf", {{"step", "Svcwf:STEP"}}).ok());
+  BOOST_TEST_REQUIRE(put_with_actions(eng, "mixed", {{"step", "MixedCase:step"}}).ok());
+  ready_worker w{eng, "worker", {"SVCWF:Step", "MixedCase:step", "mixedCase:step"}};
+  eng.trigger("svcwf");
+  BOOST_TEST(expect_action(w.stream, START_STEP_RUN).action_id() == "svcwf:step");
+  auto stranded = eng.trigger("mixed");
+  BOOST_TEST(w.stream.quiet());
+  BOOST_TEST(eng.details(stranded).status() == v1::QUEUED);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_worker_ids_are_invalid_argument_and_unknown_ones_not_found) {
+  // Heartbeat, ListenV2 and UpsertWorkerLabels parse the id as a uuid first.
+  engine_under_test eng;
+  BOOST_TEST(eng.heartbeat("not-a-uuid").error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(eng.heartbeat("00000000-0000-4000-8000-000000000000").error_code() ==
+             grpc::StatusCode::NOT_FOUND);
+  listener stream{eng, "not-a-uuid"};
+  auto st = stream.ended();
+  BOOST_TEST_REQUIRE(st.has_value());
+  BOOST_TEST(st->error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  UpsertWorkerLabelsRequest labels;
+  labels.set_worker_id("not-a-uuid");
+  UpsertWorkerLabelsResponse labels_resp;
+  BOOST_TEST(eng.dispatcher->UpsertWorkerLabels(eng.context().get(), labels, &labels_resp)
+               .error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+BOOST_AUTO_TEST_CASE(heartbeats_are_accepted_before_the_first_stream_and_refused_after_it_closes) {
+  // Heartbeat rejects a worker that has had a listener and is inactive (FAILED_PRECONDITION,
+  // "worker stream is not active"); one that never listened is accepted.
+  engine_under_test eng;
+  auto id = eng.register_worker("worker", {"wf:t"});
+  BOOST_TEST(eng.heartbeat(id).ok());
+  {
+    listener stream{eng, id};
+    BOOST_TEST_REQUIRE(heartbeat_once_listening(eng, id));
+  }
+  BOOST_TEST_REQUIRE(wait_until_stream_gone(eng, id));
+  auto st = eng.heartbeat(id);
+  BOOST_TEST(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(st.error_message().find("no active listen stream") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_name_the_rest_api_as_server_url) {
+  // The SDKs call the REST API (pausing a worker) on the token's server_url.
+  engine_under_test eng;
+  const auto rest_port = eng.engine().rest_port();
+  BOOST_TEST(rest_port != 0);
+  BOOST_TEST(rest_port != eng.engine().port());
+  BOOST_TEST(eng.engine().rest_address() == "http://127.0.0.1:" + std::to_string(rest_port));
+  auto claims = token_claims(eng.token());
+  BOOST_TEST(claims["server_url"] == eng.engine().rest_address());
+  BOOST_TEST(claims["grpc_broadcast_address"] == eng.engine().address());
+  BOOST_TEST(claims["sub"] == eng.engine().options().tenant_id);
+  // without a server_url: the command line's default, the gRPC port + 1
+  auto defaulted = token_claims(he::mint_token(eng.engine().options(), "127.0.0.1:7077"));
+  BOOST_TEST(defaulted["server_url"] == "http://127.0.0.1:7078");
+  BOOST_TEST(defaulted["grpc_broadcast_address"] == "127.0.0.1:7077");
+  // and the REST API answers there
+  auto r = worker_rest(eng, "GET", "00000000-0000-4000-8000-000000000000");
+  BOOST_TEST(r.status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_worker_gets_no_new_tasks_and_keeps_its_running_ones) {
+  // PATCH /api/v1/workers/{worker} {"isPaused": true} answers the Worker (status PAUSED); the
+  // assignment query skips paused workers; heartbeats go on; isPaused false makes it eligible.
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}, 3};
+  auto run1 = eng.trigger("wf");
+  auto a1 = expect_action(w.stream, START_STEP_RUN);
+
+  auto r = worker_rest(eng, "PATCH", w.id, R"({"isPaused": true})");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  auto worker = json::parse(r.body);
+  BOOST_TEST(worker["metadata"]["id"] == w.id);
+  BOOST_TEST(worker["metadata"].contains("createdAt"));
+  BOOST_TEST(worker["name"] == "worker");
+  BOOST_TEST(worker["type"] == "SELFHOSTED");
+  BOOST_TEST(worker["status"] == "PAUSED");
+  BOOST_TEST(worker["actions"] == json::array({"wf:t"}));
+  BOOST_TEST(worker["slotConfig"]["default"]["limit"] == 3);
+  BOOST_TEST(worker["slotConfig"]["default"]["available"] == 2);
+  BOOST_TEST(worker.contains("lastHeartbeatAt"));
+  BOOST_TEST(worker.contains("lastListenerEstablished"));
+
+  auto run2 = eng.trigger("wf");
+  BOOST_TEST(w.stream.quiet()); // paused: no new task, though slots are free
+  BOOST_TEST(eng.details(run2).status() == v1::QUEUED);
+  BOOST_TEST(eng.heartbeat(w.id).ok());                           // heartbeats still accepted
+  BOOST_TEST(eng.send(a1, STEP_EVENT_TYPE_COMPLETED, "{}").ok()); // the running task finishes
+  BOOST_TEST(eng.details(run1).status() == v1::COMPLETED);
+  BOOST_TEST(w.stream.quiet()); // a freed slot does not unpause it
+  auto got = worker_rest(eng, "GET", w.id);
+  BOOST_TEST_REQUIRE(got.status == 200);
+  BOOST_TEST(json::parse(got.body)["status"] == "PAUSED");
+
+  r = worker_rest(eng, "PATCH", w.id, R"({"isPaused": false})");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(json::parse(r.body)["status"] == "ACTIVE");
+  auto a2 = expect_action(w.stream, START_STEP_RUN); // what waited goes out at once
+  BOOST_TEST(a2.workflow_run_id() == run2);
+}
+
+BOOST_AUTO_TEST_CASE(rest_worker_update_answers_400_403_and_404) {
+  // The id is checked first (400 "invalid worker id", before authentication as the populator
+  // runs first), then the bearer token (403), then the worker (404 here; a real engine answers
+  // 500), then the body (400). A body without isPaused changes nothing.
+  engine_under_test eng;
+  ready_worker w{eng, "worker", {"wf:t"}};
+  const std::string body = R"({"isPaused": true})";
+  auto r =
+    http(eng.engine().rest_port(), "PATCH", "/api/v1/workers/not-a-uuid", std::nullopt, body);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(json::parse(r.body)["message"] == "invalid worker id");
+
+  he::engine_options other_secret = eng.engine().options();
+  other_secret.secret = "not-the-engine-secret";
+  BOOST_TEST(http(eng.engine().rest_port(), "PATCH", "/api/v1/workers/" + w.id, std::nullopt, body)
+               .status == 403);
+  BOOST_TEST(worker_rest(eng, "PATCH", w.id, body, "Bearer garbage").status == 403);
+  BOOST_TEST(worker_rest(eng, "PATCH", w.id, body,
+                         "Bearer " + he::mint_token(other_secret, eng.engine().address()))
+               .status == 403);
+  BOOST_TEST(worker_rest(eng, "GET", w.id, "", "Bearer garbage").status == 403);
+
+  r = worker_rest(eng, "PATCH", "00000000-0000-4000-8000-000000000000", body);
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(json::parse(r.body).contains("message"));
+
+  for (const char* bad : {"", "not json", "[]", "true", R"({"isPaused": "yes"})"}) {
+    r = worker_rest(eng, "PATCH", w.id, bad);
+    BOOST_TEST(r.status == 400, "body '" << bad << "' answered " << r.status);
+  }
+  r = worker_rest(eng, "PATCH", w.id, "{}");
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST(json::parse(r.body)["status"] == "ACTIVE"); // nothing above paused it
+}
+
+BOOST_AUTO_TEST_CASE(a_rest_port_in_use_fails_start_and_stop_ends_the_rest_api) {
+  engine_under_test eng;
+  auto o = test_options();
+  o.rest_port = eng.engine().rest_port();
+  he::dev_engine second{o};
+  auto err = second.start();
+  BOOST_TEST(err.find("REST") != std::string::npos, err);
+  BOOST_TEST(second.port() == 0u); // its gRPC server did not stay up either
+
+  const auto rest_port = eng.engine().rest_port();
+  auto t0 = std::chrono::steady_clock::now();
+  eng.engine().stop();
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  BOOST_TEST(http(rest_port, "GET", "/api/v1/workers/00000000-0000-4000-8000-000000000000",
+                  "Bearer " + eng.token())
+               .status == 0); // nothing listens any more
+
+  BOOST_TEST_REQUIRE(eng.engine().start() == ""); // a restart serves REST again
+  BOOST_TEST(http(eng.engine().rest_port(), "GET",
+                  "/api/v1/workers/00000000-0000-4000-8000-000000000000", "Bearer " + eng.token())
+               .status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(activation_delay_keeps_a_new_stream_inactive_for_that_long) {
+  // A real engine marks a worker active once its ListenV2 database write lands. Until then: no
+  // assignments, and a worker that had an active stream before is refused on Heartbeat.
+  auto o = test_options();
+  o.activation_delay = 600ms;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  auto id = eng.register_worker("worker", {"wf:t"});
+  auto run1 = eng.trigger("wf");
+  auto t0 = std::chrono::steady_clock::now();
+  auto first = std::make_unique<listener>(eng, id);
+  BOOST_TEST_REQUIRE(eng.heartbeat(id).ok()); // never active before: accepted meanwhile
+  auto a = first->next();
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 600ms));
+  BOOST_TEST(a->workflow_run_id() == run1);
+  BOOST_TEST(eng.send(*a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+
+  first.reset(); // the stream ends: inactive
+  BOOST_TEST_REQUIRE(wait_until_stream_gone(eng, id));
+  auto run2 = eng.trigger("wf");
+  auto t1 = std::chrono::steady_clock::now();
+  listener second{eng, id};
+  BOOST_TEST(eng.heartbeat(id).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  BOOST_TEST(!second.next(300ms).has_value());
+  BOOST_TEST_REQUIRE(heartbeat_once_listening(eng, id));
+  BOOST_TEST((std::chrono::steady_clock::now() - t1 >= 600ms));
+  auto b = expect_action(second, START_STEP_RUN);
+  BOOST_TEST(b.workflow_run_id() == run2);
 }

@@ -65,6 +65,7 @@ struct engine_fixture {
   hatchet::engine::dev_engine engine{[] {
     hatchet::engine::engine_options o;
     o.port = 0;
+    o.rest_port = 0; // tests run in parallel: never the fixed default
     return o;
   }()};
   hatchet::config cfg;
