@@ -24,13 +24,14 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "hatchet/config.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "workflows/workflows.grpc.pb.h"
 
 namespace {
 
 struct options {
-  std::string workflow = "BenchNoop";
+  std::string workflow = "benchnoop";
   std::string input = "{}";
   long runs = 1000;
   long window = 1000;
@@ -238,7 +239,8 @@ int main(int argc, char** argv) {
     };
     try {
       if (a == "--workflow")
-        opt.workflow = next();
+        // As the official SDKs trigger: lowercased (the engine matches names exactly).
+        opt.workflow = hatchet::to_lower(next());
       else if (a == "--input")
         opt.input = next();
       else if (a == "--runs")

@@ -43,7 +43,8 @@ conninfo=$("$root/scripts/pg.sh" start "$work/pg")
 
 port=""
 for p in $(seq 7077 7177); do
-  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+  # the engine serves gRPC on P and its REST API on P + 1 (named in the token): both free
+  if ! ss -Hltn "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$((p + 1))" | grep -q .; then port=$p; break; fi
 done
 [ -n "$port" ] || { echo "demo: no free port for the engine" >&2; exit 1; }
 

@@ -378,6 +378,14 @@ struct stubborn_tasks {
     return {.slots = 2, .workflows = {wf}, .lifespan = lifespan, .drain_timeout = 300ms,
             .cancel_grace = 200ms, .cleanup_timeout = cleanup_timeout};
   }
+  /// Waits for the worker, starts two runs and waits until both are inside the task.
+  std::vector<std::string> start_two(running_worker& w, hatchet::rpc::admin_client a) const {
+    w.ready();
+    auto ids = a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}});
+    BOOST_REQUIRE(ids);
+    BOOST_REQUIRE(inside->wait_at_least(2, 10s));
+    return *ids;
+  }
 };
 
 } // namespace
@@ -385,16 +393,12 @@ struct stubborn_tasks {
 BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_drain_code) {
   stubborn_tasks s;
   running_worker w{cfg, "stuck-worker", s.options(1500ms, 30s)};
-  w.ready();
-  auto a = admin();
-  auto ids = a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}});
-  BOOST_REQUIRE(ids);
-  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
+  auto ids = s.start_two(w, admin());
   auto reason = w.stop();
   BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
              hatchet::describe(reason));
   BOOST_TEST(s.cleanups->peak() == 1);
-  auto results = wait(*ids);
+  auto results = wait(ids);
   for (const auto& r : results) {
     BOOST_REQUIRE(r.failed());
     BOOST_TEST(r.tasks[0].error->find("worker shut down") != std::string::npos, *r.tasks[0].error);
@@ -406,10 +410,7 @@ BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_dr
 BOOST_AUTO_TEST_CASE(cleanup_waits_for_a_task_that_ignores_cancellation) {
   stubborn_tasks s;
   running_worker w{cfg, "stuck-worker", s.options(1500ms, 30s)};
-  w.ready();
-  auto a = admin();
-  BOOST_REQUIRE(a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}}));
-  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
+  s.start_two(w, admin());
   auto t0 = std::chrono::steady_clock::now();
   auto reason = w.stop();
   auto took = std::chrono::steady_clock::now() - t0;
@@ -423,10 +424,7 @@ BOOST_AUTO_TEST_CASE(cleanup_waits_for_a_task_that_ignores_cancellation) {
 BOOST_AUTO_TEST_CASE(cleanup_is_skipped_when_task_code_outlives_cleanup_timeout) {
   stubborn_tasks s;
   running_worker w{cfg, "stuck-worker", s.options(4s, 300ms)};
-  w.ready();
-  auto a = admin();
-  BOOST_REQUIRE(a.bulk_trigger({{"StuckWorkflow", "{}", {}}, {"StuckWorkflow", "{}", {}}}));
-  BOOST_REQUIRE(s.inside->wait_at_least(2, 10s));
+  s.start_two(w, admin());
   auto t0 = std::chrono::steady_clock::now();
   auto reason = w.stop();
   auto took = std::chrono::steady_clock::now() - t0;

@@ -12,6 +12,11 @@
 # from its final stats line, no higher than the event resends the worker logged), the proxy
 # really cut live connections, and the worker still stops cleanly (exit 0) afterwards.
 # Prints the figures: runs, completed, unfinished, duplicates, reconnect times, exit codes, time.
+#
+# ACTIVATION_DELAY_MS=N starts the engine with --activation-delay-ms N: like a real engine whose
+# database marks a new stream active N ms late, it refuses the heartbeats sent before that. The
+# test then also requires that such refusals happened and that the worker rode them out on the
+# open stream (every run still completes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/process/faults_lib.sh
@@ -24,9 +29,12 @@ spread=${SPREAD_SECONDS:-20} # triggers spread over this many seconds, so cuts h
 slots=${SLOTS:-20}
 
 # debug: the engine logs each ListenV2 stream it opens, which times the reconnects.
-start_engine "$work/engine.log" 0 --log-level debug
+activation_delay_ms=${ACTIVATION_DELAY_MS:-0}
+engine_args=(--log-level debug)
+[ "$activation_delay_ms" -gt 0 ] && engine_args+=(--activation-delay-ms "$activation_delay_ms")
+start_engine "$work/engine.log" 0 "${engine_args[@]}"
 export HATCHET_CLIENT_TOKEN
-HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$engine_port")
+HATCHET_CLIENT_TOKEN=$engine_token
 export HATCHET_CLIENT_TLS_STRATEGY=none
 start_proxy "$engine_port" --cut-every "$cut_ms" --max-seconds 600
 
@@ -91,6 +99,7 @@ else
   reconnect_min=- reconnect_max=- reconnect_median=-
 fi
 heartbeat_failures=$(grep -c 'heartbeat failed' "$work/worker.log" || true)
+heartbeats_refused=$(grep -c 'heartbeat refused' "$work/worker.log" || true)
 last_completion=$(grep -E 'run [0-9a-f-]{36}/[0-9]+ completed' "$work/worker.log" | tail -1 | cut -c2-24 || true)
 
 echo "load: $load"
@@ -104,6 +113,7 @@ echo "figures: runs=$runs completed=$(json_field completed "$load") failed=$(jso
 echo "faults: cut_every=${cut_ms}ms cuts_hitting_a_connection=$cuts connections_cut=$connections_cut" \
   "worker_stream_ends=$stream_ends worker_registrations=$registrations" \
   "worker_reregistrations=$reregistrations worker_heartbeat_failures=$heartbeat_failures" \
+  "worker_heartbeats_refused_on_open_stream=$heartbeats_refused activation_delay_ms=$activation_delay_ms" \
   "worker_event_send_retries=$event_retries" \
   "reconnect_ms(cut->engine sees new stream; n/min/median/max)=$reconnect_n/$reconnect_min/$reconnect_median/$reconnect_max" \
   "cuts_never_followed_by_a_stream=$reconnect_never"
@@ -125,4 +135,8 @@ fi
 [ "$cuts" -ge 3 ] || { echo "FAIL: only $cuts cut(s) hit a live connection: the test proved nothing"; fail=1; }
 [ "$worker_alive" = yes ] || { echo "FAIL: the worker died during the run"; fail=1; }
 [ "$worker_rc" -eq 0 ] || { echo "FAIL: the worker exited $worker_rc after SIGTERM (expected 0)"; fail=1; }
+if [ "$activation_delay_ms" -gt 0 ] && [ "$heartbeats_refused" -lt 1 ]; then
+  echo "FAIL: no heartbeat was refused on an open stream: the activation delay proved nothing"
+  fail=1
+fi
 exit "$fail"

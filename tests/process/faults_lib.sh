@@ -94,7 +94,8 @@ wait_pid() {
 }
 
 # start_engine LOG [PORT [ARGS...]]: starts hatchet-dev-engine (PORT 0 or absent: a free port)
-# with extra serve ARGS; sets engine_pid and engine_port once it listens.
+# with extra serve ARGS; sets engine_pid and engine_port once it listens, and engine_token to the
+# token it logs (which names its REST address, a free port of its own with PORT 0).
 start_engine() {
   local log=$1 port=${2:-0}
   shift $(($# < 2 ? $# : 2))
@@ -106,6 +107,8 @@ start_engine() {
   wait_for_line "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10 $((before + 1)) ||
     die "the engine did not start listening within 10 s"
   engine_port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -1 | sed 's/.*://')
+  wait_for_line "$log" 'token: ' 10 $((before + 1)) || die "the engine logged no token within 10 s"
+  engine_token=$(sed -nE 's/.*token: ([^ ]+)$/\1/p' "$log" | tail -1)
 }
 
 # start_proxy UPSTREAM_PORT ARGS...: starts hatchet-fault-proxy on a free port; sets proxy_pid,

@@ -21,12 +21,12 @@ export HATCHET_CLIENT_TOKEN
 HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$engine_port")
 export HATCHET_CLIENT_TLS_STRATEGY=none
 
-# Forwarding: the engine's NOT_FOUND for an unknown workflow comes back through the proxy.
+# Forwarding: the engine's INVALID_ARGUMENT for an unknown workflow comes back through the proxy.
 start_proxy "$engine_port" --cut-every 300
 rc=0
 HATCHET_CLIENT_HOST_PORT="127.0.0.1:$proxy_port" "$bin/hatchet-run" NoSuchWorkflow --timeout 5 \
   >/dev/null 2>"$work/run.log" || rc=$?
-grep -q 'NOT_FOUND' "$work/run.log" || die "no engine answer through the proxy: $(cat "$work/run.log")"
+grep -q 'INVALID_ARGUMENT' "$work/run.log" || die "no engine answer through the proxy: $(cat "$work/run.log")"
 sleep 0.7 # at least two cut ticks
 stop_pid "$proxy_pid" 5
 [ "$waited_rc" -eq 0 ] || die "the proxy exited $waited_rc after SIGTERM, expected 0"

@@ -20,7 +20,7 @@ sleep_ms=${SLEEP_MS:-3000}
 
 start_engine "$work/engine.log" 0
 export HATCHET_CLIENT_TOKEN
-HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$engine_port")
+HATCHET_CLIENT_TOKEN=$engine_token
 export HATCHET_CLIENT_TLS_STRATEGY=none
 start_proxy "$engine_port" --cut-every "$cut_ms" --max-seconds 120
 

@@ -12,7 +12,8 @@ trap '[ -n "$worker_pid" ] && kill -9 $worker_pid 2>/dev/null; [ -n "$engine_pid
 
 port=""
 for p in $(seq 47077 47177); do
-  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+  # the engine serves gRPC on P and its REST API on P + 1 (named in the token): both free
+  if ! ss -Hltn "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$((p + 1))" | grep -q .; then port=$p; break; fi
 done
 "$bin/hatchet-dev-engine" serve --port "$port" >"$work/engine.log" 2>&1 &
 engine_pid=$!

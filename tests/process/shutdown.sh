@@ -32,7 +32,8 @@ wait_for_count() { # FILE REGEX N SECONDS
 
 port=""
 for p in $(seq 48077 48277); do
-  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+  # the engine serves gRPC on P and its REST API on P + 1 (named in the token): both free
+  if ! ss -Hltn "sport = :$p" | grep -q . && ! ss -Hltn "sport = :$((p + 1))" | grep -q .; then port=$p; break; fi
 done
 "$bin/hatchet-dev-engine" serve --port "$port" >"$work/engine.log" 2>&1 &
 pids+=($!)
