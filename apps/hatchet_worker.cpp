@@ -35,19 +35,22 @@ options:
 environment (as the official SDKs): HATCHET_CLIENT_TOKEN (required), HATCHET_CLIENT_HOST_PORT,
 HATCHET_CLIENT_TLS_STRATEGY (tls|mtls|none, default tls), HATCHET_CLIENT_NAMESPACE, ...
 
-shutdown (docs/shutdown.md): SIGINT or SIGTERM stops taking work (the stream to the engine closes);
-running tasks get --drain-timeout to finish while heartbeats go on; those still running are then
-cancelled and, after --cancel-grace, reported FAILED ("the worker shut down") so that no run stays
-RUNNING; unacknowledged results are flushed (10 s at most); Unsubscribe; then the lifespan cleanup,
-strictly after the last task actor has exited. A second SIGINT/SIGTERM skips the waiting (running
-tasks are cancelled and reported FAILED at once); the cleanup still runs, bounded by
---cleanup-timeout. SIGQUIT is a cold stop: exit at once, no drain, no cleanup.
+shutdown (docs/shutdown.md): SIGINT or SIGTERM pauses the worker on the engine's REST API so that
+no new run comes, while the stream and heartbeats stay up; running tasks get --drain-timeout to
+finish; those still running are then cancelled and, after --cancel-grace, reported FAILED ("the
+worker shut down") so that no run stays RUNNING; then the stream closes, unacknowledged results
+are flushed (10 s at most), Unsubscribe; then the lifespan cleanup, once no task code holds the
+state any more (at most --cleanup-timeout; after that it is skipped, exit 8). A second
+SIGINT/SIGTERM skips the waiting (running tasks are cancelled and reported FAILED at once); the
+cleanup still runs, bounded by --cleanup-timeout. SIGQUIT is a cold stop: exit at once, no drain,
+no cleanup.
 
 exit codes: 0 clean stop (also when stopped during the lifespan setup: nothing registered, the
 setup's resources cleaned up); 1 could not start (configuration, lifespan setup, registration);
 2 bad command line; 3 the lifespan cleanup failed or timed out; 4 the worker failed while running;
 5 the drain timed out (some runs were reported FAILED); 6 a second signal forced the stop;
-7 SIGQUIT (cold stop).
+7 SIGQUIT (cold stop); 8 task code still held the lifespan state at --cleanup-timeout, so the
+cleanup was skipped.
 )";
 
 } // namespace
