@@ -63,13 +63,26 @@ public:
         get_version();
         return start_rp_;
       },
-      [this](msg::version_atom) { get_version(); },
+      // Start-up retries scheduled before a stop do not run after it.
+      [this](msg::version_atom) {
+        if (drain_.stopping())
+          return advance_stop();
+        get_version();
+      },
       [this](msg::version_atom, wire::rpc_status& st, std::string& version) {
         on_version(st, version);
       },
       [this](msg::put_wf_atom, size_t index, wire::rpc_status& st) { on_put_workflow(index, st); },
-      [this](msg::put_wf_atom, size_t index) { put_workflow(index); },
-      [this](msg::registered_atom) { register_worker(); },
+      [this](msg::put_wf_atom, size_t index) {
+        if (drain_.stopping())
+          return advance_stop();
+        put_workflow(index);
+      },
+      [this](msg::registered_atom) {
+        if (drain_.stopping())
+          return advance_stop();
+        register_worker();
+      },
       [this](msg::registered_atom, wire::rpc_status& st, std::string& worker_id) {
         on_registered(st, worker_id);
       },
@@ -85,6 +98,7 @@ public:
       [this](msg::heartbeat_atom, uint64_t gen) {
         // One-shot: prove a new stream without waiting 4 s, or ask again after a refusal; not
         // when the periodic beat is due about now anyway.
+        one_shot_pending_ = false;
         if (gen == stream_gen_ && listen_ && !session_.closed_for_stop()
             && next_periodic_beat_ - std::chrono::steady_clock::now() > 100ms)
           send_heartbeat();
@@ -273,6 +287,14 @@ private:
       return retry_after_loss(register_attempts_, st, "Register",
                               caf::make_message(msg::registered_atom::value));
     }
+    if (drain_.stopping() && drain_.current() >= drain::phase::unsubscribing) {
+      // A registration that was under way when the stop had already unsubscribed: do not leave
+      // it behind on the engine.
+      spdlog::info("worker {}: registered as {} after the stop began; unsubscribing it",
+                   spec_->name, worker_id);
+      link_->unsubscribe(worker_id, [](wire::rpc_status) {});
+      return;
+    }
     session_.registered();
     register_attempts_ = 0;
     worker_id_ = worker_id;
@@ -299,7 +321,7 @@ private:
     // The engine only assigns to a worker with an open stream and a heartbeat younger than 5 s;
     // after a reconnect, do not wait for the periodic beat (it may keep landing in a cut).
     if (heartbeat_armed_ && !session_.heartbeats_unsupported())
-      delayed_send(this, 200ms, msg::heartbeat_atom::value, gen);
+      one_shot_heartbeat(200ms);
     listen_ = link_->listen(worker_id_, post(msg::action_atom::value, gen),
                             post(msg::stream_end_atom::value, gen), session_.legacy_listen());
     report_state();
@@ -362,6 +384,15 @@ private:
     delayed_send(this, spec_->options.heartbeat_interval, msg::heartbeat_atom::value);
   }
 
+  /// One extra heartbeat on the current stream after `delay`; at most one is pending, so refused
+  /// heartbeats do not start parallel chains of retries.
+  void one_shot_heartbeat(std::chrono::milliseconds delay) {
+    if (one_shot_pending_)
+      return;
+    one_shot_pending_ = true;
+    delayed_send(this, delay, msg::heartbeat_atom::value, stream_gen_);
+  }
+
   void send_heartbeat() {
     if (session_.heartbeats_unsupported())
       return;
@@ -391,7 +422,7 @@ private:
         spdlog::warn("worker {}: heartbeat refused ({}); the stream stays open, asking again in "
                      "{} ms",
                      spec_->name, st.describe(), verdict.delay.count());
-        delayed_send(this, verdict.delay, msg::heartbeat_atom::value, stream_gen_);
+        one_shot_heartbeat(verdict.delay);
         break;
       case v::renew_stream:
         spdlog::warn("worker {}: heartbeats refused for {} s on an open stream ({}); renewing "
@@ -466,17 +497,14 @@ private:
                     + " bytes (raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH)",
                   true);
     }
-    if (drain_.stream_closed()) {
-      // Only a START already on its way when the stop closed the stream gets here. While the
-      // stream is open, runs assigned during the stop are run: the engine stops sending them
-      // once the pause has taken effect.
-      spdlog::info("worker {}: run {} assigned after the stream closed for the stop; handing it "
-                   "back",
+    if (drain_.refuses_new_runs()) {
+      // Runs assigned during the stop are run while the stream is open and drain_timeout has not
+      // passed (the engine stops sending them once the pause has taken effect). After that, a
+      // run started now would never get its cancellation: hand it back for another worker.
+      spdlog::info("worker {}: run {} assigned after drain_timeout or after the stream closed for "
+                   "the stop; handing it back",
                    spec_->name, key);
-      return emit(ref, wire::step_event_type::failed,
-                  "hatchet::worker_shutting_down: the worker was shutting down when this run "
-                  "arrived",
-                  false);
+      return hand_back(ref);
     }
     emit(ref, wire::step_event_type::started, "", false);
     msg::assignment job{std::move(a), task->second, state_};
@@ -487,6 +515,24 @@ private:
       return;
     }
     dispatch(std::move(job));
+  }
+
+  /// A run this worker will not start: FAILED and retryable, so the engine runs it elsewhere.
+  void hand_back(const wire::run_ref& ref) {
+    emit(ref, wire::step_event_type::failed,
+         "hatchet::worker_shutting_down: the worker was shutting down when this run arrived",
+         false);
+  }
+
+  /// A slot was freed: the run that waited longest takes it, unless the stop refuses new runs.
+  void dispatch_waiting() {
+    if (drain_.refuses_new_runs()) {
+      while (auto job = pool_.next_waiting())
+        hand_back(wire::run_ref{job->action});
+      return;
+    }
+    if (auto job = pool_.next_waiting())
+      dispatch(std::move(*job));
   }
 
   void dispatch(msg::assignment job) {
@@ -531,8 +577,7 @@ private:
                    o.payload.substr(0, o.payload.find('\n')));
       emit(run->ref, wire::step_event_type::failed, std::move(o.payload), o.should_not_retry);
     }
-    if (auto job = pool_.next_waiting())
-      dispatch(std::move(*job));
+    dispatch_waiting();
     advance_stop();
   }
 
@@ -551,8 +596,7 @@ private:
       emit(lost->second.ref, wire::step_event_type::failed,
            "hatchet::worker_error: the task actor running this run died", false);
     add_slot();
-    if (auto job = pool_.next_waiting())
-      dispatch(std::move(*job));
+    dispatch_waiting();
   }
 
   // -- events to the engine ---------------------------------------------------------------------
@@ -634,7 +678,12 @@ private:
                            : "not registered, nothing to pause",
                  spec_->options.drain_timeout.count(), pool_.running() + pool_.waiting());
     if (can_pause)
-      link_->set_paused(worker_id_, true, post(msg::pause_atom::value));
+      // Weakly: the call may outlive a forced stop, and must not keep this actor, or its actor
+      // system, alive.
+      link_->set_paused(worker_id_, true, [addr = address()](int status, std::string error) {
+        if (auto self = caf::actor_cast<caf::actor>(addr))
+          caf::anon_send(self, msg::pause_atom::value, status, std::move(error));
+      });
     delayed_send(this, spec_->options.drain_timeout, msg::deadline_atom::value,
                  msg::stop_timer::drain);
     advance_stop();
@@ -666,17 +715,24 @@ private:
 
   void on_stop_timer(msg::stop_timer timer) {
     switch (timer) {
-      case msg::stop_timer::drain:
-        if (!drain_.on_drain_deadline(!pool_.idle()))
-          return;
-        spdlog::warn("worker {}: {} run(s) still going after drain_timeout ({} ms); cancelling "
-                     "them, {} ms grace",
-                     spec_->name, pool_.running() + pool_.waiting(),
-                     spec_->options.drain_timeout.count(), spec_->options.cancel_grace.count());
-        cancel_stragglers();
-        delayed_send(this, spec_->options.cancel_grace, msg::deadline_atom::value,
-                     msg::stop_timer::grace);
-        return;
+      case msg::stop_timer::drain: {
+        bool runs_left = !pool_.idle();
+        if (drain_.on_drain_deadline(runs_left)) {
+          spdlog::warn("worker {}: {} run(s) still going after drain_timeout ({} ms); cancelling "
+                       "them, {} ms grace; runs that have not started are handed back",
+                       spec_->name, pool_.running() + pool_.waiting(),
+                       spec_->options.drain_timeout.count(), spec_->options.cancel_grace.count());
+          dispatch_waiting(); // hands them back: they have not started
+          cancel_stragglers();
+          delayed_send(this, spec_->options.cancel_grace, msg::deadline_atom::value,
+                       msg::stop_timer::grace);
+        } else if (drain_.pause() == drain::pause_state::pending) {
+          spdlog::warn("worker {}: the pause call has not answered within drain_timeout; closing "
+                       "the stream without it",
+                       spec_->name);
+        }
+        return advance_stop();
+      }
       case msg::stop_timer::grace:
         fail_stragglers("drain_timeout and cancel_grace passed");
         return;
@@ -800,6 +856,7 @@ private:
   int register_attempts_ = 0;
   size_t workflows_put_ = 0;
   bool heartbeat_armed_ = false;
+  bool one_shot_pending_ = false; ///< an extra heartbeat is scheduled
   std::chrono::steady_clock::time_point next_periodic_beat_{};
   bool attached_ = false; ///< what the supervisor was last told
 };

@@ -42,8 +42,9 @@ public:
   bool timed_out() const noexcept { return timed_out_; }
   size_t abandoned() const noexcept { return abandoned_; }
   pause_state pause() const noexcept { return pause_; }
-  /// Past the point where a START may still be run: the stream is closed for the stop.
-  bool stream_closed() const noexcept { return stream_closed_; }
+  /// Past the point where a new run may still start: drain_timeout passed (nothing started now
+  /// would get its cancellation), or the stream is closed for the stop.
+  bool refuses_new_runs() const noexcept { return deadline_passed_ || stream_closed_; }
 
   /// The stop begins. `can_pause`: registered, so the worker can be paused on the engine.
   void begin(bool can_pause) {
@@ -59,12 +60,17 @@ public:
       phase_ = phase::running_down;
   }
 
-  /// drain_timeout passed. True if runs are left, so the caller cancels them and arms the grace.
+  /// drain_timeout passed. From now on no new run starts and the pause answer is not awaited
+  /// any more (the stop must stay bounded). True if runs are left, so the caller cancels them
+  /// and arms the grace.
   bool on_drain_deadline(bool runs_left) {
-    if (!runs_left || phase_ == phase::cancelling || phase_ > phase::cancelling)
+    if (deadline_passed_)
+      return false;
+    deadline_passed_ = true;
+    if (phase_ >= phase::cancelling)
       return false;
     phase_ = phase::cancelling;
-    return true;
+    return runs_left;
   }
 
   /// cancel_grace passed: the caller reports the `left` runs still here FAILED and forgets them.
@@ -80,6 +86,7 @@ public:
       return false;
     forced_ = true;
     abandoned_ += left;
+    deadline_passed_ = true;
     if (phase_ < phase::cancelling)
       phase_ = phase::cancelling;
     return true;
@@ -92,8 +99,9 @@ public:
         || phase_ == phase::stopping_tasks || runs_left)
       return step::wait;
     // The stream closes only once the pause has taken effect (or failed): a START the engine
-    // sent before it is still received and run. A forced stop does not wait for the answer.
-    if (pause_ == pause_state::pending && !forced_)
+    // sent before it is still received and run. A forced stop, or one past drain_timeout, does
+    // not wait for the answer.
+    if (pause_ == pause_state::pending && !forced_ && !deadline_passed_)
       return step::wait;
     if (!stream_closed_) {
       stream_closed_ = true;
@@ -122,6 +130,7 @@ private:
   phase phase_ = phase::serving;
   pause_state pause_ = pause_state::none;
   bool stream_closed_ = false;
+  bool deadline_passed_ = false;
   bool flush_armed_ = false;
   bool forced_ = false;
   bool timed_out_ = false;

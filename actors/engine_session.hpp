@@ -70,12 +70,16 @@ public:
   bool legacy_listen() const noexcept { return legacy_listen_; }
   bool heartbeats_unsupported() const noexcept { return heartbeats_unsupported_; }
 
-  /// Register is sent (the first time, or again).
-  void registering_now() { phase_ = phase::registering; }
+  /// Register is sent (the first time, or again). Never reopens a session the stop closed.
+  void registering_now() {
+    if (!closed_for_stop())
+      phase_ = phase::registering;
+  }
   /// Register answered OK.
-  void registered() { phase_ = phase::detached; }
-  /// Register failed while registering again (not at start-up): still detached, retrying.
-  void register_failed() {}
+  void registered() {
+    if (!closed_for_stop())
+      phase_ = phase::detached;
+  }
   /// A stream was opened.
   void stream_opened(clock::time_point now);
   /// The stop begins: no registering again from now on.

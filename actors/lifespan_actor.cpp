@@ -42,17 +42,18 @@ public:
                             "lifespan setup failed: a non-std exception was thrown");
         }
       },
-      [this](msg::skip_atom) {
-        skip_cleanup_ = true;
-        quit();
-      },
     };
   }
 
   void on_exit() override {
     if (!driver_)
       return;
-    if (skip_cleanup_) {
+    bool skip = false;
+    {
+      std::lock_guard lock{report_->mtx};
+      skip = report_->skip_cleanup;
+    }
+    if (skip) {
       // Task code still uses the state. Destroying the coroutine frame would run its locals'
       // destructors under that code, so the frame is deliberately left alive: the process is
       // about to end, and a leak is the lesser harm.
@@ -85,7 +86,6 @@ private:
   std::string worker_name_;
   std::shared_ptr<lifespan_report> report_;
   std::unique_ptr<lifespan_driver> driver_;
-  bool skip_cleanup_ = false;
 };
 
 } // namespace

@@ -23,6 +23,9 @@ struct lifespan_report {
   std::mutex mtx;
   bool cleaned_up = false;
   std::string cleanup_error; ///< empty when the cleanup succeeded or never ran
+  /// Set by the supervisor: task code still holds the state, so the lifespan actor must end
+  /// without its cleanup.
+  bool skip_cleanup = false;
 };
 
 caf::actor spawn_lifespan_actor(caf::local_actor* parent, lifespan_fn fn,

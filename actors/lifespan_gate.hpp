@@ -9,6 +9,7 @@
 // (the dispatcher, queued assignments, sync jobs, co_task frames), and calls back when the last
 // copy is destroyed, on whichever thread that happens.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -16,19 +17,31 @@
 
 namespace hatchet::detail {
 
-/// Returns a pointer to the same state as `state`. `on_closed` runs once, when the last copy of
-/// the returned pointer is destroyed, after `state` itself was released by it. A null `state`
-/// gives a null pointer and never calls back: without a lifespan there is nothing to protect.
-inline lifespan_state_ptr open_gate(lifespan_state_ptr state, std::function<void()> on_closed) {
+/// The gated pointer, and whether its last copy is gone.
+struct gate {
+  lifespan_state_ptr state; ///< hand this out; every copy is a holder
+  /// Set once the last copy is destroyed and what it held is released (not merely when the use
+  /// count reaches zero, which happens before the deleter has run).
+  std::shared_ptr<const std::atomic<bool>> closed;
+};
+
+/// Gates `state`: the returned pointer reads the same object. When its last copy is destroyed,
+/// the original `state` is released, `closed` is set, and `on_closed` runs, on that thread. A null
+/// `state` gives a null pointer and a gate that is closed already: without a lifespan there is
+/// nothing to protect.
+inline gate open_gate(lifespan_state_ptr state, std::function<void()> on_closed) {
+  auto closed = std::make_shared<std::atomic<bool>>(state == nullptr);
   if (!state)
-    return {};
+    return {nullptr, closed};
   const auto* raw = state.get();
-  return lifespan_state_ptr{raw, [state = std::move(state), on_closed = std::move(on_closed)](
-                                   const lifespan_state*) mutable noexcept {
-                              state.reset();
-                              if (on_closed)
-                                on_closed();
-                            }};
+  lifespan_state_ptr gated{raw, [state = std::move(state), closed,
+                                 on_closed = std::move(on_closed)](const lifespan_state*) mutable noexcept {
+                             state.reset();
+                             closed->store(true);
+                             if (on_closed)
+                               on_closed();
+                           }};
+  return {std::move(gated), std::move(closed)};
 }
 
 } // namespace hatchet::detail

@@ -48,7 +48,7 @@ public:
         return std::string{to_string(stopping_ ? msg::worker_state::stopping : state_)};
       },
       [this](msg::released_atom) {
-        if (waiting_for_holders_)
+        if (waiting_for_holders_ && gate_closed())
           stop_lifespan();
       },
       [this](msg::deadline_atom, msg::released_atom) { on_holders_deadline(); },
@@ -76,6 +76,11 @@ public:
 
   void on_exit() override {
     release_ready_waiters();
+    // Killed: the gate is not waited for, so a cleanup now could run under live task code.
+    if (lifespan_ && !gate_closed()) {
+      std::lock_guard lock{report_->mtx};
+      report_->skip_cleanup = true;
+    }
     // Only reached with children alive on a kill: take them down too.
     for (auto* child : {&dispatcher_, &lifespan_})
       if (*child)
@@ -93,12 +98,13 @@ private:
     }
     // The dispatcher and every assignment get the gated pointer; the supervisor keeps only a
     // weak reference, to see whether any holder is left.
-    auto gated = open_gate(std::move(state), [addr = address()] {
+    auto g = open_gate(std::move(state), [addr = address()] {
       if (auto self = caf::actor_cast<caf::actor>(addr))
         caf::anon_send(self, msg::released_atom::value);
     });
-    holders_ = gated;
-    dispatcher_ = spawn_dispatcher(this, spec_, std::move(gated));
+    holders_ = g.state;
+    gate_closed_ = std::move(g.closed);
+    dispatcher_ = spawn_dispatcher(this, spec_, std::move(g.state));
     request(dispatcher_, caf::infinite, msg::start_atom::value)
       .then(
         [this](std::string& worker_id) {
@@ -152,8 +158,11 @@ private:
   /// The dispatcher and its task actors are gone; task code may not be (a sync task that ignores
   /// its cancellation runs on until it returns). The cleanup waits for the last holder of the
   /// state, up to cleanup_timeout.
+  /// True once no task holds the state (or there never was a gate).
+  bool gate_closed() const { return !gate_closed_ || gate_closed_->load(); }
+
   void await_holders() {
-    if (holders_.expired())
+    if (gate_closed())
       return stop_lifespan();
     waiting_for_holders_ = true;
     spdlog::warn("worker {}: waiting for {} task(s) still inside user code before the lifespan "
@@ -166,9 +175,9 @@ private:
   void on_holders_deadline() {
     if (!waiting_for_holders_ || !lifespan_)
       return;
-    auto left = holders_.use_count();
-    if (left == 0)
+    if (gate_closed())
       return stop_lifespan(); // the release message is on its way
+    auto left = std::max<long>(holders_.use_count(), 1);
     waiting_for_holders_ = false;
     auto text = std::to_string(left)
                 + " task(s) still inside user code after cleanup_timeout ("
@@ -176,7 +185,16 @@ private:
                 + " ms); the lifespan cleanup was skipped so that it never runs under them";
     spdlog::error("worker {}: {}", spec_->name, text);
     failure_ = make_error(errc::cleanup_skipped, std::move(text));
-    send(lifespan_, msg::skip_atom::value);
+    skip_cleanup();
+  }
+
+  /// The lifespan actor ends without its cleanup (task code still holds the state).
+  void skip_cleanup() {
+    {
+      std::lock_guard lock{report_->mtx};
+      report_->skip_cleanup = true;
+    }
+    send_exit(lifespan_, caf::exit_reason::user_shutdown);
   }
 
   void stop_lifespan() {
@@ -230,7 +248,8 @@ private:
   caf::actor lifespan_;
   caf::actor dispatcher_;
   caf::error failure_;
-  std::weak_ptr<const lifespan_state> holders_; ///< the gated state: alive while a task holds it
+  std::weak_ptr<const lifespan_state> holders_; ///< the gated state, to count its holders
+  std::shared_ptr<const std::atomic<bool>> gate_closed_; ///< set when the last holder is gone
   bool waiting_for_holders_ = false;
   bool stopping_ = false;
   bool running_ = false;

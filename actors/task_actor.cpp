@@ -35,8 +35,11 @@ public:
         auto self = caf::actor_cast<caf::actor>(this);
         exec_->post([a = std::move(a), token, self]() mutable {
           auto outcome = execute(a, token);
-          a = {}; // drop the state reference before the slot is handed back
           caf::anon_send(self, msg::done_atom::value, std::move(outcome));
+          // Done with CAF first: the state reference may be the lifespan gate's last holder, and
+          // once it goes the worker (and its actor system) may end.
+          self = nullptr;
+          a = {};
         });
       },
       [this](msg::cancel_atom, const std::string& key) {
@@ -88,6 +91,7 @@ public:
     exec_->post([job = std::move(job), self, gen, run = async_]() mutable {
       job();
       caf::anon_send(self, msg::resume_atom::value, gen);
+      self = nullptr; // done with CAF before the run (maybe the gate's last holder) goes
       run.reset(); // if the actor is gone, the frame is destroyed here, after the job
     });
   }

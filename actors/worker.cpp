@@ -16,6 +16,7 @@
 
 #include "actors/supervisor.hpp"
 #include "actors/worker_spec.hpp"
+#include "client/rest_client.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet {
@@ -219,6 +220,15 @@ int worker::run() {
       spdlog::default_logger()->flush();
       std::_Exit(code);
     }
+  }
+  // A forced stop does not wait for the REST pause call; its thread must not run into the
+  // process's teardown.
+  if (!rpc::await_rest_calls(std::chrono::seconds{2})) {
+    spdlog::warn("worker {}: a REST call to the engine is still running; exiting without "
+                 "teardown",
+                 spec_->name);
+    spdlog::default_logger()->flush();
+    std::_Exit(code);
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;

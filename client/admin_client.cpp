@@ -161,7 +161,10 @@ caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
   const auto give_up_at = clock::now() + deadline;
   std::unordered_set<std::string> pending(run_ids.begin(), run_ids.end());
   // A connection cut ends the stream but not the runs: subscribe again to the runs still
-  // unfinished (each result is reported once), as the official clients do, until the deadline.
+  // unfinished (each result is reported once), as the official clients do, until the deadline;
+  // but not for ever against an engine that answers nothing (a wrong address, an engine down).
+  constexpr int max_attempts_without_progress = 10; // about 30 s with the backoff
+  int without_progress = 0;
   for (int attempt = 0;; ++attempt) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at - clock::now());
     if (left <= std::chrono::milliseconds{0})
@@ -171,9 +174,18 @@ caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
     std::vector<std::string> ids{pending.begin(), pending.end()};
     if (attempt == 0)
       ids = run_ids; // in the caller's order
+    auto before = pending.size();
     auto st = subscribe_once(ids, pending, on_result, left);
     if (pending.empty())
       return caf::none;
+    without_progress = pending.size() < before ? 0 : without_progress + 1;
+    if (without_progress >= max_attempts_without_progress)
+      return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns: "
+                                            + std::to_string(without_progress)
+                                            + " subscriptions in a row ended without a result ("
+                                            + st.describe() + "); "
+                                            + std::to_string(pending.size())
+                                            + " run(s) unfinished");
     if (!resubscribable(st) || clock::now() >= give_up_at)
       return make_error(errc::rpc_failed, "SubscribeToWorkflowRuns ended with "
                                             + std::to_string(pending.size())

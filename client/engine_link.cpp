@@ -44,11 +44,27 @@ public:
   }
   void set_paused(const std::string& worker_id, bool paused,
                   callback<int, std::string> done) override {
-    // The HTTP call blocks: it gets a short-lived thread of its own (one per stop).
-    std::thread{[cfg = cfg_, worker_id, paused, done = std::move(done)] {
-      auto res = set_worker_paused(cfg, worker_id, paused, pause_timeout);
-      done(res.http_status, res.ok() ? std::string{} : res.describe());
-    }}.detach();
+    // The HTTP call blocks: it gets a short-lived thread of its own (one per stop), counted so
+    // that the process does not tear down under it. Every failure ends in `done`.
+    auto guard = std::make_shared<rest_call_guard>();
+    try {
+      std::thread{[cfg = cfg_, worker_id, paused, done, guard]() noexcept {
+        rest_result res;
+        try {
+          res = set_worker_paused(cfg, worker_id, paused, pause_timeout);
+        } catch (const std::exception& e) {
+          res.error = std::string{"the REST call failed: "} + e.what();
+        } catch (...) {
+          res.error = "the REST call failed";
+        }
+        try {
+          done(res.http_status, res.ok() ? std::string{} : res.describe());
+        } catch (...) {
+        }
+      }}.detach();
+    } catch (const std::exception& e) {
+      done(0, std::string{"no thread for the REST call: "} + e.what());
+    }
   }
 
 private:

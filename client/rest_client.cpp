@@ -1,11 +1,25 @@
 #include "client/rest_client.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
 namespace hatchet::rpc {
 
 namespace {
+
+struct in_flight_calls {
+  std::mutex mtx;
+  std::condition_variable cv;
+  size_t count = 0;
+};
+
+in_flight_calls& calls() {
+  static auto* c = new in_flight_calls; // never destroyed: threads may use it during exit
+  return *c;
+}
 
 /// "https://host:port/prefix" -> {"https://host:port", "/prefix"} (no trailing slash).
 std::pair<std::string, std::string> split_base(std::string url) {
@@ -20,6 +34,27 @@ std::pair<std::string, std::string> split_base(std::string url) {
 
 } // namespace
 
+rest_call_guard::rest_call_guard() {
+  std::lock_guard lock{calls().mtx};
+  ++calls().count;
+}
+
+rest_call_guard::~rest_call_guard() {
+  std::lock_guard lock{calls().mtx};
+  if (--calls().count == 0)
+    calls().cv.notify_all();
+}
+
+size_t rest_calls_in_flight() {
+  std::lock_guard lock{calls().mtx};
+  return calls().count;
+}
+
+bool await_rest_calls(std::chrono::milliseconds timeout) {
+  std::unique_lock lock{calls().mtx};
+  return calls().cv.wait_for(lock, timeout, [] { return calls().count == 0; });
+}
+
 std::string rest_result::describe() const {
   if (http_status == 0)
     return error.empty() ? std::string{"no answer"} : error;
@@ -33,8 +68,8 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
                               std::chrono::milliseconds timeout) {
   rest_result result;
   if (cfg.server_url.empty()) {
-    result.error = "no REST API URL: set HATCHET_CLIENT_SERVER_URL (or the token's server_url "
-                   "claim)";
+    result.error = "no REST API URL: set HATCHET_CLIENT_SERVER_URL or HATCHET_CLIENT_API_URL (or "
+                   "use a token with a server_url claim)";
     return result;
   }
   auto [base, prefix] = split_base(cfg.server_url);
@@ -42,7 +77,11 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
     result.error = "the REST API URL '" + cfg.server_url + "' is not http:// or https://";
     return result;
   }
-  httplib::Client http{base};
+  // Under mTLS the REST API may ask for the client certificate too.
+  bool client_cert = cfg.tls == tls_strategy::mtls && base.rfind("https://", 0) == 0;
+  httplib::Client http = client_cert
+                           ? httplib::Client{base, cfg.tls_cert_file, cfg.tls_key_file}
+                           : httplib::Client{base};
   if (!http.is_valid()) {
     result.error = "cannot use the REST API URL '" + cfg.server_url + "'";
     return result;

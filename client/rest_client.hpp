@@ -3,6 +3,7 @@
 // graceful stop, as the official Python SDK does. No HTTP library types here.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "hatchet/config.hpp"
@@ -24,5 +25,21 @@ struct rest_result {
 /// token's server_url claim); an empty one is reported as an error without a call.
 rest_result set_worker_paused(const config& cfg, const std::string& worker_id, bool paused,
                               std::chrono::milliseconds timeout);
+
+/// REST calls still running on their own threads (set_worker_paused through the engine link).
+/// The process must not tear down (static destructors, OpenSSL) under one: worker::run() waits
+/// for them, bounded, before it returns.
+size_t rest_calls_in_flight();
+/// Waits until no REST call runs, at most `timeout`; false if one still does.
+bool await_rest_calls(std::chrono::milliseconds timeout);
+
+/// Counts a REST call in flight for as long as it lives.
+class rest_call_guard {
+public:
+  rest_call_guard();
+  ~rest_call_guard();
+  rest_call_guard(const rest_call_guard&) = delete;
+  rest_call_guard& operator=(const rest_call_guard&) = delete;
+};
 
 } // namespace hatchet::rpc

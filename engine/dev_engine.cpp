@@ -208,4 +208,11 @@ dev_engine::stats dev_engine::snapshot() const {
   return impl_->state.snapshot();
 }
 
+std::optional<dev_engine::worker_info> dev_engine::worker(const std::string& worker_id) const {
+  worker_view v;
+  if (!impl_->state.describe_worker(worker_id, v).ok())
+    return std::nullopt;
+  return worker_info{v.status, v.paused, v.stream_active};
+}
+
 } // namespace hatchet::engine

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace hatchet::engine {
@@ -115,6 +116,17 @@ public:
     uint64_t requeued_unacknowledged;
   };
   stats snapshot() const;
+
+  /// What the engine holds of one worker, for tests and diagnostics.
+  struct worker_info {
+    /// The REST API's status: "INACTIVE" (no heartbeat within heartbeat_window), else "PAUSED"
+    /// or "ACTIVE".
+    std::string status;
+    bool paused = false;
+    bool stream_active = false; ///< it has an active ListenV2 stream
+  };
+  /// Empty for an unknown worker id.
+  std::optional<worker_info> worker(const std::string& worker_id) const;
 
   const engine_options& options() const noexcept { return opts_; }
 

@@ -844,6 +844,7 @@ worker_view engine_state::view_of(const worker& w, steady::time_point now) const
   v.id = w.id;
   v.name = w.name;
   v.paused = w.paused;
+  v.stream_active = w.active_sessions > 0;
   if (!w.heartbeated || now - w.last_heartbeat > opts_.heartbeat_window)
     v.status = "INACTIVE";
   else

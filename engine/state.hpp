@@ -148,6 +148,7 @@ struct worker_view {
   /// "PAUSED" when paused, else "ACTIVE": the real engine's rule, which ignores the stream.
   std::string status;
   bool paused = false;
+  bool stream_active = false; ///< an active ListenV2 stream (not in the REST view; for tests)
   std::vector<std::string> actions;
   std::vector<slot> slots;
   std::map<std::string, std::string> labels;

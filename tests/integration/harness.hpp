@@ -76,6 +76,7 @@ struct engine_fixture {
     cfg.token = engine.mint_token();
     cfg.tenant_id = engine.options().tenant_id;
     cfg.host_port = engine.address();
+    cfg.server_url = engine.rest_address(); // where a stopping worker pauses itself
     cfg.tls = hatchet::tls_strategy::none;
   }
 

@@ -7,6 +7,10 @@
 #include <set>
 #include <thread>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "bundled_workflows.hpp"
@@ -436,6 +440,98 @@ BOOST_AUTO_TEST_CASE(cleanup_is_skipped_when_task_code_outlives_cleanup_timeout)
   BOOST_TEST(s.cleanups->peak() == 0); // skipped: never run under the live tasks
   BOOST_TEST(took < 3500ms);           // drain + grace + flush + cleanup_timeout, not the 4 s
   BOOST_TEST(s.inside->wait_at_most(0, 10s)); // the tasks end in their own time
+}
+
+// -- pausing during a stop -----------------------------------------------------------------------
+
+namespace {
+
+/// A TCP port on 127.0.0.1 that accepts connections (the kernel does) and never answers.
+class silent_port {
+public:
+  silent_port() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(::listen(fd_, 16) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~silent_port() { ::close(fd_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_stop_pauses_the_worker_on_the_engine_before_it_closes_the_stream) {
+  auto release = std::make_shared<std::promise<void>>();
+  auto inside = std::make_shared<gauge>();
+  hatchet::workflow wf{"HeldWorkflow"};
+  wf.task("held", [inside, gate = release->get_future().share()](const hatchet::empty_model&,
+                                                                 hatchet::context&) {
+    inside->add(1);
+    gate.wait();
+    return json{{"done", true}};
+  });
+  running_worker w{cfg, "pausing-worker", {.slots = 1, .workflows = {wf}}};
+  auto id = w.ready();
+  auto a = admin();
+  auto run = a.trigger({"HeldWorkflow", "{}", {}});
+  BOOST_REQUIRE(run);
+  BOOST_REQUIRE(inside->wait_at_least(1, 10s));
+  std::promise<caf::error> stopped;
+  std::thread stopper{[&] { stopped.set_value(w.stop()); }};
+  // While the run goes on, the engine has the worker paused, with its heartbeats accepted
+  // ("PAUSED", not "INACTIVE") and its stream still open. (The pause has no event to wait on.)
+  std::optional<hatchet::engine::dev_engine::worker_info> seen;
+  for (int i = 0; i < 500; ++i) {
+    seen = engine.worker(id);
+    if (seen && seen->paused)
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  BOOST_REQUIRE(seen);
+  BOOST_TEST(seen->paused);
+  BOOST_TEST(seen->stream_active);
+  BOOST_TEST(seen->status == "PAUSED");
+  release->set_value();
+  stopper.join();
+  BOOST_TEST(!stopped.get_future().get());
+  auto results = wait({*run});
+  BOOST_TEST(!results.at(0).failed());
+}
+
+BOOST_AUTO_TEST_CASE(a_pause_call_that_never_answers_does_not_hold_the_stop_past_drain_timeout) {
+  silent_port api;
+  auto c = cfg;
+  c.server_url = api.url();
+  running_worker w{c, "silent-api", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
+                                     .drain_timeout = 300ms}};
+  w.ready();
+  auto t0 = std::chrono::steady_clock::now();
+  auto reason = w.stop();
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST(!reason, hatchet::describe(reason));
+  BOOST_TEST(took < 3s); // not the REST call's 5 s timeouts
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_pause_is_logged_and_the_stop_goes_on) {
+  auto c = cfg;
+  c.server_url = "http://127.0.0.1:1"; // nothing listens there
+  running_worker w{c, "no-api", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
+  w.ready();
+  auto a = admin();
+  auto ids = a.bulk_trigger({{"EchoWorkflow", R"({"x":1})", {}}});
+  BOOST_REQUIRE(ids);
+  BOOST_TEST(!wait(*ids).at(0).failed());
+  BOOST_TEST(!w.stop());
 }
 
 // -- co_task tasks ------------------------------------------------------------------------------

@@ -271,9 +271,9 @@ BOOST_AUTO_TEST_CASE(the_stream_stays_open_until_the_pause_is_answered_and_the_r
   BOOST_TEST((d.next_step(false, true, true) == step::wait)); // pause not answered yet
   d.pause_answered(true);
   BOOST_TEST((d.next_step(true, true, true) == step::wait)); // a run still going
-  BOOST_TEST(!d.stream_closed());
+  BOOST_TEST(!d.refuses_new_runs()); // the stream is open: what the engine still sends is run
   BOOST_TEST((d.next_step(false, false, true) == step::close_stream));
-  BOOST_TEST(d.stream_closed());
+  BOOST_TEST(d.refuses_new_runs());
   BOOST_TEST((d.next_step(false, false, true) == step::arm_flush_deadline));
   BOOST_TEST((d.next_step(false, false, true) == step::wait)); // armed once
   BOOST_TEST((d.next_step(false, true, true) == step::unsubscribe));
@@ -302,12 +302,24 @@ BOOST_AUTO_TEST_CASE(the_deadlines_cancel_then_abandon_the_stragglers) {
   drain d;
   d.begin(true);
   d.pause_answered(true);
-  BOOST_TEST(!d.on_drain_deadline(false)); // nothing left: nothing to cancel
-  BOOST_TEST(d.on_drain_deadline(true));
+  BOOST_TEST(d.on_drain_deadline(true));  // runs left: cancel them, arm the grace
   BOOST_TEST(!d.on_drain_deadline(true)); // once
   d.on_grace_deadline(2);
   BOOST_TEST(d.timed_out());
   BOOST_TEST(d.abandoned() == 2u);
+}
+
+// A run started after drain_timeout would never be cancelled, and a pause call that does not
+// answer must not hold the stream open for ever.
+BOOST_AUTO_TEST_CASE(from_the_drain_deadline_on_no_run_starts_and_the_pause_is_not_awaited) {
+  drain d;
+  d.begin(true);
+  BOOST_TEST(!d.refuses_new_runs());
+  BOOST_TEST((d.next_step(false, true, true) == step::wait)); // pause pending
+  BOOST_TEST(!d.on_drain_deadline(false)); // idle: nothing to cancel...
+  BOOST_TEST(d.refuses_new_runs());        // ...but nothing new starts either
+  BOOST_TEST((d.next_step(false, true, true) == step::close_stream)); // pause still pending
+  BOOST_TEST(!d.on_drain_deadline(true));  // once
 }
 
 BOOST_AUTO_TEST_CASE(a_forced_stop_does_not_wait_for_the_pause_answer) {
