@@ -30,7 +30,6 @@ using done_atom = caf::atom_constant<caf::atom("done")>;         // task actor -
 using resume_atom = caf::atom_constant<caf::atom("resume")>;     // a co_task's wait ended
 using ready_atom = caf::atom_constant<caf::atom("ready")>;       // anyone -> supervisor
 using released_atom = caf::atom_constant<caf::atom("released")>; // gate -> supervisor: no holder
-using skip_atom = caf::atom_constant<caf::atom("skip")>;         // supervisor -> lifespan
 
 // gRPC results, posted into the dispatcher by client callbacks.
 using version_atom = caf::atom_constant<caf::atom("version")>;
