@@ -1,5 +1,6 @@
 #include "actors/dispatcher_actor.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
@@ -30,6 +31,28 @@ int64_t now_ns() {
 
 /// Start-up calls give up after this many failed attempts (about 30 s with the backoff).
 constexpr int max_startup_attempts = 10;
+
+/// Room a StepActionEvent needs besides its payload (ids, timestamp, tags), generously.
+constexpr size_t event_overhead_bytes = 4096;
+
+/// What is kept of an error text that cannot be sent whole.
+constexpr size_t truncated_error_bytes = 16 * 1024;
+
+/// gRPC's words for a message over a size limit (RESOURCE_EXHAUSTED): "Received message larger
+/// than max (N vs. M)" from the receiving side, "Sent message larger than max" from the sender.
+bool over_size_limit(const wire::rpc_status& st) {
+  return st.code == wire::status::resource_exhausted
+         && st.message.find("larger than max") != std::string::npos;
+}
+
+/// `text` cut to `limit` bytes at most, saying how long it was.
+std::string truncated(std::string text, size_t limit) {
+  if (text.size() <= limit)
+    return text;
+  auto note = "\n[truncated: the error text had " + std::to_string(text.size()) + " bytes]";
+  text.resize(limit > note.size() ? limit - note.size() : 0);
+  return text + note;
+}
 
 /// A thin actor over the plain parts: it turns gRPC answers, timers and task outcomes into calls
 /// on the engine session (connection phase and its decisions), the slot pool (which run holds
@@ -362,6 +385,12 @@ private:
                     "Dispatcher/Listen ({}); this worker gets no work until it does; trying "
                     "again in {} ms",
                     spec_->name, spec_->cfg.host_port, st.describe(), verdict.delay.count());
+    else if (over_size_limit(st) && st.message.find("Sent message") != std::string::npos)
+      spdlog::error("worker {}: the listen stream broke on a message the engine could not send "
+                    "under its own size limit ({}); raising this worker's limits does not help: "
+                    "the engine's (SERVER_GRPC_MAX_MSG_SIZE on a real engine) must be raised, or "
+                    "the run's input made smaller; reconnecting in {} ms",
+                    spec_->name, st.describe(), verdict.delay.count());
     else if (st.code == wire::status::resource_exhausted)
       spdlog::error("worker {}: the listen stream broke on a message larger than this worker "
                     "accepts ({}); raise HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH (now {} "
@@ -601,8 +630,40 @@ private:
 
   // -- events to the engine ---------------------------------------------------------------------
 
+  /// The largest payload an event may carry under this worker's send limit.
+  size_t max_event_payload() const {
+    auto limit = static_cast<size_t>(spec_->cfg.max_send_bytes);
+    return limit > 2 * event_overhead_bytes ? limit - event_overhead_bytes : limit / 2;
+  }
+
+  /// An output too large to send cannot be retried into fitting: the run ends FAILED, not
+  /// retried, saying how large and what to raise. A failure text too large is cut to fit.
+  void fit_to_limit(const wire::run_ref& r, wire::step_event_type& type, std::string& payload,
+                    bool& should_not_retry) {
+    auto limit = max_event_payload();
+    if (payload.size() <= limit)
+      return;
+    if (type == wire::step_event_type::completed) {
+      spdlog::error("worker {}: run {} ({}) returned a {}-byte output, over what this worker can "
+                    "send ({} bytes); failing it",
+                    spec_->name, r.key(), r.action_id, payload.size(), limit);
+      payload = "hatchet::output_too_large: the task's output has " + std::to_string(payload.size())
+                + " bytes, over the " + std::to_string(limit)
+                + " bytes an event may carry under this worker's send limit of "
+                + std::to_string(spec_->cfg.max_send_bytes)
+                + " bytes (HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH); the engine's own receive "
+                  "limit (4 MiB by default) applies too. Return less, or store the data elsewhere "
+                  "and return a reference.";
+      type = wire::step_event_type::failed;
+      should_not_retry = true;
+      return;
+    }
+    payload = truncated(std::move(payload), std::min(limit, truncated_error_bytes));
+  }
+
   void emit(const wire::run_ref& r, wire::step_event_type type, std::string payload,
             bool should_not_retry) {
+    fit_to_limit(r, type, payload, should_not_retry);
     wire::step_event ev;
     ev.worker_id = worker_id_;
     ev.job_id = r.job_id;
@@ -636,6 +697,25 @@ private:
     if (e == nullptr)
       return;
     e->in_flight = false;
+    if (over_size_limit(st)) {
+      // Refused for its size (the engine's receive limit may be below this worker's send limit):
+      // sending it again changes nothing. The run ends FAILED with a short, clear text instead.
+      auto& ev = e->event;
+      spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
+                    "({}); reporting the run FAILED instead",
+                    spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
+                    st.describe());
+      if (ev.type == wire::step_event_type::failed && ev.payload.size() > 1024) {
+        ev.payload = truncated(std::move(ev.payload), 1024);
+      } else {
+        ev.payload = "hatchet::output_too_large: the engine refused the task's result ("
+                     + std::to_string(ev.payload.size()) + " bytes) as too large: "
+                     + st.describe();
+        ev.type = wire::step_event_type::failed;
+        ev.should_not_retry = true;
+      }
+      return send_event(seq);
+    }
     if (!outbox::retryable(st.code)) {
       spdlog::error("worker {}: the engine refused event {} for run {}/{}: {}; dropped",
                     spec_->name, static_cast<int>(e->event.type), e->event.task_run_external_id,

@@ -22,7 +22,6 @@ namespace hatchet::engine {
 
 namespace {
 
-constexpr int max_message_bytes = 4 * 1024 * 1024;
 constexpr int keepalive_time_ms = 30'000;
 constexpr std::chrono::milliseconds shutdown_grace{1000};
 
@@ -57,6 +56,10 @@ std::string engine_options::validate() const {
     return "rest_port must differ from port";
   if (max_finished_runs < 1)
     return "max_finished_runs must be at least 1";
+  if (max_message_bytes < 64 * 1024 || max_message_bytes > (1u << 30))
+    return "max_message_bytes must be between 64 KiB and 1 GiB";
+  if (max_undelivered_requeues < 1)
+    return "max_undelivered_requeues must be at least 1";
   return {};
 }
 
@@ -111,8 +114,8 @@ std::string dev_engine::start() {
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &selected_port);
-  builder.SetMaxReceiveMessageSize(max_message_bytes);
-  builder.SetMaxSendMessageSize(max_message_bytes);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(opts_.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(opts_.max_message_bytes));
   // Without this, grpc++ sets SO_REUSEPORT and a second engine on the same port "succeeds".
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // G3: clients (grpc-js, Python) ping every 10 s even when idle; grpc++'s default policy answers

@@ -47,6 +47,14 @@ struct engine_options {
   /// cancelled. So a lost START costs this delay instead of the task's execution timeout; a
   /// worker that did get it only runs it again under a new retry_count. Must be > 0.
   std::chrono::milliseconds unacknowledged_requeue{5000};
+  /// The gRPC message size limit, both ways (a real engine's SERVER_GRPC_MAX_MSG_SIZE, 4 MiB by
+  /// default). A START that would be larger than this is never written: its task fails at once
+  /// ("Could not send task to worker: ..."), so one oversized run cannot break the stream that
+  /// every other run shares. >= 64 KiB.
+  std::size_t max_message_bytes = 4 * 1024 * 1024;
+  /// A START that ended stream after stream unwritten (the worker's connections keep breaking
+  /// before it is delivered) is requeued this many times, then its task fails. >= 1.
+  int max_undelivered_requeues = 5;
   /// Finished workflow runs kept for GetRunDetails and late SubscribeToWorkflowRuns (roughly
   /// 0.5-1 KB each); beyond this count the oldest is forgotten, and a subscriber asking for it
   /// later waits forever. Clients that trigger N runs before subscribing need N below this. >= 1.
@@ -111,6 +119,9 @@ public:
     uint64_t stale_outcomes;
     /// STARTs an ended ListenV2 stream never wrote, requeued with the same retry_count.
     uint64_t requeued_undelivered;
+    /// Tasks failed because their START could not be sent: larger than max_message_bytes, or
+    /// undelivered more than max_undelivered_requeues times.
+    uint64_t undeliverable;
     /// Attempts whose START went out on a stream that then ended and that the worker did not
     /// acknowledge within unacknowledged_requeue: requeued with retry_count + 1.
     uint64_t requeued_unacknowledged;

@@ -269,9 +269,39 @@ void engine_state::drain(action_queue& q, steady::time_point now, effects& fx) {
   }
 }
 
+/// An upper bound of the encoded AssignedAction: every string with its tag and length prefix
+/// (at most 6 bytes each for these sizes), and the integer fields at their widest.
+static size_t encoded_size_bound(const assigned_action& a) {
+  size_t strings = a.workflow_run_id.size() + a.job_id.size() + a.job_name.size() * 2
+                   + a.task_run_external_id.size() * 3 + a.job_id.size() + a.action_id.size()
+                   + a.payload.size() + a.additional_metadata.size() + a.workflow_id.size()
+                   + a.workflow_version_id.size() + 36 /* tenant */
+                   + a.parent_task_run_external_id.value_or("").size()
+                   + a.child_key.value_or("").size();
+  return strings + 20 * 6 + 4 * 11;
+}
+
 void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady::time_point now,
                           effects& fx) {
   const task_def& def = t->def();
+  // A real engine encodes the message before it sends it, and grpc refuses one over its send
+  // limit without writing it; the task then fails ("Could not send task to worker"). So here:
+  // never write what the worker's stream cannot carry, or the stream (and every other run on
+  // it) would break on it, again and again.
+  auto action = make_action(*t, action_kind::start);
+  if (auto size = encoded_size_bound(action); size > opts_.max_message_bytes) {
+    ++stats_.undeliverable;
+    spdlog::warn("task {}: its START would have about {} bytes, over the {}-byte message limit; "
+                 "failing it",
+                 t->external_id, size, opts_.max_message_bytes);
+    return finish_unsuccessfully(
+      *t, task_state::failed,
+      "Could not send task to worker: its START message would have about " + std::to_string(size)
+        + " bytes (input " + std::to_string(t->run->input.size()) + " bytes), over the engine's "
+        + std::to_string(opts_.max_message_bytes)
+        + "-byte gRPC message limit (SERVER_GRPC_MAX_MSG_SIZE on a real engine)",
+      fx);
+  }
   t->state = task_state::running;
   ++t->attempt;
   t->assigned = &w;
@@ -286,7 +316,7 @@ void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady:
   const auto& session = *newest_active(w); // eligible: there is one; the newest is likeliest alive
   t->carried_by = session.get();
   t->acknowledged = false;
-  session->enqueue(make_action(*t, action_kind::start));
+  session->enqueue(std::move(action));
   fx.flush(session);
   ++stats_.assigned;
   spdlog::debug("assigned task {} ({} retry {}) to worker {}", t->external_id, def.action,
@@ -647,6 +677,16 @@ void engine_state::close_session(const std::string& worker_id,
       if (t == nullptr || t->state != task_state::running || t->assigned != w ||
           t->retry_count != a.retry_count)
         continue;
+      if (++t->undelivered > opts_.max_undelivered_requeues) {
+        // Stream after stream ended before this START was written: whatever the cause, it must
+        // not keep going round for ever.
+        ++stats_.undeliverable;
+        finish_unsuccessfully(*t, task_state::failed,
+                              "Could not send task to worker: its START was not delivered in "
+                                + std::to_string(t->undelivered) + " streams in a row",
+                              fx);
+        continue;
+      }
       detach(*t);
       enqueue(t->run->tasks[t->index]);
       ++requeued;

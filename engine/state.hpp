@@ -319,6 +319,7 @@ private:
     // Bit r (r >= 63 share bit 63): an outcome (COMPLETED/FAILED) was recorded for retry r.
     uint64_t outcome_retries = 0;
     uint64_t attempt = 0; // invalidates stale queue entries
+    int undelivered = 0;  // STARTs requeued because their stream ended before writing them
     worker* assigned = nullptr;
     // The stream that carried this attempt's START, and whether the worker has shown since that
     // it got it (any event or call for this attempt). Compared only, never dereferenced.

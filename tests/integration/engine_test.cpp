@@ -642,6 +642,31 @@ BOOST_AUTO_TEST_CASE(a_failed_task_is_retried_then_reported_with_its_error) {
   BOOST_TEST(s.completed == 0u);
 }
 
+// A START the stream cannot carry is never written (a real engine's grpc refuses it before the
+// wire, and the task fails "Could not send task to worker"): the stream and the other runs on it
+// go on.
+BOOST_AUTO_TEST_CASE(a_start_over_the_message_limit_fails_its_task_and_the_stream_goes_on) {
+  auto o = test_options();
+  o.max_message_bytes = 64 * 1024;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("wf", {{.name = "t"}}).ok());
+  ready_worker w{eng, "worker", {"wf:t"}};
+  run_watcher watcher{eng};
+  // Under the receive limit as a trigger, over the send limit as a START.
+  auto big = eng.trigger("wf", R"({"blob":")" + std::string(64 * 1024 - 200, 'x') + R"("})");
+  watcher.watch(big);
+  auto ev = watcher.next();
+  BOOST_TEST_REQUIRE(ev.has_value());
+  BOOST_TEST_REQUIRE(ev->results_size() == 1);
+  BOOST_TEST(ev->results(0).error().find("Could not send task to worker") != std::string::npos);
+  BOOST_TEST(ev->results(0).error().find("65536-byte gRPC message limit") != std::string::npos,
+             ev->results(0).error());
+  auto small = eng.trigger("wf");
+  auto a = expect_action(w.stream, START_STEP_RUN); // the same stream carries the next run
+  BOOST_TEST(a.workflow_run_id() == small);
+  BOOST_TEST(eng.engine().snapshot().undeliverable == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(outcomes_sent_twice_for_one_attempt_are_ignored_and_counted) {
   // A worker whose connection breaks after the engine took its COMPLETED but before the answer
   // arrived sends it again: the first outcome stands, the repeat is counted (the fault tests

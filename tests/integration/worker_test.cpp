@@ -442,6 +442,69 @@ BOOST_AUTO_TEST_CASE(cleanup_is_skipped_when_task_code_outlives_cleanup_timeout)
   BOOST_TEST(s.inside->wait_at_most(0, 10s)); // the tasks end in their own time
 }
 
+// -- sizes ----------------------------------------------------------------------------------------
+
+// An input just under the engine's 4 MiB receive limit makes a START just over its send limit.
+// That run must fail with a message naming the limit, and must not break the stream every other
+// run uses (it used to, for ever).
+BOOST_AUTO_TEST_CASE(a_start_over_the_engines_message_limit_fails_its_run_and_others_keep_flowing) {
+  running_worker w{cfg, "size-worker", {.slots = 10, .workflows = {hatchet::apps::echo_workflow()}}};
+  w.ready();
+  auto a = admin();
+  std::vector<hatchet::rpc::trigger_request> reqs;
+  for (int i = 0; i < 100; ++i)
+    reqs.push_back({"EchoWorkflow", json{{"i", i}}.dump(), {}});
+  auto big_input = json{{"blob", std::string(4'194'000 - 11, 'x')}}.dump();
+  BOOST_REQUIRE(big_input.size() == 4'194'000u);
+  auto big = a.trigger({"EchoWorkflow", big_input, {}});
+  BOOST_REQUIRE_MESSAGE(big, (big ? std::string{} : hatchet::describe(big.error())));
+  auto ids = a.bulk_trigger(reqs);
+  BOOST_REQUIRE(ids);
+  auto t0 = std::chrono::steady_clock::now();
+  auto big_result = wait({*big}, 30s);
+  BOOST_REQUIRE(big_result.at(0).failed());
+  auto error = *big_result[0].tasks.at(0).error;
+  BOOST_TEST(error.find("Could not send task to worker") != std::string::npos, error);
+  BOOST_TEST(error.find("4194304-byte gRPC message limit") != std::string::npos, error);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s));
+  auto results = wait(*ids, 30s);
+  BOOST_TEST(results.size() == 100u);
+  for (const auto& r : results)
+    BOOST_TEST(!r.failed());
+  BOOST_TEST(engine.snapshot().undeliverable == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_output_over_the_send_limit_fails_at_once_saying_what_to_raise) {
+  hatchet::workflow wf{"BigOutputWorkflow"};
+  wf.task("big", [](const hatchet::empty_model&, hatchet::context&) {
+    return json{{"blob", std::string(5'000'000, 'x')}};
+  });
+  wf.task("loud", [](const hatchet::empty_model&, hatchet::context&) -> json {
+    throw std::runtime_error(std::string(5'000'000, 'e'));
+  });
+  running_worker w{cfg, "big-output", {.slots = 2, .workflows = {wf}}};
+  w.ready();
+  auto a = admin();
+  auto id = a.trigger({"BigOutputWorkflow", "{}", {}});
+  BOOST_REQUIRE(id);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = wait({*id}, 30s).at(0);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 10s)); // not the 60 s execution timeout
+  BOOST_REQUIRE(r.failed());
+  for (const auto& t : r.tasks) {
+    BOOST_REQUIRE(t.error);
+    if (t.task_name == "big") {
+      BOOST_TEST(t.error->find("output_too_large") != std::string::npos, *t.error);
+      BOOST_TEST(t.error->find("HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH") != std::string::npos);
+      BOOST_TEST(t.error->find("5000011 bytes") != std::string::npos, *t.error);
+    } else {
+      BOOST_TEST(t.error->find("[truncated: the error text had") != std::string::npos);
+      BOOST_TEST(t.error->size() < 20'000u);
+    }
+  }
+  BOOST_TEST(!w.stop()); // nothing left in the outbox to wait for
+}
+
 // -- pausing during a stop -----------------------------------------------------------------------
 
 namespace {
