@@ -77,8 +77,8 @@ public:
     auto threads = spec_->options.max_task_threads > 0 ? spec_->options.max_task_threads
                                                        : spec_->options.slots;
     exec_ = executor::make(static_cast<size_t>(threads));
-    for (int i = 0; i < spec_->options.slots; ++i)
-      add_slot();
+    // Task actors are spawned on first use (see free_slot_available): spawning all of them here
+    // made start-up grow with the square of the slot count in CAF 0.17's scheduler.
     set_down_handler([this](caf::down_msg& dm) { on_task_down(dm); });
     return {
       [this](msg::start_atom) {
@@ -181,6 +181,17 @@ private:
     auto t = spawn_task_actor(this, caf::actor_cast<caf::actor>(this), exec_);
     all_tasks_.insert(t.address());
     pool_.add_slot(std::move(t));
+  }
+
+  /// A free slot for one more run: an idle task actor, or a new one while fewer than `slots`
+  /// exist.
+  bool free_slot_available() {
+    if (pool_.has_free_slot())
+      return true;
+    if (all_tasks_.size() >= static_cast<size_t>(spec_->options.slots))
+      return false;
+    add_slot();
+    return true;
   }
 
   /// Posts a callback's arguments to this actor as a message; the callback holds the actor, never
@@ -537,7 +548,7 @@ private:
     }
     emit(ref, wire::step_event_type::started, "", false);
     msg::assignment job{std::move(a), task->second, state_};
-    if (!pool_.has_free_slot()) {
+    if (!free_slot_available()) {
       pool_.wait(std::move(key), std::move(job));
       spdlog::warn("worker {}: more runs than slots assigned ({} waiting)", spec_->name,
                    pool_.waiting());
@@ -560,8 +571,8 @@ private:
         hand_back(wire::run_ref{job->action});
       return;
     }
-    if (auto job = pool_.next_waiting())
-      dispatch(std::move(*job));
+    if (pool_.waiting() > 0 && free_slot_available())
+      dispatch(std::move(*pool_.next_waiting()));
   }
 
   void dispatch(msg::assignment job) {
@@ -624,8 +635,7 @@ private:
     if (auto lost = pool_.remove_slot(caf::actor_cast<caf::actor>(dm.source)))
       emit(lost->second.ref, wire::step_event_type::failed,
            "hatchet::worker_error: the task actor running this run died", false);
-    add_slot();
-    dispatch_waiting();
+    dispatch_waiting(); // a new task actor takes its place when a run needs one
   }
 
   // -- events to the engine ---------------------------------------------------------------------

@@ -81,8 +81,10 @@ caf::error workflow::validate() const {
 }
 
 caf::error worker_options::validate() const {
-  if (slots < 1)
-    return make_error(errc::invalid_config, "slots must be >= 1, not " + std::to_string(slots));
+  if (slots < 1 || slots > max_slots)
+    return make_error(errc::invalid_config, "slots must be between 1 and "
+                                              + std::to_string(max_slots) + ", not "
+                                              + std::to_string(slots));
   if (workflows.empty())
     return make_error(errc::invalid_config, "a worker needs at least one workflow");
   if (heartbeat_interval < std::chrono::milliseconds{100})

@@ -49,9 +49,15 @@ enum exit_code : int {
   cleanup_skipped = 8,
 };
 
+/// The most slots one worker may declare. Each run in flight holds its assignment and a task
+/// actor (a few KiB with a small payload); a million of them is past what one process should
+/// take on, and past what the engine's scheduler is built for.
+inline constexpr int max_slots = 1'000'000;
+
 struct worker_options {
   /// Concurrent task runs this worker accepts (the engine's slot_config "default"). Default 100,
-  /// as the official SDKs. Must be >= 1.
+  /// as the official SDKs. From 1 to max_slots. A slot costs nothing until a run uses it: its
+  /// task actor is spawned on first use, so start-up time does not depend on this number.
   int slots = 100;
   /// The workflows whose tasks this worker serves. At least one.
   std::vector<workflow> workflows = {};

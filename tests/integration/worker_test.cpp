@@ -346,6 +346,37 @@ BOOST_AUTO_TEST_CASE(engine_cancel_reaches_the_task_and_nothing_is_reported) {
   BOOST_TEST(engine.snapshot().cancelled == 1u);
 }
 
+// Task actors are spawned when runs need them: start-up used to grow with the square of the slot
+// count (100,000 slots: 22 s), and a stop during it waited for all of them. The bounds are loose
+// on purpose; the point is "not proportional to slots squared".
+BOOST_AUTO_TEST_CASE(a_hundred_thousand_slots_start_and_stop_promptly) {
+  running_worker w{cfg, "many-slots", {.slots = 100'000, .workflows = {hatchet::apps::echo_workflow()}}};
+  auto t0 = std::chrono::steady_clock::now();
+  w.ready();
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  auto a = admin();
+  auto ids = a.bulk_trigger({{"EchoWorkflow", R"({"x":1})", {}}, {"EchoWorkflow", R"({"x":2})", {}}});
+  BOOST_REQUIRE(ids);
+  for (const auto& r : wait(*ids))
+    BOOST_TEST(!r.failed());
+  auto t1 = std::chrono::steady_clock::now();
+  BOOST_TEST(!w.stop());
+  BOOST_TEST((std::chrono::steady_clock::now() - t1 < 5s));
+}
+
+BOOST_AUTO_TEST_CASE(more_slots_than_the_documented_maximum_are_refused_saying_so) {
+  hatchet::worker w{cfg, "too-many", {.slots = hatchet::max_slots + 1,
+                                      .workflows = {hatchet::apps::echo_workflow()}}};
+  caf::actor_system_config c;
+  hatchet::configure(c);
+  caf::actor_system sys{c};
+  auto sup = w.spawn(sys);
+  BOOST_REQUIRE(!sup);
+  BOOST_TEST(hatchet::describe(sup.error()).find("slots must be between 1 and 1000000")
+               != std::string::npos,
+             hatchet::describe(sup.error()));
+}
+
 BOOST_AUTO_TEST_CASE(status_is_ready_once_registered_and_stopping_after_a_stop) {
   running_worker w{cfg, "status-worker", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
   w.ready();
