@@ -7,21 +7,24 @@
 #include <stdexcept>
 #include <thread>
 
+#include <hatchet/input.hpp>
 #include <spdlog/spdlog.h>
 
 namespace hatchet::apps {
 
 namespace {
 
+// Declared with the strict macros: {"ms":1e12} fails the run naming "ms" rather than sleeping
+// for a wrapped, negative or shorter time.
 struct sleep_input {
   int ms = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(sleep_input, ms)
+HATCHET_DEFINE_INPUT_WITH_DEFAULT(sleep_input, ms)
 
 struct fail_input {
   std::string message = "the task failed on purpose";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(fail_input, message)
+HATCHET_DEFINE_INPUT_WITH_DEFAULT(fail_input, message)
 
 } // namespace
 

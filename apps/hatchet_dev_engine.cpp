@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "client/parse.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace {
@@ -68,21 +69,6 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-/// A decimal number no larger than `max`.
-std::optional<unsigned long long> parse_number(const std::string& text, unsigned long long max) {
-  if (text.empty() || text.size() > 12)
-    return std::nullopt;
-  unsigned long long v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    v = v * 10 + static_cast<unsigned long long>(c - '0');
-  }
-  if (v > max)
-    return std::nullopt;
-  return v;
-}
-
 /// 0 = parsed, -1 = help printed, > 0 = exit code of a usage error.
 int parse(int argc, char** argv, cli& out) {
   if (const char* env = std::getenv("HATCHET_DEV_ENGINE_SECRET"); env != nullptr && *env != '\0')
@@ -112,26 +98,25 @@ int parse(int argc, char** argv, cli& out) {
       if (name == "--host") {
         out.opts.host = *value;
       } else if (name == "--port") {
-        auto p = parse_number(*value, 65535);
+        auto p = hatchet::detail::parse_whole<uint16_t>(name, *value);
         if (!p)
-          return usage_error("--port must be a number between 0 and 65535");
-        out.opts.port = static_cast<uint16_t>(*p);
+          return usage_error(hatchet::detail::error_text(p.error()));
+        out.opts.port = *p;
       } else if (name == "--rest-port") {
-        auto p = parse_number(*value, 65535);
+        auto p = hatchet::detail::parse_whole<uint16_t>(name, *value);
         if (!p)
-          return usage_error("--rest-port must be a number between 0 and 65535");
-        out.rest_port = static_cast<uint16_t>(*p);
+          return usage_error(hatchet::detail::error_text(p.error()));
+        out.rest_port = *p;
       } else if (name == "--activation-delay-ms") {
-        auto n = parse_number(*value, 3'600'000);
+        auto n = hatchet::detail::parse_whole<int64_t>(name, *value, 0, 3'600'000);
         if (!n)
-          return usage_error("--activation-delay-ms must be a number of milliseconds (at most "
-                             "3600000)");
-        out.opts.activation_delay = std::chrono::milliseconds{static_cast<int64_t>(*n)};
+          return usage_error(hatchet::detail::error_text(n.error()));
+        out.opts.activation_delay = std::chrono::milliseconds{*n};
       } else if (name == "--max-finished-runs") {
-        auto n = parse_number(*value, 1'000'000'000'000ULL);
-        if (!n || *n == 0)
-          return usage_error("--max-finished-runs must be a positive number");
-        out.opts.max_finished_runs = static_cast<std::size_t>(*n);
+        auto n = hatchet::detail::parse_whole<std::size_t>(name, *value, 1, 1'000'000'000'000);
+        if (!n)
+          return usage_error(hatchet::detail::error_text(n.error()));
+        out.opts.max_finished_runs = *n;
       } else if (name == "--secret") {
         out.opts.secret = *value;
       } else {
@@ -210,6 +195,7 @@ int serve(const cli& c) {
                             {"duplicate_outcomes", s.duplicate_outcomes},
                             {"stale_outcomes", s.stale_outcomes},
                             {"requeued_undelivered", s.requeued_undelivered},
+                            {"undeliverable", s.undeliverable},
                             {"requeued_unacknowledged", s.requeued_unacknowledged}};
   spdlog::info("final stats: {}", figures.dump());
   return 0;

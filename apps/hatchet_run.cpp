@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client/admin_client.hpp"
+#include "client/parse.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/errors.hpp"
 
@@ -23,15 +24,32 @@ finished run: {"workflow_run_id": ..., "status": "COMPLETED"|"FAILED", "output":
 "errors": {task: error}}.
 
 options:
-  --count N         number of runs (default 1)
+  --count N         number of runs, at least 1 (default 1)
   --input JSON      input of every run (default {})
   --metadata JSON   additional metadata of every run
   --bulk            trigger with BulkTriggerWorkflow (chunks of 500) instead of one call per run
   --timeout SEC     give up waiting after SEC seconds (default 120)
   -h, --help        this text
 
-exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config.
+N is a whole number and SEC a decimal number of seconds (120, 0.5; at most 10000000), written
+with digits only: no sign, exponent, unit or spaces.
+
+exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config
+(a bad option value, or a bad HATCHET_CLIENT_* variable, named in the message).
 )";
+
+/// The exit code of a bad command line or configuration.
+constexpr int usage_exit = 2;
+
+/// A flag's value, or the error printed and the process ended with usage_exit.
+template <class T>
+T or_usage_exit(caf::expected<T> parsed) {
+  if (!parsed) {
+    std::cerr << "hatchet-run: " << hatchet::detail::error_text(parsed.error()) << "\n";
+    std::exit(usage_exit);
+  }
+  return std::move(*parsed);
+}
 
 } // namespace
 
@@ -41,56 +59,51 @@ int main(int argc, char** argv) {
   std::string input = "{}";
   std::string metadata;
   bool bulk = false;
-  int timeout_s = 120;
+  std::chrono::milliseconds timeout = std::chrono::seconds{120};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) {
         std::cerr << "hatchet-run: " << a << " needs a value\n";
-        std::exit(2);
+        std::exit(usage_exit);
       }
       return argv[++i];
     };
-    try {
-      if (a == "-h" || a == "--help") {
-        std::cout << usage;
-        return 0;
-      } else if (a == "--count") {
-        count = std::stoi(value());
-      } else if (a == "--input") {
-        input = value();
-      } else if (a == "--metadata") {
-        metadata = value();
-      } else if (a == "--bulk") {
-        bulk = true;
-      } else if (a == "--timeout") {
-        timeout_s = std::stoi(value());
-      } else if (!a.empty() && a[0] == '-') {
-        std::cerr << "hatchet-run: unknown option " << a << "\n" << usage;
-        return 2;
-      } else if (workflow.empty()) {
-        workflow = a;
-      } else {
-        std::cerr << "hatchet-run: one workflow only\n";
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::cerr << "hatchet-run: " << a << " needs a number\n";
-      return 2;
+    if (a == "-h" || a == "--help") {
+      std::cout << usage;
+      return 0;
+    } else if (a == "--count") {
+      count = or_usage_exit(hatchet::detail::parse_whole<int>(a, value(), 1));
+    } else if (a == "--input") {
+      input = value();
+    } else if (a == "--metadata") {
+      metadata = value();
+    } else if (a == "--bulk") {
+      bulk = true;
+    } else if (a == "--timeout") {
+      timeout = or_usage_exit(hatchet::detail::parse_seconds(a, value()));
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "hatchet-run: unknown option " << a << "\n" << usage;
+      return usage_exit;
+    } else if (workflow.empty()) {
+      workflow = a;
+    } else {
+      std::cerr << "hatchet-run: one workflow only\n";
+      return usage_exit;
     }
   }
-  if (workflow.empty() || count < 1) {
+  if (workflow.empty()) {
     std::cerr << usage;
-    return 2;
+    return usage_exit;
   }
   if (nlohmann::json::parse(input, nullptr, false).is_discarded()) {
     std::cerr << "hatchet-run: --input is not valid JSON\n";
-    return 2;
+    return usage_exit;
   }
   auto cfg = hatchet::config::from_env();
   if (!cfg) {
     std::cerr << "hatchet-run: " << hatchet::describe(cfg.error()) << "\n";
-    return 2;
+    return usage_exit;
   }
   auto ch = hatchet::rpc::make_channel(*cfg);
   hatchet::rpc::admin_client admin{ch, *cfg};
@@ -138,7 +151,7 @@ int main(int argc, char** argv) {
       failed += r.failed() ? 1 : 0;
       std::cout << line.dump() << "\n";
     },
-    std::chrono::seconds{timeout_s});
+    timeout);
   std::cout.flush();
   if (err) {
     std::cerr << "hatchet-run: " << hatchet::describe(err) << "\n";

@@ -1,6 +1,7 @@
 // hatchet-worker: runs the bundled workflows (and, with --pg, the PostgreSQL lifespan example)
 // against the engine named by HATCHET_CLIENT_* (the token and, optionally, host:port).
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -8,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bundled_workflows.hpp"
+#include "client/parse.hpp"
 #include "lifespan_pg.hpp"
 
 namespace {
@@ -20,17 +22,22 @@ PostgreSQL lifespan example) instead of DemoLifespanWorkflow.
 
 options:
   --name NAME      worker name (default: hatchet-worker)
-  --slots N        concurrent runs (default: 100)
+  --slots N        concurrent runs, at least 1 (default: 100)
   --pg CONNINFO    run the PostgreSQL lifespan example against this libpq connection string
                    (default: $PG_CONN if set)
-  --pool N         connections in the example's pool (default: 4)
+  --pool N         connections in the example's pool, at least 1 (default: 4)
   --drain-timeout S     on stop, seconds running tasks get to finish (default: 30)
   --cancel-grace S      then seconds cancelled tasks get to end before they are reported FAILED
                         (default: 5)
   --cleanup-timeout S   seconds the lifespan cleanup may take (default: 30)
-  --setup-delay-ms N    make the demo lifespan's setup take N ms (for trying out the start order)
+  --setup-delay-ms N    make the demo lifespan's setup take N ms, at most 3600000 (for trying out
+                        the start order)
   --debug          log every run
   -h, --help       this text
+
+N is a whole number and S a decimal number of seconds (30, 0.5; at most 10000000), written
+with digits only: no sign, exponent, unit or spaces. A bad value exits 2 with a message naming
+the option.
 
 environment (as the official SDKs): HATCHET_CLIENT_TOKEN (required), HATCHET_CLIENT_HOST_PORT,
 HATCHET_CLIENT_TLS_STRATEGY (tls|mtls|none, default tls), HATCHET_CLIENT_NAMESPACE, ...
@@ -53,53 +60,67 @@ setup's resources cleaned up); 1 could not start (configuration, lifespan setup,
 cleanup was skipped.
 )";
 
+/// The exit code of a bad command line (the worker's own codes are hatchet::exit_code).
+constexpr int usage_exit = 2;
+
+/// A flag's value, or the error printed and the process ended with usage_exit.
+template <class T>
+T or_usage_exit(caf::expected<T> parsed) {
+  if (!parsed) {
+    std::cerr << "hatchet-worker: " << hatchet::detail::error_text(parsed.error()) << "\n";
+    std::exit(usage_exit);
+  }
+  return std::move(*parsed);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   std::string name = "hatchet-worker";
-  int slots = 100;
+  hatchet::worker_options opts;
+  opts.slots = 100;
+  opts.drain_timeout = std::chrono::seconds{30};
+  opts.cancel_grace = std::chrono::seconds{5};
+  opts.cleanup_timeout = std::chrono::seconds{30};
   int pool = 4;
-  double drain_s = 30, grace_s = 5, cleanup_s = 30;
-  int setup_delay_ms = 0;
+  std::chrono::milliseconds setup_delay{0};
   std::string pg = std::getenv("PG_CONN") ? std::getenv("PG_CONN") : "";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) {
         std::cerr << "hatchet-worker: " << a << " needs a value\n";
-        std::exit(2);
+        std::exit(usage_exit);
       }
       return argv[++i];
     };
-    try {
-      if (a == "-h" || a == "--help") {
-        std::cout << usage;
-        return 0;
-      } else if (a == "--name") {
-        name = value();
-      } else if (a == "--slots") {
-        slots = std::stoi(value());
-      } else if (a == "--pg") {
-        pg = value();
-      } else if (a == "--pool") {
-        pool = std::stoi(value());
-      } else if (a == "--drain-timeout") {
-        drain_s = std::stod(value());
-      } else if (a == "--cancel-grace") {
-        grace_s = std::stod(value());
-      } else if (a == "--cleanup-timeout") {
-        cleanup_s = std::stod(value());
-      } else if (a == "--setup-delay-ms") {
-        setup_delay_ms = std::stoi(value());
-      } else if (a == "--debug") {
-        spdlog::set_level(spdlog::level::debug);
-      } else {
-        std::cerr << "hatchet-worker: unknown option " << a << "\n" << usage;
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::cerr << "hatchet-worker: " << a << " needs a number\n";
-      return 2;
+    using hatchet::detail::parse_seconds;
+    using hatchet::detail::parse_whole;
+    if (a == "-h" || a == "--help") {
+      std::cout << usage;
+      return 0;
+    } else if (a == "--name") {
+      name = value();
+    } else if (a == "--slots") {
+      opts.slots = or_usage_exit(parse_whole<int>(a, value(), 1));
+    } else if (a == "--pg") {
+      pg = value();
+    } else if (a == "--pool") {
+      pool = or_usage_exit(parse_whole<int>(a, value(), 1));
+    } else if (a == "--drain-timeout") {
+      opts.drain_timeout = or_usage_exit(parse_seconds(a, value()));
+    } else if (a == "--cancel-grace") {
+      opts.cancel_grace = or_usage_exit(parse_seconds(a, value()));
+    } else if (a == "--cleanup-timeout") {
+      opts.cleanup_timeout = or_usage_exit(parse_seconds(a, value()));
+    } else if (a == "--setup-delay-ms") {
+      setup_delay = std::chrono::milliseconds{
+        or_usage_exit(parse_whole<int64_t>(a, value(), 0, 3'600'000))};
+    } else if (a == "--debug") {
+      spdlog::set_level(spdlog::level::debug);
+    } else {
+      std::cerr << "hatchet-worker: unknown option " << a << "\n" << usage;
+      return usage_exit;
     }
   }
   auto client = hatchet::client::from_env();
@@ -107,20 +128,11 @@ int main(int argc, char** argv) {
     spdlog::error("configuration: {}", hatchet::describe(client.error()));
     return hatchet::exit_code::startup_failed;
   }
-  auto ms = [](double seconds) {
-    return std::chrono::milliseconds{static_cast<int64_t>(seconds * 1000)};
-  };
-  hatchet::worker_options opts;
-  opts.slots = slots;
-  opts.drain_timeout = ms(drain_s);
-  opts.cancel_grace = ms(grace_s);
-  opts.cleanup_timeout = ms(cleanup_s);
   opts.workflows = {hatchet::apps::echo_workflow(), hatchet::apps::sleep_workflow(),
                     hatchet::apps::fail_workflow(), hatchet::apps::stubborn_workflow()};
   if (pg.empty()) {
     opts.workflows.push_back(hatchet::apps::demo_lifespan_workflow());
-    auto delay = std::chrono::milliseconds{setup_delay_ms};
-    opts.lifespan = [delay] { return hatchet::apps::demo_lifespan(delay); };
+    opts.lifespan = [setup_delay] { return hatchet::apps::demo_lifespan(setup_delay); };
   } else {
     opts.workflows.push_back(lifespan_pg::workflow());
     opts.lifespan = [pg, pool] { return lifespan_pg::lifespan(pg, static_cast<size_t>(pool)); };

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "client/parse.hpp"
 #include "hatchet/config.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "workflows/workflows.grpc.pb.h"
@@ -237,31 +238,35 @@ int main(int argc, char** argv) {
         usage();
       return argv[++i];
     };
-    try {
-      if (a == "--workflow")
-        // As the official SDKs trigger: lowercased (the engine matches names exactly).
-        opt.workflow = hatchet::to_lower(next());
-      else if (a == "--input")
-        opt.input = next();
-      else if (a == "--runs")
-        opt.runs = std::stol(next());
-      else if (a == "--window")
-        opt.window = std::stol(next());
-      else if (a == "--warmup")
-        opt.warmup = std::stol(next());
-      else if (a == "--pid")
-        opt.pid = std::stoi(next());
-      else if (a == "--timeout")
-        opt.timeout_s = std::stoi(next());
-      else if (a == "--idle-seconds")
-        opt.idle_seconds = std::stod(next());
-      else if (a == "--progress")
-        opt.progress = true;
-      else
+    auto number = [&](auto parsed) {
+      if (!parsed) {
+        std::cerr << "bench-driver: " << hatchet::detail::error_text(parsed.error()) << "\n";
         usage();
-    } catch (const std::exception&) {
+      }
+      return *parsed;
+    };
+    using hatchet::detail::parse_whole;
+    if (a == "--workflow")
+      // As the official SDKs trigger: lowercased (the engine matches names exactly).
+      opt.workflow = hatchet::to_lower(next());
+    else if (a == "--input")
+      opt.input = next();
+    else if (a == "--runs")
+      opt.runs = number(parse_whole<long>(a, next(), 1));
+    else if (a == "--window")
+      opt.window = number(parse_whole<long>(a, next(), 1));
+    else if (a == "--warmup")
+      opt.warmup = number(parse_whole<long>(a, next(), 0));
+    else if (a == "--pid")
+      opt.pid = number(parse_whole<int>(a, next(), 1));
+    else if (a == "--timeout")
+      opt.timeout_s = number(parse_whole<int>(a, next(), 1));
+    else if (a == "--idle-seconds")
+      opt.idle_seconds = number(hatchet::detail::parse_seconds(a, next())).count() / 1000.0;
+    else if (a == "--progress")
+      opt.progress = true;
+    else
       usage();
-    }
   }
   if (opt.pid <= 0 || opt.runs < 1 || opt.window < 1)
     usage();

@@ -19,6 +19,8 @@
 
 #include <hatchet/hatchet.hpp>
 
+#include "client/parse.hpp"
+
 namespace {
 
 struct bench_state {
@@ -56,12 +58,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    auto number = [&](auto parsed) {
+      if (!parsed) {
+        std::cerr << "bench-worker: " << hatchet::detail::error_text(parsed.error()) << "\n";
+        std::exit(2);
+      }
+      return *parsed;
+    };
+    using hatchet::detail::parse_whole;
     if (a == "--slots")
-      slots = std::stoi(next());
+      slots = number(parse_whole<int>(a, next(), 1));
     else if (a == "--threads")
-      threads = std::stoi(next());
+      threads = number(parse_whole<int>(a, next(), 0));
     else if (a == "--state-bytes")
-      state_bytes = std::stoull(next());
+      state_bytes = number(parse_whole<std::size_t>(a, next()));
     else if (a == "--name")
       name = next();
     else if (a == "--sync-noop")

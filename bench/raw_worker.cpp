@@ -13,6 +13,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "bench_common.hpp"
+#include "client/parse.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "v1/workflows.grpc.pb.h"
 
@@ -58,8 +59,15 @@ void send_event(Dispatcher::Stub& stub, const hatchet::config& cfg, const Assign
 int main(int argc, char** argv) {
   int slots = 100;
   for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--slots") == 0)
-      slots = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--slots") == 0) {
+      auto parsed = hatchet::detail::parse_whole<int>("--slots", argv[++i], 1);
+      if (!parsed) {
+        std::fprintf(stderr, "bench-raw-worker: %s\n",
+                     hatchet::detail::error_text(parsed.error()).c_str());
+        return 2;
+      }
+      slots = *parsed;
+    }
   auto cfg = bench::config_or_die("bench-raw-worker");
   auto ch = bench::make_channel(cfg);
   auto admin = v1::AdminService::NewStub(ch);

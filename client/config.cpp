@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/base64url.hpp"
+#include "client/parse.hpp"
 #include "hatchet/errors.hpp"
 
 extern char** environ;
@@ -96,11 +97,10 @@ caf::expected<config> config::from_map(const std::map<std::string, std::string>&
     auto text = get(key);
     if (text.empty())
       continue;
-    int value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value <= 0)
-      return make_error(errc::invalid_config, std::string{key} + " must be a positive integer");
-    *field = value;
+    auto value = detail::parse_whole<int>(key, text, 1);
+    if (!value)
+      return std::move(value.error());
+    *field = *value;
   }
   if (auto err = cfg.validate())
     return err;

@@ -55,6 +55,9 @@ struct config {
   std::string namespace_;
   /// Max message sizes in bytes (HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH and
   /// HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH). Default 4 MiB each, as the engine's limit.
+  /// The variables hold a whole number of bytes, 1..2147483647, in digits only ("4194304"; not
+  /// "4MB", "4e6" or " 4194304"); anything else is an `errc::invalid_config` error naming the
+  /// variable and quoting its value. Empty is the same as unset.
   /// A worker fails (FAILED, not retried) a run whose action payload is over max_recv_bytes, with
   /// a message naming the variable; its connection accepts messages up to 4 times the limit so
   /// that it can, and only a larger one breaks the stream (logged with the same advice).

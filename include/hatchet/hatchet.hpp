@@ -5,6 +5,7 @@
 #include "hatchet/config.hpp"
 #include "hatchet/context.hpp"
 #include "hatchet/errors.hpp"
+#include "hatchet/input.hpp"
 #include "hatchet/lifespan.hpp"
 #include "hatchet/worker.hpp"
 #include "hatchet/workflow.hpp"

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/admin_client.hpp"
+#include "client/parse.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/errors.hpp"
 
@@ -68,25 +69,28 @@ int parse(int argc, char** argv, options& o) {
       return 2;
     }
     std::string v = argv[++i];
-    try {
-      if (a == "--workflow")
-        o.workflow = v;
-      else if (a == "--task")
-        o.task = v;
-      else if (a == "--count")
-        o.count = std::stoi(v);
-      else if (a == "--batches")
-        o.batches = std::stoi(v);
-      else if (a == "--spread")
-        o.spread_s = std::stod(v);
-      else if (a == "--timeout")
-        o.timeout_s = std::stoi(v);
-      else {
-        std::cerr << "hatchet-fault-load: unknown option " << a << "\n";
-        return 2;
+    using hatchet::detail::parse_whole;
+    auto number = [&](auto parsed) {
+      if (!parsed) {
+        std::cerr << "hatchet-fault-load: " << hatchet::detail::error_text(parsed.error()) << "\n";
+        std::exit(2);
       }
-    } catch (const std::exception&) {
-      std::cerr << "hatchet-fault-load: " << a << " needs a number\n";
+      return *parsed;
+    };
+    if (a == "--workflow")
+      o.workflow = v;
+    else if (a == "--task")
+      o.task = v;
+    else if (a == "--count")
+      o.count = number(parse_whole<int>(a, v, 1));
+    else if (a == "--batches")
+      o.batches = number(parse_whole<int>(a, v, 1));
+    else if (a == "--spread")
+      o.spread_s = number(hatchet::detail::parse_seconds(a, v)).count() / 1000.0;
+    else if (a == "--timeout")
+      o.timeout_s = number(parse_whole<int>(a, v, 1));
+    else {
+      std::cerr << "hatchet-fault-load: unknown option " << a << "\n";
       return 2;
     }
   }

@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_rejected_with_the_reason) {
     {"HATCHET_CLIENT_HOST_PORT", "localhost", "host:port"},
     {"HATCHET_CLIENT_HOST_PORT", "localhost:http", "port"},
     {"HATCHET_CLIENT_HOST_PORT", "localhost:70000", "port"},
-    {"HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH", "-1", "positive integer"},
+    {"HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH", "-1", "'-1' is too small (at least 1)"},
     {"HATCHET_CLIENT_TLS_ROOT_CA_FILE", "/nonexistent/ca.pem", "does not exist"},
   };
   for (const auto& c : cases) {
@@ -171,4 +171,46 @@ BOOST_AUTO_TEST_CASE(message_size_limits_are_read) {
   BOOST_REQUIRE(cfg);
   BOOST_TEST(cfg->max_recv_bytes == 1048576);
   BOOST_TEST(cfg->max_send_bytes == 4 * 1024 * 1024);
+}
+
+// A message limit is the whole text in digits: "4MB" is not 4 bytes, "1e6" is not 1 byte, and a
+// value that does not fit an int is not wrapped. The error names the variable and the text.
+BOOST_AUTO_TEST_CASE(message_size_limits_must_be_whole_numbers_naming_the_variable) {
+  auto token = make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}});
+  struct bad_case {
+    std::string value, reason;
+  };
+  std::vector<bad_case> cases = {
+    {"4MB", "is not a whole number"},
+    {"1e6", "is not a whole number"},
+    {" 1024", "is not a whole number"},
+    {"1024 ", "is not a whole number"},
+    {"+1024", "is not a whole number"},
+    {"1024.0", "is not a whole number"},
+    {"0", "is too small (at least 1)"},
+    {"-5", "is too small (at least 1)"},
+    {"2147483648", "is too large (at most 2147483647)"},
+    {"99999999999999999999", "is too large (at most 2147483647)"},
+  };
+  for (const char* key : {"HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH",
+                          "HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH"}) {
+    for (const auto& c : cases) {
+      BOOST_TEST_CONTEXT(key << "='" << c.value << "'") {
+        auto env = env_with(token);
+        env[key] = c.value;
+        auto cfg = hatchet::config::from_map(env);
+        BOOST_REQUIRE(!cfg);
+        BOOST_TEST(cfg.error().code() == static_cast<uint8_t>(hatchet::errc::invalid_config));
+        BOOST_TEST(error_of(cfg) == "invalid_config: " + std::string{key} + ": '" + c.value + "' "
+                                      + c.reason);
+      }
+    }
+  }
+  auto env = env_with(token);
+  env["HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH"] = "2147483647";
+  env["HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH"] = "";   // empty: unset, the default
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE_MESSAGE(cfg, error_of(cfg));
+  BOOST_TEST(cfg->max_send_bytes == 2147483647);
+  BOOST_TEST(cfg->max_recv_bytes == 4 * 1024 * 1024);
 }
