@@ -15,6 +15,7 @@
 #include "actors/slot_pool.hpp"
 #include "actors/task_actor.hpp"
 #include "client/engine_link.hpp"
+#include "client/hints.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet::detail {
@@ -207,6 +208,8 @@ private:
 
   bool retry_startup(int& attempts, const wire::rpc_status& st, const char* what,
                      caf::message retry_msg) {
+    if (!rpc::fatal_hint(spec_->cfg, st).empty())
+      return false; // a retry cannot fix it; fail_startup says what to change
     if (outbox::retryable(st.code) && ++attempts < max_startup_attempts) {
       auto delay = jittered_backoff(attempts, 200ms, 5000ms);
       spdlog::warn("worker {}: {} to the engine at {} failed ({}), attempt {} of {}; retrying in "
@@ -229,7 +232,9 @@ private:
     delayed_send(this, delay, std::move(retry_msg));
   }
 
-  void fail_startup(const std::string& what) {
+  void fail_startup(std::string what, const wire::rpc_status& st = {}) {
+    if (auto hint = rpc::fatal_hint(spec_->cfg, st); !hint.empty())
+      what = hint + " (" + what + ")";
     spdlog::error("worker {}: {}", spec_->name, what);
     if (start_rp_.pending())
       start_rp_.deliver(make_error(errc::rpc_failed, what));
@@ -251,7 +256,8 @@ private:
                         caf::make_message(msg::version_atom::value)))
         return;
       return fail_startup("the engine at " + spec_->cfg.host_port + " answered GetVersion with "
-                          + st.describe());
+                            + st.describe(),
+                          st);
     }
     put_workflows();
   }
@@ -275,7 +281,8 @@ private:
         if (retry_startup(put_attempts_, st, "PutWorkflow",
                           caf::make_message(msg::put_wf_atom::value, index)))
           return;
-        return fail_startup("registering workflow '" + wf.name() + "' failed: " + st.describe());
+        return fail_startup("registering workflow '" + wf.name() + "' failed: " + st.describe(),
+                            st);
       }
       return retry_after_loss(put_attempts_, st, "PutWorkflow",
                               caf::make_message(msg::put_wf_atom::value, index));
@@ -316,7 +323,7 @@ private:
         if (retry_startup(register_attempts_, st, "Register",
                           caf::make_message(msg::registered_atom::value)))
           return;
-        return fail_startup("Register failed: " + st.describe());
+        return fail_startup("Register failed: " + st.describe(), st);
       }
       return retry_after_loss(register_attempts_, st, "Register",
                               caf::make_message(msg::registered_atom::value));

@@ -117,6 +117,11 @@ worker_spec::make(config cfg, const std::string& name, worker_options options) {
   auto spec = std::make_shared<worker_spec>();
   spec->name = cfg.apply_namespace(name);
   for (const auto& wf : options.workflows) {
+    // Everything the engine will check, checked before the first call: a name refused half-way
+    // through registration would leave some workflows registered and their runs waiting.
+    if (auto full = cfg.workflow_name(wf.name()); !valid_name(full))
+      return make_error(errc::invalid_workflow, "workflow name '" + full
+                                                  + "' must match [a-zA-Z0-9._-]+");
     for (const auto& t : wf.tasks()) {
       auto id = cfg.action_id(wf.name(), t->name);
       if (!spec->tasks.emplace(id, t).second)

@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,9 +27,11 @@ finished run: {"workflow_run_id": ..., "status": "COMPLETED"|"FAILED", "output":
 
 options:
   --count N         number of runs, at least 1 (default 1)
-  --input JSON      input of every run (default {})
+  --input JSON      input of every run (default {}); `--input -` reads it from standard input
+  --input-file PATH input of every run, read from PATH (for inputs too long for a command line)
   --metadata JSON   additional metadata of every run
-  --bulk            trigger with BulkTriggerWorkflow (chunks of 500) instead of one call per run
+  --bulk            trigger with BulkTriggerWorkflow (at most 500 runs and 4 MiB a call) instead of
+                    one call per run
   --timeout SEC     give up waiting after SEC seconds (default 120)
   -h, --help        this text
 
@@ -35,7 +39,8 @@ N is a whole number and SEC a decimal number of seconds (120, 0.5; at most 10000
 with digits only: no sign, exponent, unit or spaces.
 
 exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config
-(a bad option value, or a bad HATCHET_CLIENT_* variable, named in the message).
+(a bad option value, or a bad HATCHET_CLIENT_* variable, named in the message; a token the
+engine refuses; TLS settings that do not match the engine).
 )";
 
 /// The exit code of a bad command line or configuration.
@@ -49,6 +54,27 @@ T or_usage_exit(caf::expected<T> parsed) {
     std::exit(usage_exit);
   }
   return std::move(*parsed);
+}
+
+/// A trigger that failed: 2 when the configuration is at fault (a refused token, TLS that does
+/// not match the engine), as for any bad configuration; 1 otherwise.
+int exit_code_for(const caf::error& err) {
+  if (err.category() == hatchet::errc_category::value
+      && (err.code() == static_cast<uint8_t>(hatchet::errc::invalid_config)
+          || err.code() == static_cast<uint8_t>(hatchet::errc::invalid_token)))
+    return usage_exit;
+  return 1;
+}
+
+/// Everything `in` holds; a read error ends the process with usage_exit.
+std::string read_all(std::istream& in, const std::string& what) {
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    std::cerr << "hatchet-run: cannot read " << what << "\n";
+    std::exit(usage_exit);
+  }
+  return text.str();
 }
 
 } // namespace
@@ -76,6 +102,16 @@ int main(int argc, char** argv) {
       count = or_usage_exit(hatchet::detail::parse_whole<int>(a, value(), 1));
     } else if (a == "--input") {
       input = value();
+      if (input == "-")
+        input = read_all(std::cin, "standard input");
+    } else if (a == "--input-file") {
+      auto path = value();
+      std::ifstream in{path, std::ios::binary};
+      if (!in) {
+        std::cerr << "hatchet-run: --input-file: cannot open '" << path << "'\n";
+        return usage_exit;
+      }
+      input = read_all(in, path);
     } else if (a == "--metadata") {
       metadata = value();
     } else if (a == "--bulk") {
@@ -97,7 +133,7 @@ int main(int argc, char** argv) {
     return usage_exit;
   }
   if (nlohmann::json::parse(input, nullptr, false).is_discarded()) {
-    std::cerr << "hatchet-run: --input is not valid JSON\n";
+    std::cerr << "hatchet-run: the input (--input or --input-file) is not valid JSON\n";
     return usage_exit;
   }
   auto cfg = hatchet::config::from_env();
@@ -114,7 +150,7 @@ int main(int argc, char** argv) {
     auto r = admin.bulk_trigger(reqs);
     if (!r) {
       std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
-      return 1;
+      return exit_code_for(r.error());
     }
     ids = std::move(*r);
   } else {
@@ -122,7 +158,7 @@ int main(int argc, char** argv) {
       auto r = admin.trigger(req);
       if (!r) {
         std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
-        return 1;
+        return exit_code_for(r.error());
       }
       ids.push_back(std::move(*r));
     }

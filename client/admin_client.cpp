@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "client/channel_impl.hpp"
+#include "client/hints.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "hatchet/errors.hpp"
 #include "v1/workflows.grpc.pb.h"
@@ -17,8 +18,15 @@ namespace hatchet::rpc {
 
 namespace {
 
-caf::error rpc_error(const char* what, const grpc::Status& st) {
-  return make_error(errc::rpc_failed, std::string{what} + ": " + to_wire(st).describe());
+caf::error rpc_error(const char* what, const grpc::Status& grpc_st, const config& cfg) {
+  auto st = to_wire(grpc_st);
+  auto text = std::string{what} + ": " + st.describe();
+  // Not the run's fault but the configuration's: say so, and what to set.
+  if (auto hint = fatal_hint(cfg, st); !hint.empty())
+    return make_error(errc::invalid_config, hint + " (" + text + ")");
+  if (st.code == wire::status::unauthenticated || st.code == wire::status::permission_denied)
+    return make_error(errc::invalid_token, "the engine refused the token (" + text + ")");
+  return make_error(errc::rpc_failed, text);
 }
 
 void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const channel& ch) {
@@ -107,25 +115,42 @@ caf::expected<std::string> admin_client::trigger(const trigger_request& r) {
   TriggerWorkflowResponse resp;
   auto st = impl_->workflows->TriggerWorkflow(&ctx, req, &resp);
   if (!st.ok())
-    return rpc_error("TriggerWorkflow", st);
+    return rpc_error("TriggerWorkflow", st, impl_->cfg);
   return resp.workflow_run_id();
 }
 
 caf::expected<std::vector<std::string>>
 admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
-  constexpr size_t chunk = 500; // as the TypeScript SDK; keeps each call well under 4 MiB
+  // At most 500 runs a call, as the TypeScript SDK, and at most what one message may carry: our
+  // send limit, and the engine's receive limit (4 MiB unless raised), less room for the framing.
+  constexpr size_t max_runs_per_call = 500;
+  constexpr size_t engine_limit = 4 * 1024 * 1024;
+  constexpr size_t margin = 16 * 1024;
+  const size_t budget =
+    std::min(static_cast<size_t>(impl_->cfg.max_send_bytes), engine_limit) - margin;
   std::vector<std::string> ids;
   ids.reserve(reqs.size());
-  for (size_t first = 0; first < reqs.size(); first += chunk) {
+  size_t next = 0;
+  while (next < reqs.size()) {
+    BulkTriggerWorkflowRequest req;
+    size_t bytes = 0;
+    // A run alone over the budget still goes, alone: the engine's answer then names the limit.
+    while (next < reqs.size() && static_cast<size_t>(req.workflows_size()) < max_runs_per_call) {
+      std::remove_reference_t<decltype(*req.add_workflows())> item;
+      fill(item, reqs[next], *impl_->ch);
+      auto item_bytes = item.ByteSizeLong() + 8; // its tag and length prefix
+      if (req.workflows_size() > 0 && bytes + item_bytes > budget)
+        break;
+      *req.add_workflows() = std::move(item);
+      bytes += item_bytes;
+      ++next;
+    }
     grpc::ClientContext ctx;
     impl_->ch->prepare(ctx, impl_->deadline);
-    BulkTriggerWorkflowRequest req;
-    for (size_t i = first; i < std::min(reqs.size(), first + chunk); ++i)
-      fill(*req.add_workflows(), reqs[i], *impl_->ch);
     BulkTriggerWorkflowResponse resp;
     auto st = impl_->workflows->BulkTriggerWorkflow(&ctx, req, &resp);
     if (!st.ok())
-      return rpc_error("BulkTriggerWorkflow", st);
+      return rpc_error("BulkTriggerWorkflow", st, impl_->cfg);
     for (const auto& id : resp.workflow_run_ids())
       ids.push_back(id);
   }
@@ -249,7 +274,7 @@ admin_client::cancel(const std::vector<std::string>& external_ids) {
   v1::CancelTasksResponse resp;
   auto st = impl_->admin->CancelTasks(&ctx, req, &resp);
   if (!st.ok())
-    return rpc_error("CancelTasks", st);
+    return rpc_error("CancelTasks", st, impl_->cfg);
   return std::vector<std::string>(resp.cancelled_tasks().begin(), resp.cancelled_tasks().end());
 }
 

@@ -52,7 +52,8 @@ public:
 
   /// WorkflowService/TriggerWorkflow; returns the workflow run id.
   caf::expected<std::string> trigger(const trigger_request& req);
-  /// WorkflowService/BulkTriggerWorkflow in chunks of at most 500; ids in request order.
+  /// WorkflowService/BulkTriggerWorkflow in calls of at most 500 runs and at most what one
+  /// message may carry (the send limit, and the engine's 4 MiB); ids in request order.
   caf::expected<std::vector<std::string>> bulk_trigger(const std::vector<trigger_request>& reqs);
 
   /// Waits, over SubscribeToWorkflowRuns, for every run in `run_ids` to finish, calling on_result

@@ -123,6 +123,15 @@ caf::expected<config> config::from_env() {
 caf::error config::validate() const {
   if (token.empty())
     return make_error(errc::invalid_config, "no token");
+  // The namespace prefixes every workflow and worker name, and the engine takes names only of
+  // these characters: refuse it here, before any workflow is registered under it.
+  for (char c : namespace_)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+          || c == '_' || c == '-'))
+      return make_error(errc::invalid_config,
+                        "HATCHET_CLIENT_NAMESPACE '" + namespace_
+                          + "' may hold only letters, digits, '.', '_' and '-' (it prefixes "
+                            "workflow and worker names, which the engine checks)");
   auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size())
     return make_error(errc::invalid_config,

@@ -295,7 +295,7 @@ BOOST_AUTO_TEST_CASE(failing_setup_never_registers) {
 BOOST_AUTO_TEST_CASE(wrong_token_is_a_startup_failure_with_a_clear_reason) {
   // Signed with another key, and signed right but for another tenant: the engine refuses both.
   hatchet::engine::engine_options other_key;
-  other_key.secret = "another-secret";
+  other_key.secret = hatchet::engine::random_secret();
   hatchet::engine::engine_options other_tenant = engine.options();
   other_tenant.tenant_id = "11111111-2222-4333-8444-555555555555";
   for (const auto& opts : {other_key, other_tenant}) {
@@ -503,6 +503,23 @@ BOOST_AUTO_TEST_CASE(a_start_over_the_engines_message_limit_fails_its_run_and_ot
   for (const auto& r : results)
     BOOST_TEST(!r.failed());
   BOOST_TEST(engine.snapshot().undeliverable == 1u);
+}
+
+// 500 runs of a 10 KB input are 5 MB: one BulkTriggerWorkflow would be over the 4 MiB limit.
+BOOST_AUTO_TEST_CASE(a_bulk_trigger_is_split_by_bytes_as_well_as_by_count) {
+  running_worker w{cfg, "bulk-bytes", {.slots = 50, .workflows = {hatchet::apps::echo_workflow()}}};
+  w.ready();
+  auto a = admin();
+  std::vector<hatchet::rpc::trigger_request> reqs;
+  for (int i = 0; i < 500; ++i)
+    reqs.push_back({"EchoWorkflow", json{{"i", i}, {"pad", std::string(10'000, 'p')}}.dump(), {}});
+  auto ids = a.bulk_trigger(reqs);
+  BOOST_REQUIRE_MESSAGE(ids, (ids ? std::string{} : hatchet::describe(ids.error())));
+  BOOST_TEST(ids->size() == 500u);
+  auto results = wait(*ids, 60s);
+  BOOST_TEST(results.size() == 500u);
+  for (const auto& r : results)
+    BOOST_TEST(!r.failed());
 }
 
 BOOST_AUTO_TEST_CASE(an_output_over_the_send_limit_fails_at_once_saying_what_to_raise) {

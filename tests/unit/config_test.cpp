@@ -105,6 +105,22 @@ BOOST_AUTO_TEST_CASE(workflow_names_are_namespaced_then_lowercased_as_the_offici
   BOOST_TEST(hatchet::namespaced_workflow_name("staging_", "Echo") == "staging_echo");
 }
 
+// Checked before any call: a namespace the engine would refuse in names used to register some
+// workflows before the worker failed, leaving their runs waiting for ever.
+BOOST_AUTO_TEST_CASE(a_namespace_the_engine_would_refuse_in_names_is_refused_at_once) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  env["HATCHET_CLIENT_NAMESPACE"] = "team a/b";
+  auto cfg = hatchet::config::from_map(env);
+  caf::error err = cfg ? cfg->validate() : cfg.error();
+  BOOST_REQUIRE(err);
+  BOOST_TEST(hatchet::describe(err).find("HATCHET_CLIENT_NAMESPACE 'team a/b_'") != std::string::npos,
+             hatchet::describe(err));
+  env["HATCHET_CLIENT_NAMESPACE"] = "team-a.b";
+  cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(!cfg->validate());
+}
+
 BOOST_AUTO_TEST_CASE(namespace_keeps_an_existing_trailing_underscore) {
   auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
   env["HATCHET_CLIENT_NAMESPACE"] = "dev_";
