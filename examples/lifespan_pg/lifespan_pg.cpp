@@ -7,6 +7,10 @@
 namespace lifespan_pg {
 
 connection_pool::connection_pool(const std::string& conninfo, size_t size) : size_(size) {
+  // An empty pool would make every acquire() wait for ever: refuse it while the lifespan is
+  // still being set up, where the worker reports it and exits.
+  if (size == 0)
+    throw std::invalid_argument("the connection pool needs at least 1 connection, not 0");
   for (size_t i = 0; i < size; ++i)
     idle_.push_back(std::make_unique<pqxx::connection>(conninfo));
 }

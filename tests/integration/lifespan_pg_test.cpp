@@ -83,4 +83,16 @@ BOOST_AUTO_TEST_CASE(unreachable_database_fails_setup_and_the_worker_never_regis
   BOOST_TEST(engine.snapshot().assigned == 0u);
 }
 
+// A pool of 0 connections used to make the first task wait for ever.
+BOOST_AUTO_TEST_CASE(an_empty_pool_fails_setup_saying_so) {
+  running_worker w{cfg, "test-worker",
+                   {.slots = 1,
+                    .workflows = {lifespan_pg::workflow()},
+                    .lifespan = [] { return lifespan_pg::lifespan("dbname=none", 0); }}};
+  auto reason = w.wait_down();
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::describe(reason).find("at least 1 connection") != std::string::npos,
+             hatchet::describe(reason));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
