@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client/parse.hpp"
+#include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace {
@@ -20,13 +21,14 @@ namespace {
 constexpr const char* usage = R"(hatchet-dev-engine: a small in-memory Hatchet engine for local runs and tests
 
 Usage:
-  hatchet-dev-engine [serve] [--host H] [--port P] [--rest-port R] [--secret S]
+  hatchet-dev-engine [serve] [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
                      [--log-level L] [--max-finished-runs N] [--activation-delay-ms N]
       Serve the Hatchet gRPC API on H:P and the REST API (pausing workers) on H:R until
       SIGINT or SIGTERM. Logs both addresses and a token that clients can use
       (HATCHET_CLIENT_TOKEN, with HATCHET_CLIENT_TLS_STRATEGY=none).
-  hatchet-dev-engine token [--host H] [--port P] [--rest-port R] [--secret S]
-      Print a token for the engine at H:P (REST API on H:R) signed with S, and exit.
+  hatchet-dev-engine token [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
+      Print a token for the engine at H:P (REST API on H:R) signed with the secret that
+      serve uses with the same options, and exit.
   hatchet-dev-engine --help
       Show this text.
 
@@ -35,8 +37,13 @@ Options:
   --port P        gRPC port (default 7077; 0 picks a free port when serving)
   --rest-port R   REST API port, named in the token as server_url (default P + 1; with
                   serve --port 0, a free port). Give the same R to serve and token.
-  --secret S      HMAC key for tokens (default: $HATCHET_DEV_ENGINE_SECRET, else a fixed
-                  development secret); serve and token must use the same one
+  --secret S      HMAC key for tokens (default: $HATCHET_DEV_ENGINE_SECRET, else the
+                  secret kept in the data directory); serve and token must use the same one
+  --data-dir D    where the secret is kept when neither --secret nor the variable gives one
+                  (default $XDG_DATA_HOME/hatchet-dev-engine, else
+                  ~/.local/share/hatchet-dev-engine). The first serve or token makes D/secret:
+                  32 random bytes as hex, mode 0600; later ones reuse it, so tokens from
+                  token are accepted by serve, and by no engine with another secret
   --log-level L   trace, debug, info, warn, error or off (default info); debug logs every
                   registration, task and, every 5 s, the assignment counters
   --max-finished-runs N
@@ -53,7 +60,7 @@ On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its count
 duplicate_outcomes, stale_outcomes, requeued_undelivered, requeued_unacknowledged).
 
 Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
-is in use), 2 on a usage error.
+is in use, or the secret file cannot be made or read), 2 on a usage error.
 )";
 
 struct cli {
@@ -61,6 +68,7 @@ struct cli {
   hatchet::engine::engine_options opts;
   std::optional<uint16_t> rest_port; // absent: the default, worked out once --port is known
   std::string log_level = "info";
+  std::optional<std::string> data_dir; // --data-dir; only used without --secret and the variable
 };
 
 int usage_error(const std::string& message) {
@@ -91,7 +99,7 @@ int parse(int argc, char** argv, cli& out) {
       }
       if (name != "--host" && name != "--port" && name != "--rest-port" && name != "--secret" &&
           name != "--log-level" && name != "--max-finished-runs" &&
-          name != "--activation-delay-ms")
+          name != "--activation-delay-ms" && name != "--data-dir")
         return usage_error("unknown option " + name);
       if (!value)
         return usage_error(name + " needs a value");
@@ -118,7 +126,13 @@ int parse(int argc, char** argv, cli& out) {
           return usage_error(hatchet::detail::error_text(n.error()));
         out.opts.max_finished_runs = *n;
       } else if (name == "--secret") {
+        if (value->empty())
+          return usage_error("the secret must not be empty");
         out.opts.secret = *value;
+      } else if (name == "--data-dir") {
+        if (value->empty())
+          return usage_error("--data-dir must not be empty");
+        out.data_dir = *value;
       } else {
         out.log_level = *value;
       }
@@ -129,8 +143,6 @@ int parse(int argc, char** argv, cli& out) {
     out.command = arg;
     command_seen = true;
   }
-  if (out.opts.secret.empty())
-    return usage_error("the secret must not be empty");
   if (out.rest_port) {
     out.opts.rest_port = *out.rest_port;
   } else if (out.opts.port == 0) {
@@ -147,6 +159,33 @@ int parse(int argc, char** argv, cli& out) {
     return usage_error("unknown log level '" + out.log_level + "'");
   spdlog::set_level(level);
   return 0;
+}
+
+/// Fills c.opts.secret from the data directory unless --secret or the variable gave one; "" or
+/// why the secret is unusable. Notes go to stderr for `token` (its stdout is the token alone),
+/// to the log for `serve`.
+std::string resolve_secret(cli& c) {
+  if (c.opts.secret.empty()) {
+    std::string dir = c.data_dir ? *c.data_dir : hatchet::engine::default_data_dir();
+    auto file = hatchet::engine::load_or_create_secret(dir);
+    if (!file.error.empty())
+      return file.error;
+    if (file.created) {
+      if (c.command == "token")
+        std::fprintf(stderr, "hatchet-dev-engine: created a new secret in %s\n",
+                     file.path.c_str());
+      else
+        spdlog::info("created a new secret in {}", file.path);
+    } else if (c.command != "token") {
+      spdlog::debug("using the secret in {}", file.path);
+    }
+    c.opts.secret = std::move(file.secret);
+  }
+  if (c.opts.secret == hatchet::engine::old_public_dev_secret)
+    return "the secret is the old public development secret \"hatchet-dev-engine-secret\", "
+           "which anyone can mint tokens with and no engine accepts; drop --secret (and "
+           "HATCHET_DEV_ENGINE_SECRET) to use the data directory's secret, or choose another";
+  return {};
 }
 
 int serve(const cli& c) {
@@ -207,6 +246,13 @@ int main(int argc, char** argv) {
   cli c;
   if (int rc = parse(argc, argv, c); rc != 0)
     return rc < 0 ? 0 : rc;
+  if (auto err = resolve_secret(c); !err.empty()) {
+    if (c.command == "token")
+      std::fprintf(stderr, "hatchet-dev-engine: %s\n", err.c_str());
+    else
+      spdlog::error("{}", err);
+    return 1;
+  }
   if (c.command == "token") {
     auto address = hatchet::engine::join_host_port(c.opts.host, c.opts.port);
     auto rest = "http://" + hatchet::engine::join_host_port(c.opts.host, c.opts.rest_port);

@@ -39,7 +39,12 @@ std::string engine_options::validate() const {
   if (tenant_id.empty())
     return "tenant_id must not be empty";
   if (secret.empty())
-    return "secret must not be empty";
+    return "secret is empty: an engine needs a secret of its own to sign and check tokens (set "
+           "engine_options::secret, e.g. to hatchet::engine::random_secret(), or run "
+           "hatchet-dev-engine, which keeps one in its data directory)";
+  if (secret == old_public_dev_secret)
+    return "secret is the old public development secret \"hatchet-dev-engine-secret\": anyone "
+           "can mint tokens with it, so no engine accepts it; use another one";
   if (version.empty())
     return "version must not be empty";
   if (heartbeat_window.count() <= 0)

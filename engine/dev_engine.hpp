@@ -30,8 +30,12 @@ struct engine_options {
   uint16_t rest_port = 7078;
   /// The only tenant this engine serves: tokens must carry it as `sub`.
   std::string tenant_id = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
-  /// HMAC-SHA256 key for the tokens it issues and accepts. Must not be empty.
-  std::string secret = "hatchet-dev-engine-secret";
+  /// HMAC-SHA256 key for the tokens it issues and accepts. No default: empty (the default) makes
+  /// start() fail, since any fixed key would be public and let anyone mint tokens for every
+  /// engine. Use random_secret() (auth.hpp) for an engine only its owner mints tokens for, or
+  /// load_or_create_secret(dir).secret to share one with other processes, as the binary does.
+  /// Must not be the old public default, "hatchet-dev-engine-secret".
+  std::string secret;
   /// GetVersion answer. The official SDKs need a semver >= v0.78.23 (v0.80.0+ recommended).
   std::string version = "v0.104.7";
   /// A worker gets new tasks only if its last heartbeat is at most this old. Must be > 0.

@@ -136,8 +136,8 @@ public:
                              const WorkerListenRequest& req) {
     auto s = std::shared_ptr<listen_stream>(new listen_stream(env, req.worker_id()));
     s->self_ = s;
-    if (!authorized(ctx, env.auth)) {
-      s->abort(unauthenticated());
+    if (auto verdict = check_auth(ctx, env.auth); !verdict) {
+      s->abort(unauthenticated(verdict));
       return s.get();
     }
     status st = env.state.open_session(s->worker_id_, s);
@@ -221,8 +221,8 @@ public:
   static runs_stream* open(service_env env, grpc::CallbackServerContext* ctx) {
     auto s = std::shared_ptr<runs_stream>(new runs_stream(env));
     s->self_ = s;
-    if (!authorized(ctx, env.auth)) {
-      s->abort(unauthenticated());
+    if (auto verdict = check_auth(ctx, env.auth); !verdict) {
+      s->abort(unauthenticated(verdict));
       return s.get();
     }
     if (!env.state.attach_run_sink(s)) {

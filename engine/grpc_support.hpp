@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -34,18 +35,41 @@ inline grpc::Status to_grpc(const status& st) {
   return {grpc::StatusCode::INTERNAL, st.message};
 }
 
+/// UNAUTHENTICATED with the real engine's text, "invalid auth token", and, unlike the real engine
+/// (which only logs it at debug level), the reason: expired, not signed by this engine, another
+/// tenant, malformed or missing. A developer with a stale token should not have to guess.
+inline grpc::Status unauthenticated(const token_verdict& verdict) {
+  return {grpc::StatusCode::UNAUTHENTICATED, "invalid auth token: " + verdict.reason};
+}
+
+/// The same without a verdict at hand (kept for callers that only know the check failed).
 inline grpc::Status unauthenticated() {
   return {grpc::StatusCode::UNAUTHENTICATED, "invalid auth token"};
 }
 
-/// True if the call carries `authorization: Bearer <token>` with a token this engine accepts.
-inline bool authorized(const grpc::CallbackServerContext* ctx, const token_verifier& auth) {
+/// The verdict on the call's `authorization: Bearer <token>` metadata: accepted if any value
+/// carries a token this engine accepts, else the first value's refusal (or "missing").
+inline token_verdict check_auth(const grpc::CallbackServerContext* ctx,
+                                const token_verifier& auth) {
   const auto& md = ctx->client_metadata();
   auto [first, last] = md.equal_range("authorization");
-  for (auto it = first; it != last; ++it)
-    if (auth.accept_header(std::string_view{it->second.data(), it->second.size()}))
-      return true;
-  return false;
+  if (first == last)
+    return {token_verdict::kind::missing,
+            "no authorization metadata (expected 'authorization: Bearer <token>')"};
+  std::optional<token_verdict> first_refusal;
+  for (auto it = first; it != last; ++it) {
+    auto verdict = auth.check_header(std::string_view{it->second.data(), it->second.size()});
+    if (verdict)
+      return verdict;
+    if (!first_refusal)
+      first_refusal = std::move(verdict);
+  }
+  return *first_refusal;
+}
+
+/// True if the call carries a token this engine accepts (see check_auth for why not).
+inline bool authorized(const grpc::CallbackServerContext* ctx, const token_verifier& auth) {
+  return static_cast<bool>(check_auth(ctx, auth));
 }
 
 /// Runs `body` (returning grpc::Status) for an authorized unary call and finishes the call with
@@ -55,8 +79,8 @@ grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, const token_ve
                                 Body&& body) {
   auto* reactor = ctx->DefaultReactor();
   grpc::Status st;
-  if (!authorized(ctx, auth)) {
-    st = unauthenticated();
+  if (auto verdict = check_auth(ctx, auth); !verdict) {
+    st = unauthenticated(verdict);
   } else {
     try {
       st = std::forward<Body>(body)();

@@ -134,8 +134,9 @@ struct rest_server::impl {
     const std::string id = req.matches[1];
     if (!is_uuid(id))
       return reply_message(res, 400, "invalid worker id");
-    if (!auth.accept_header(req.get_header_value("Authorization")))
-      return reply_message(res, 403, "Please provide valid credentials");
+    // The real engine's text, then why (it gives no reason; see token_verdict).
+    if (auto verdict = auth.check_header(req.get_header_value("Authorization")); !verdict)
+      return reply_message(res, 403, "Please provide valid credentials: " + verdict.reason);
     worker_view view;
     std::string body_error;
     std::optional<bool> paused;

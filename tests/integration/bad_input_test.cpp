@@ -46,6 +46,7 @@ struct scripted_fixture {
 
   explicit scripted_fixture(scripted_engine::unimplemented_set unimpl = {}) : engine(unimpl) {
     hatchet::engine::engine_options o;
+    o.secret = hatchet::engine::random_secret();
     cfg.token = hatchet::engine::mint_token(o, engine.address());
     cfg.tenant_id = o.tenant_id;
     cfg.host_port = engine.address();

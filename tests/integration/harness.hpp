@@ -20,6 +20,7 @@
 
 #include "actors/supervisor.hpp"
 #include "client/admin_client.hpp"
+#include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace harness {
@@ -66,6 +67,7 @@ struct engine_fixture {
     hatchet::engine::engine_options o;
     o.port = 0;
     o.rest_port = 0; // tests run in parallel: never the fixed default
+    o.secret = hatchet::engine::random_secret();
     return o;
   }()};
   hatchet::config cfg;
