@@ -49,11 +49,7 @@ constexpr int usage_exit = 2;
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
 T or_usage_exit(caf::expected<T> parsed) {
-  if (!parsed) {
-    std::cerr << "hatchet-run: " << hatchet::detail::error_text(parsed.error()) << "\n";
-    std::exit(usage_exit);
-  }
-  return std::move(*parsed);
+  return hatchet::detail::value_or_exit("hatchet-run", std::move(parsed), usage_exit);
 }
 
 /// A trigger that failed: 2 when the configuration is at fault (a refused token, TLS that does

@@ -66,11 +66,7 @@ constexpr int usage_exit = 2;
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
 T or_usage_exit(caf::expected<T> parsed) {
-  if (!parsed) {
-    std::cerr << "hatchet-worker: " << hatchet::detail::error_text(parsed.error()) << "\n";
-    std::exit(usage_exit);
-  }
-  return std::move(*parsed);
+  return hatchet::detail::value_or_exit("hatchet-worker", std::move(parsed), usage_exit);
 }
 
 } // namespace
