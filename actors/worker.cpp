@@ -161,14 +161,24 @@ caf::expected<caf::actor> worker::spawn(caf::actor_system& sys) const {
 }
 
 void configure(caf::actor_system_config& cfg) {
-  // Two cores are the norm here: more scheduler threads than cores only adds contention. Skip
-  // the "moderate" polling phase so that blocking callers (gRPC threads, scoped actors) are woken
-  // in microseconds, not after 50 us sleeps.
+  // Only what the worker needs, in a host's system too: skip the "moderate" polling phase so
+  // that blocking callers (gRPC threads, scoped actors) are woken in microseconds, not after
+  // 50 us sleeps. The host's thread count and logger are its own business.
+  cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
+}
+
+namespace {
+
+/// worker::run()'s own actor system: the worker is its only tenant.
+void configure_own_system(caf::actor_system_config& cfg) {
+  configure(cfg);
+  // More scheduler threads than cores only adds contention (CAF's default is at least 4).
   auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
-  cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
   cfg.set("logger.verbosity", caf::atom("quiet"));
 }
+
+} // namespace
 
 int worker::run() {
   if (!spec_) {
@@ -187,7 +197,7 @@ int worker::run() {
   int code = exit_code::worker_failed;
   {
     caf::actor_system_config cfg;
-    configure(cfg);
+    configure_own_system(cfg);
     caf::actor_system sys{cfg};
     auto sup = detail::spawn_supervisor(sys, spec_);
     std::atomic<bool> done{false};

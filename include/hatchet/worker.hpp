@@ -124,8 +124,10 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout);
 
-/// Applies the actor-system settings the worker relies on (scheduler threads, low-latency polling
-/// for blocking callers). Call before constructing a host actor system that embeds a worker.
+/// Applies the one actor-system setting the worker relies on (low-latency polling for blocking
+/// callers, `work-stealing.moderate-poll-attempts = 0`). Call before constructing a host actor
+/// system that embeds a worker. It leaves everything else, the thread count and the logger
+/// included, as the host set it.
 void configure(caf::actor_system_config& cfg);
 
 } // namespace hatchet

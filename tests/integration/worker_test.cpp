@@ -377,6 +377,63 @@ BOOST_AUTO_TEST_CASE(more_slots_than_the_documented_maximum_are_refused_saying_s
              hatchet::describe(sup.error()));
 }
 
+// A good guest: configure() keeps the host's settings, and two workers with their own lifespans
+// share one actor system; stopping one leaves the other serving.
+BOOST_AUTO_TEST_CASE(two_workers_share_a_host_system_and_stopping_one_leaves_the_other_serving) {
+  caf::actor_system_config c;
+  c.set("scheduler.max-threads", size_t{3});
+  c.set("logger.verbosity", caf::atom("trace"));
+  hatchet::configure(c);
+  BOOST_TEST(caf::get_or(c, "scheduler.max-threads", size_t{0}) == 3u);
+  BOOST_TEST((caf::get_or(c, "logger.verbosity", caf::atom("none")) == caf::atom("trace")));
+  c.set("logger.verbosity", caf::atom("quiet")); // the host's choice, for this test's output
+  caf::actor_system sys{c};
+  struct tenant {
+    std::string name;
+    std::shared_ptr<gauge> cleanups = std::make_shared<gauge>();
+  };
+  tenant a{"guest-a"}, b{"guest-b"};
+  auto spawn = [&](tenant& t, const char* wf_name) {
+    hatchet::workflow wf{wf_name};
+    wf.task("who", [name = t.name](const hatchet::empty_model&, hatchet::context& ctx) {
+      return json{{"worker", name}, {"state", ctx.lifespan<std::string>()}};
+    });
+    auto lifespan = [name = t.name, cleanups = t.cleanups]() -> hatchet::lifespan<std::string> {
+      co_yield std::string{name + "-state"};
+      cleanups->add(1);
+    };
+    auto sup = hatchet::worker{cfg, t.name, {.slots = 2, .workflows = {wf}, .lifespan = lifespan}}
+                 .spawn(sys);
+    BOOST_REQUIRE(sup);
+    BOOST_REQUIRE(hatchet::await_ready(sys, *sup, 20s));
+    return *sup;
+  };
+  auto sup_a = spawn(a, "GuestA");
+  auto sup_b = spawn(b, "GuestB");
+  caf::scoped_actor self{sys};
+  self->monitor(sup_a);
+  caf::anon_send_exit(sup_a, caf::exit_reason::user_shutdown);
+  caf::error reason;
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  BOOST_TEST(!reason);
+  BOOST_TEST(a.cleanups->peak() == 1);
+  BOOST_TEST(b.cleanups->peak() == 0); // b's lifespan is untouched
+  auto adm = admin();
+  auto ids = adm.bulk_trigger({{"GuestB", "{}", {}}, {"GuestB", "{}", {}}});
+  BOOST_REQUIRE(ids);
+  for (const auto& r : wait(*ids)) {
+    BOOST_REQUIRE(!r.failed());
+    auto out = json::parse(*r.tasks.at(0).output);
+    BOOST_TEST(out.at("worker") == "guest-b");
+    BOOST_TEST(out.at("state") == "guest-b-state");
+  }
+  self->monitor(sup_b);
+  caf::anon_send_exit(sup_b, caf::exit_reason::user_shutdown);
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  BOOST_TEST(!reason);
+  BOOST_TEST(b.cleanups->peak() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(status_is_ready_once_registered_and_stopping_after_a_stop) {
   running_worker w{cfg, "status-worker", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
   w.ready();
