@@ -46,12 +46,16 @@ bool over_size_limit(const wire::rpc_status& st) {
          && st.message.find("larger than max") != std::string::npos;
 }
 
-/// `text` cut to `limit` bytes at most, saying how long it was.
+/// `text` cut to `limit` bytes at most, saying how long it was. The cut never splits a UTF-8
+/// character: a protobuf string must be valid UTF-8, and an engine refuses one that is not.
 std::string truncated(std::string text, size_t limit) {
   if (text.size() <= limit)
     return text;
   auto note = "\n[truncated: the error text had " + std::to_string(text.size()) + " bytes]";
-  text.resize(limit > note.size() ? limit - note.size() : 0);
+  size_t keep = limit > note.size() ? limit - note.size() : 0;
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80)
+    --keep; // text[keep] continues a character: cut before that character starts
+  text.resize(keep);
   return text + note;
 }
 
@@ -718,11 +722,20 @@ private:
       // Refused for its size (the engine's receive limit may be below this worker's send limit):
       // sending it again changes nothing. The run ends FAILED with a short, clear text instead.
       auto& ev = e->event;
+      if (ev.payload.size() <= 1024) {
+        // Even the short replacement was refused: there is nothing left to make smaller.
+        spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
+                      "({}); dropped",
+                      spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
+                      st.describe());
+        outbox_.ack(seq);
+        return advance_stop();
+      }
       spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
                     "({}); reporting the run FAILED instead",
                     spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
                     st.describe());
-      if (ev.type == wire::step_event_type::failed && ev.payload.size() > 1024) {
+      if (ev.type == wire::step_event_type::failed) {
         ev.payload = truncated(std::move(ev.payload), 1024);
       } else {
         ev.payload = "hatchet::output_too_large: the engine refused the task's result ("

@@ -126,8 +126,8 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
   constexpr size_t max_runs_per_call = 500;
   constexpr size_t engine_limit = 4 * 1024 * 1024;
   constexpr size_t margin = 16 * 1024;
-  const size_t budget =
-    std::min(static_cast<size_t>(impl_->cfg.max_send_bytes), engine_limit) - margin;
+  const size_t limit = std::min(static_cast<size_t>(impl_->cfg.max_send_bytes), engine_limit);
+  const size_t budget = limit > 2 * margin ? limit - margin : limit / 2;
   std::vector<std::string> ids;
   ids.reserve(reqs.size());
   size_t next = 0;

@@ -120,6 +120,9 @@ std::string read_secret(int fd, const std::string& path, std::string& secret) {
     return "cannot stat the secret file " + path + ": " + std::strerror(errno);
   if (!S_ISREG(st.st_mode))
     return "the secret file " + path + " is not a regular file";
+  if (st.st_nlink != 1)
+    return "the secret file " + path + " has " + std::to_string(st.st_nlink) +
+           " links; it must have exactly one: delete it to have a new secret made";
   if (st.st_uid != ::geteuid())
     return "the secret file " + path + " belongs to another user (uid " +
            std::to_string(st.st_uid) + "); give --data-dir DIR or --secret S";
@@ -345,7 +348,9 @@ secret_file load_or_create_secret(const std::string& dir_in) {
   // A few rounds: a file that vanishes between our failed link and our open (someone deleting
   // it meanwhile) is made again.
   for (int round = 0; round < 3; ++round) {
-    int fd = ::open(out.path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Not through a link: in a directory others can write, one could point 'secret' at a file
+    // of ours whose contents they know.
+    int fd = ::open(out.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
       out.error = read_secret(fd, out.path, out.secret);
       ::close(fd);
@@ -360,7 +365,8 @@ secret_file load_or_create_secret(const std::string& dir_in) {
     // Write the whole file under a name nobody else uses, then link it into place: link fails
     // with EEXIST if another process won, and no one ever sees a partial file.
     std::string secret = random_secret();
-    std::string tmp = dir + "/.secret." + std::to_string(::getpid()) + "." + secret.substr(0, 12);
+    std::string tmp =
+      dir + "/.secret." + std::to_string(::getpid()) + "." + random_secret().substr(0, 12);
     int t = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (t < 0) {
       out.error = "cannot create a file in " + dir + ": " + std::strerror(errno);

@@ -271,11 +271,11 @@ void engine_state::drain(action_queue& q, steady::time_point now, effects& fx) {
 
 /// An upper bound of the encoded AssignedAction: every string with its tag and length prefix
 /// (at most 6 bytes each for these sizes), and the integer fields at their widest.
-static size_t encoded_size_bound(const assigned_action& a) {
+static size_t encoded_size_bound(const assigned_action& a, size_t tenant_bytes) {
   size_t strings = a.workflow_run_id.size() + a.job_id.size() + a.job_name.size() * 2
                    + a.task_run_external_id.size() * 3 + a.job_id.size() + a.action_id.size()
                    + a.payload.size() + a.additional_metadata.size() + a.workflow_id.size()
-                   + a.workflow_version_id.size() + 36 /* tenant */
+                   + a.workflow_version_id.size() + tenant_bytes
                    + a.parent_task_run_external_id.value_or("").size()
                    + a.child_key.value_or("").size();
   return strings + 20 * 6 + 4 * 11;
@@ -289,7 +289,8 @@ void engine_state::assign(const std::shared_ptr<task_run>& t, worker& w, steady:
   // never write what the worker's stream cannot carry, or the stream (and every other run on
   // it) would break on it, again and again.
   auto action = make_action(*t, action_kind::start);
-  if (auto size = encoded_size_bound(action); size > opts_.max_message_bytes) {
+  if (auto size = encoded_size_bound(action, opts_.tenant_id.size());
+      size > opts_.max_message_bytes) {
     ++stats_.undeliverable;
     spdlog::warn("task {}: its START would have about {} bytes, over the {}-byte message limit; "
                  "failing it",
@@ -405,6 +406,7 @@ std::string engine_state::make_payload(const task_run& t) const {
 
 void engine_state::acknowledge(task_run& t) {
   t.acknowledged = true;
+  t.undelivered = 0; // it got through: the count is of misses in a row
 }
 
 void engine_state::requeue(task_run& t, bool consumes_retry) {

@@ -587,7 +587,21 @@ BOOST_AUTO_TEST_CASE(an_output_over_the_send_limit_fails_at_once_saying_what_to_
   wf.task("loud", [](const hatchet::empty_model&, hatchet::context&) -> json {
     throw std::runtime_error(std::string(5'000'000, 'e'));
   });
-  running_worker w{cfg, "big-output", {.slots = 2, .workflows = {wf}}};
+  // Two-byte characters, at both parities: one of the two cuts falls inside a character unless
+  // the truncation steps back (a string an engine refuses as invalid UTF-8, for ever).
+  auto accents = [](size_t lead) {
+    std::string text(lead, 'x');
+    for (int i = 0; i < 2'500'000; ++i) // 5 MB: over the send limit, so it is cut
+      text += "\xC3\xA9"; // U+00E9
+    return text;
+  };
+  wf.task("accents_even", [accents](const hatchet::empty_model&, hatchet::context&) -> json {
+    throw std::runtime_error(accents(0));
+  });
+  wf.task("accents_odd", [accents](const hatchet::empty_model&, hatchet::context&) -> json {
+    throw std::runtime_error(accents(1));
+  });
+  running_worker w{cfg, "big-output", {.slots = 4, .workflows = {wf}}};
   w.ready();
   auto a = admin();
   auto id = a.trigger({"BigOutputWorkflow", "{}", {}});
