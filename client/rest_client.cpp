@@ -45,11 +45,6 @@ rest_call_guard::~rest_call_guard() {
     calls().cv.notify_all();
 }
 
-size_t rest_calls_in_flight() {
-  std::lock_guard lock{calls().mtx};
-  return calls().count;
-}
-
 bool await_rest_calls(std::chrono::milliseconds timeout) {
   std::unique_lock lock{calls().mtx};
   return calls().cv.wait_for(lock, timeout, [] { return calls().count == 0; });

@@ -26,11 +26,9 @@ struct rest_result {
 rest_result set_worker_paused(const config& cfg, const std::string& worker_id, bool paused,
                               std::chrono::milliseconds timeout);
 
-/// REST calls still running on their own threads (set_worker_paused through the engine link).
-/// The process must not tear down (static destructors, OpenSSL) under one: worker::run() waits
-/// for them, bounded, before it returns.
-size_t rest_calls_in_flight();
-/// Waits until no REST call runs, at most `timeout`; false if one still does.
+/// Waits until no REST call runs on its own thread (set_worker_paused through the engine link),
+/// at most `timeout`; false if one still does. The process must not tear down (static
+/// destructors, OpenSSL) under one: worker::run() waits for them, bounded, before it returns.
 bool await_rest_calls(std::chrono::milliseconds timeout);
 
 /// Counts a REST call in flight for as long as it lives.

@@ -11,7 +11,6 @@ source "$here/faults_lib.sh"
 faults_init "$1"
 
 start_engine "$work/engine.log" 0
-export HATCHET_CLIENT_TOKEN=$engine_token
 
 t0=$(date +%s%N)
 rc=0

@@ -33,9 +33,6 @@ activation_delay_ms=${ACTIVATION_DELAY_MS:-0}
 engine_args=(--log-level debug)
 [ "$activation_delay_ms" -gt 0 ] && engine_args+=(--activation-delay-ms "$activation_delay_ms")
 start_engine "$work/engine.log" 0 "${engine_args[@]}"
-export HATCHET_CLIENT_TOKEN
-HATCHET_CLIENT_TOKEN=$engine_token
-export HATCHET_CLIENT_TLS_STRATEGY=none
 start_proxy "$engine_port" --cut-every "$cut_ms" --max-seconds 600
 
 HATCHET_CLIENT_HOST_PORT="127.0.0.1:$proxy_port" \

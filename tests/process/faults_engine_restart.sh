@@ -18,9 +18,6 @@ down_s=${DOWN_SECONDS:-2} # how long the engine stays dead
 
 start_engine "$work/engine1.log"
 port=$engine_port
-export HATCHET_CLIENT_TOKEN
-HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$port")
-export HATCHET_CLIENT_TLS_STRATEGY=none
 
 "$bin/hatchet-worker" --slots 10 --name faults-restart --debug >"$work/worker.log" 2>&1 &
 worker_pid=$!

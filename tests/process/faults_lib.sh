@@ -95,7 +95,9 @@ wait_pid() {
 
 # start_engine LOG [PORT [ARGS...]]: starts hatchet-dev-engine (PORT 0 or absent: a free port)
 # with extra serve ARGS; sets engine_pid and engine_port once it listens, and engine_token to the
-# token it logs (which names its REST address, a free port of its own with PORT 0).
+# token it logs (which names its REST address, a free port of its own with PORT 0). Clients
+# started afterwards use it: HATCHET_CLIENT_TOKEN and HATCHET_CLIENT_TLS_STRATEGY=none are
+# exported.
 start_engine() {
   local log=$1 port=${2:-0}
   shift $(($# < 2 ? $# : 2))
@@ -109,6 +111,18 @@ start_engine() {
   engine_port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -1 | sed 's/.*://')
   wait_for_line "$log" 'token: ' 10 $((before + 1)) || die "the engine logged no token within 10 s"
   engine_token=$(sed -nE 's/.*token: ([^ ]+)$/\1/p' "$log" | tail -1)
+  export HATCHET_CLIENT_TOKEN=$engine_token HATCHET_CLIENT_TLS_STRATEGY=none
+}
+
+# start_worker LOG ARGS...: starts hatchet-worker with ARGS, logging to LOG; sets worker_pid once
+# it has registered (30 s at most).
+start_worker() {
+  local log=$1
+  shift
+  "$bin/hatchet-worker" "$@" >"$log" 2>&1 &
+  worker_pid=$!
+  track "$worker_pid"
+  wait_for_line "$log" 'registered as' 30 || die "the worker ($*) did not register within 30 s"
 }
 
 # start_proxy UPSTREAM_PORT ARGS...: starts hatchet-fault-proxy on a free port; sets proxy_pid,

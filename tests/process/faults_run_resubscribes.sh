@@ -19,15 +19,9 @@ cut_ms=${CUT_MS:-1000}
 sleep_ms=${SLEEP_MS:-3000}
 
 start_engine "$work/engine.log" 0
-export HATCHET_CLIENT_TOKEN
-HATCHET_CLIENT_TOKEN=$engine_token
-export HATCHET_CLIENT_TLS_STRATEGY=none
 start_proxy "$engine_port" --cut-every "$cut_ms" --max-seconds 120
 
-"$bin/hatchet-worker" --slots "$runs" --name resubscribe-worker >"$work/worker.log" 2>&1 &
-worker_pid=$!
-track "$worker_pid"
-wait_for_line "$work/worker.log" 'registered as' 30 || die "the worker did not register within 30 s"
+start_worker "$work/worker.log" --slots "$runs" --name resubscribe-worker
 
 t0=$(date +%s%N)
 run_rc=0

@@ -9,12 +9,7 @@ source "$here/faults_lib.sh"
 faults_init "$1"
 
 start_engine "$work/engine.log" 0
-export HATCHET_CLIENT_TOKEN=$engine_token
-export HATCHET_CLIENT_TLS_STRATEGY=none
-"$bin/hatchet-worker" --slots 4 --name inputs-worker >"$work/worker.log" 2>&1 &
-worker_pid=$!
-track "$worker_pid"
-wait_for_line "$work/worker.log" 'running as' 30 || die "the worker did not register"
+start_worker "$work/worker.log" --slots 4 --name inputs-worker
 
 python3 -c 'import json; print(json.dumps({"blob": "b" * 300000, "n": 7}))' >"$work/input.json"
 "$bin/hatchet-run" EchoWorkflow --input-file "$work/input.json" --timeout 30 >"$work/file.jsonl"

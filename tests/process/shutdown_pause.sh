@@ -20,13 +20,8 @@ sleep_ms=${SLEEP_MS:-40000}
 short_runs=${SHORT_RUNS:-10}
 
 start_engine "$work/engine.log" 0
-export HATCHET_CLIENT_TOKEN=$engine_token
-export HATCHET_CLIENT_TLS_STRATEGY=none
-
-"$bin/hatchet-worker" --debug --name worker-a --slots 2 --drain-timeout 60 >"$work/worker_a.log" 2>&1 &
-a_pid=$!
-track "$a_pid"
-wait_for_line "$work/worker_a.log" 'running as' 30 || die "worker A did not register"
+start_worker "$work/worker_a.log" --debug --name worker-a --slots 2 --drain-timeout 60
+a_pid=$worker_pid
 
 "$bin/hatchet-run" SleepWorkflow --input "{\"ms\":$sleep_ms}" --timeout $((sleep_ms / 1000 + 60)) \
   >"$work/long.jsonl" 2>"$work/long_run.log" &
@@ -34,10 +29,8 @@ long_pid=$!
 track "$long_pid"
 wait_for_line "$work/worker_a.log" ') starting$' 15 || die "the long run did not start on worker A"
 
-"$bin/hatchet-worker" --debug --name worker-b --slots 4 >"$work/worker_b.log" 2>&1 &
-b_pid=$!
-track "$b_pid"
-wait_for_line "$work/worker_b.log" 'running as' 30 || die "worker B did not register"
+start_worker "$work/worker_b.log" --debug --name worker-b --slots 4
+b_pid=$worker_pid
 
 t0=$(date +%s%N)
 kill -TERM "$a_pid"
