@@ -181,6 +181,7 @@ void configure_own_system(caf::actor_system_config& cfg) {
 } // namespace
 
 int worker::run() {
+  must_exit_at_once_ = false;
   if (!spec_) {
     spdlog::error("cannot start the worker: {}", describe(*init_error_));
     return exit_code::startup_failed;
@@ -195,11 +196,15 @@ int worker::run() {
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   int code = exit_code::worker_failed;
+  caf::actor_system_config cfg;
+  configure_own_system(cfg);
+  // Owned by hand: when threads may still be inside task or cleanup code, the system is left
+  // alive rather than destroyed under them (its destructor would wait for them, maybe forever).
+  auto sys = std::make_unique<caf::actor_system>(cfg);
   {
-    caf::actor_system_config cfg;
-    configure_own_system(cfg);
-    caf::actor_system sys{cfg};
-    auto sup = detail::spawn_supervisor(sys, spec_);
+    auto sup = detail::spawn_supervisor(*sys, spec_);
+    caf::scoped_actor self{*sys};
+    auto waker = caf::actor_cast<caf::actor>(self);
     std::atomic<bool> done{false};
     std::thread waiter{[&] {
       timespec tick{0, 100'000'000};
@@ -210,8 +215,8 @@ int worker::run() {
           continue;
         if (sig == SIGQUIT) {
           spdlog::warn("worker {}: SIGQUIT: cold stop, no drain and no cleanup", spec_->name);
-          spdlog::default_logger()->flush();
-          std::_Exit(exit_code::cold_stop);
+          caf::anon_send(waker, msg::shutdown_atom::value);
+          return;
         }
         ++received;
         spdlog::info("worker {}: received {}{}", spec_->name, sig == SIGINT ? "SIGINT" : "SIGTERM",
@@ -219,36 +224,46 @@ int worker::run() {
         caf::anon_send(sup, msg::shutdown_atom::value);
       }
     }};
-    caf::scoped_actor self{sys};
     self->monitor(sup);
     caf::error reason;
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+    bool cold = false;
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                  [&](msg::shutdown_atom) { cold = true; });
     done = true;
     waiter.join();
-    code = detail::exit_code_for(reason);
-    if (code != exit_code::ok)
-      spdlog::error("worker {}: exiting with code {} ({})", spec_->name, code, describe(reason));
-    if (reason && reason.category() == errc_category::value
-        && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
-            || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped))) {
+    if (cold) {
+      code = exit_code::cold_stop;
+      must_exit_at_once_ = true;
+    } else {
+      code = detail::exit_code_for(reason);
+      if (code != exit_code::ok)
+        spdlog::error("worker {}: exiting with code {} ({})", spec_->name, code,
+                      describe(reason));
       // The lifespan actor is still inside the cleanup, or task threads are still inside user
-      // code: tearing the process down around them (static destructors) is not safe, and the
-      // actor system could wait for them forever. Leave at once.
-      spdlog::default_logger()->flush();
-      std::_Exit(code);
+      // code: tearing the process down around them (static destructors) is not safe.
+      must_exit_at_once_ = reason && reason.category() == errc_category::value
+                           && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
+                               || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped));
     }
   }
-  // A forced stop does not wait for the REST pause call; its thread must not run into the
-  // process's teardown.
-  if (!rpc::await_rest_calls(std::chrono::seconds{2})) {
-    spdlog::warn("worker {}: a REST call to the engine is still running; exiting without "
-                 "teardown",
-                 spec_->name);
-    spdlog::default_logger()->flush();
-    std::_Exit(code);
+  if (must_exit_at_once_) {
+    static_cast<void>(sys.release()); // left running; the caller ends the process
+  } else {
+    sys.reset();
+    // A forced stop does not wait for the REST pause call; its thread must not run into the
+    // process's teardown.
+    if (!rpc::await_rest_calls(std::chrono::seconds{2})) {
+      spdlog::warn("worker {}: a REST call to the engine is still running", spec_->name);
+      must_exit_at_once_ = true;
+    }
   }
+  spdlog::default_logger()->flush();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;
+}
+
+bool worker::must_exit_at_once() const {
+  return must_exit_at_once_;
 }
 
 } // namespace hatchet

@@ -133,5 +133,9 @@ int main(int argc, char** argv) {
     opts.workflows.push_back(lifespan_pg::workflow());
     opts.lifespan = [pg, pool] { return lifespan_pg::lifespan(pg, static_cast<size_t>(pool)); };
   }
-  return client->worker(name, std::move(opts)).run();
+  auto worker = client->worker(name, std::move(opts));
+  int code = worker.run();
+  if (worker.must_exit_at_once())
+    std::_Exit(code); // threads are still inside task or cleanup code: no teardown around them
+  return code;
 }

@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string info{conninfo};
-  return client
-    ->worker("test-worker", {.slots = 1,
-                             .workflows = {lifespan_pg::workflow()},
-                             .lifespan = [info] { return lifespan_pg::lifespan(info, 4); }})
-    .run();
+  auto worker = client->worker("test-worker",
+                               {.slots = 1,
+                                .workflows = {lifespan_pg::workflow()},
+                                .lifespan = [info] { return lifespan_pg::lifespan(info, 4); }});
+  int code = worker.run(); // until SIGINT/SIGTERM; returns the exit code
+  if (worker.must_exit_at_once())
+    std::_Exit(code); // threads are still inside task or cleanup code
+  return code;
 }

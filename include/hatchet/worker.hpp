@@ -99,7 +99,20 @@ public:
   /// Runs until SIGINT/SIGTERM (or until the worker fails), then shuts down in order: stop taking
   /// work, wait for running tasks, flush events, unsubscribe, lifespan cleanup. Returns an
   /// exit_code. Must be called from the main thread (it blocks SIGINT/SIGTERM in this thread).
+  /// SIGQUIT returns cold_stop at once. run() never ends the process itself: see
+  /// must_exit_at_once().
   int run();
+
+  /// After run() returned: true when threads of the worker may still be inside code that must
+  /// not see the process torn down: task or cleanup code (cold_stop, cleanup_skipped, a cleanup
+  /// that timed out) or a call to the engine's REST API. Returning from main would then run
+  /// static destructors under them; end the process with `std::_Exit(code)` instead:
+  ///
+  ///     int code = w.run();
+  ///     if (w.must_exit_at_once())
+  ///       std::_Exit(code);
+  ///     return code;
+  bool must_exit_at_once() const;
 
   /// Spawns the supervisor in `sys` (embedding). Fails on invalid options.
   caf::expected<caf::actor> spawn(caf::actor_system& sys) const;
@@ -110,6 +123,7 @@ public:
 private:
   std::shared_ptr<const detail::worker_spec> spec_;
   std::shared_ptr<const caf::error> init_error_; ///< why spec_ is empty
+  bool must_exit_at_once_ = false;
 };
 
 /// Waits until a spawned worker has registered and opened its stream; returns its worker id, or

@@ -7,6 +7,8 @@
 #                               reported FAILED within the bounds, cleanup once, exit 5
 #   shutdown.sh BIN slow_setup  a 3 s lifespan setup: no Register before it ends; a second worker
 #                               gets SIGTERM during its setup: no registration, cleanup, exit 0
+#   shutdown.sh BIN cold        SIGQUIT with a task running forever: exit 7 at once, no drain, no
+#                               cleanup (worker::run() returns; the binary ends the process)
 # Prints its figures; exits non-zero with the reason on the first broken expectation.
 set -euo pipefail
 bin=$1
@@ -122,7 +124,25 @@ case "$case_name" in
     [ "$cleaned" -eq 1 ] || fail "what the setup built was not cleaned up"
     [ "$rc" -eq 0 ] || fail "exit code $rc, expected 0"
     ;;
+  cold)
+    start_worker "$work/worker.log" --name cold-worker --slots 2 --drain-timeout 30
+    wait_for_count "$work/worker.log" "running as" 1 20 || fail "worker did not register"
+    "$bin/hatchet-run" StubbornWorkflow --input '{"ms":600000}' --timeout 60 >/dev/null 2>&1 &
+    pids+=($!)
+    wait_for_count "$work/worker.log" "starting$" 1 20 || fail "the task did not start"
+    t0=$(now_ms)
+    kill -QUIT "$worker_pid"
+    rc=0; wait "$worker_pid" || rc=$?
+    t1=$(now_ms)
+    cleanups=$(grep -c "demo lifespan: cleaning up" "$work/worker.log" || true)
+    notice=$(grep -c "SIGQUIT: cold stop" "$work/worker.log" || true)
+    echo "cold: exit=$rc stop_took_ms=$((t1 - t0)) cleanups=$cleanups notice=$notice"
+    [ "$rc" -eq 7 ] || fail "exit code $rc, expected 7 (cold stop)"
+    [ "$cleanups" -eq 0 ] || fail "a cold stop ran the cleanup"
+    [ "$notice" -eq 1 ] || fail "no log line announcing the cold stop"
+    [ $((t1 - t0)) -lt 2000 ] || fail "the cold stop took $((t1 - t0)) ms; it should not wait for anything"
+    ;;
   *)
-    echo "usage: $0 BIN drain|stuck|slow_setup" >&2; exit 2 ;;
+    echo "usage: $0 BIN drain|stuck|slow_setup|cold" >&2; exit 2 ;;
 esac
 echo "PASS ($case_name)"
