@@ -130,6 +130,9 @@ worker_spec::make(config cfg, const std::string& name, worker_options options) {
     }
   }
   std::sort(spec->actions.begin(), spec->actions.end());
+  // HATCHET_CLIENT_WORKER_PRESET_LABELS add to the worker's labels; its own win on a clash.
+  for (const auto& [key, value] : cfg.preset_labels)
+    options.labels.emplace(key, value);
   spec->cfg = std::move(cfg);
   spec->options = std::move(options);
   return std::shared_ptr<const worker_spec>{std::move(spec)};
@@ -182,6 +185,10 @@ void configure_own_system(caf::actor_system_config& cfg) {
 
 int worker::run() {
   must_exit_at_once_ = false;
+  // run() owns the process's worker: HATCHET_CLIENT_LOG_LEVEL applies (an embedded worker
+  // leaves the host's logger as it is).
+  if (spec_ && !spec_->cfg.log_level.empty())
+    spdlog::set_level(spdlog::level::from_str(spec_->cfg.log_level));
   if (!spec_) {
     spdlog::error("cannot start the worker: {}", describe(*init_error_));
     return exit_code::startup_failed;

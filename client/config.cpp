@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,49 @@ caf::expected<token_claims> parse_token(const std::string& token) {
     return bad("the token has no 'sub' (tenant id) claim");
   return result;
 }
+
+const std::vector<std::string>& client_variables() {
+  static const std::vector<std::string> names{
+    "HATCHET_CLIENT_TOKEN",
+    "HATCHET_CLIENT_TENANT_ID",
+    "HATCHET_CLIENT_HOST_PORT",
+    "HATCHET_CLIENT_SERVER_URL",
+    "HATCHET_CLIENT_API_URL",
+    "HATCHET_CLIENT_TLS_STRATEGY",
+    "HATCHET_CLIENT_TLS_ROOT_CA_FILE",
+    "HATCHET_CLIENT_TLS_CERT_FILE",
+    "HATCHET_CLIENT_TLS_KEY_FILE",
+    "HATCHET_CLIENT_TLS_SERVER_NAME",
+    "HATCHET_CLIENT_NAMESPACE",
+    "HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH",
+    "HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH",
+    "HATCHET_CLIENT_LOG_LEVEL",
+    "HATCHET_CLIENT_DEBUG",
+    "HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED",
+    "HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT",
+    "HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS",
+    "HATCHET_CLIENT_WORKER_PRESET_LABELS",
+  };
+  return names;
+}
+
+namespace {
+
+caf::error bad_value(const std::string& key, const std::string& value, const std::string& want) {
+  return make_error(errc::invalid_config, key + " must be " + want + ", not '" + value + "'");
+}
+
+/// true/false as the official SDKs spell them; nullopt for anything else.
+std::optional<bool> parse_bool(const std::string& text) {
+  auto t = to_lower(text);
+  if (t == "true" || t == "1" || t == "yes" || t == "on")
+    return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off")
+    return false;
+  return std::nullopt;
+}
+
+} // namespace
 
 caf::expected<config> config::from_map(const std::map<std::string, std::string>& env) {
   auto get = [&](const char* key) -> std::string {
@@ -102,6 +146,57 @@ caf::expected<config> config::from_map(const std::map<std::string, std::string>&
       return std::move(value.error());
     *field = *value;
   }
+  if (auto text = get("HATCHET_CLIENT_LOG_LEVEL"); !text.empty()) {
+    auto level = to_lower(text);
+    if (level == "warning")
+      level = "warn";
+    if (level != "debug" && level != "info" && level != "warn" && level != "error"
+        && level != "off")
+      return bad_value("HATCHET_CLIENT_LOG_LEVEL", text, "one of debug, info, warn, error, off");
+    cfg.log_level = level;
+  }
+  if (auto text = get("HATCHET_CLIENT_DEBUG"); !text.empty()) {
+    auto on = parse_bool(text);
+    if (!on)
+      return bad_value("HATCHET_CLIENT_DEBUG", text, "true or false");
+    if (*on)
+      cfg.log_level = "debug";
+  }
+  if (auto text = get("HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED"); !text.empty()) {
+    auto on = parse_bool(text);
+    if (!on)
+      return bad_value("HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED", text, "true or false");
+    cfg.healthcheck_enabled = *on;
+  }
+  if (auto text = get("HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT"); !text.empty()) {
+    auto port = detail::parse_whole<int>("HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT", text, 0, 65535);
+    if (!port)
+      return std::move(port.error());
+    cfg.healthcheck_port = *port;
+  }
+  if (auto text = get("HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS");
+      !text.empty() && to_lower(text) != "none")
+    cfg.healthcheck_bind_address = text;
+  if (auto text = get("HATCHET_CLIENT_WORKER_PRESET_LABELS"); !text.empty()) {
+    auto labels = nlohmann::json::parse(text, nullptr, false);
+    if (labels.is_discarded() || !labels.is_object())
+      return bad_value("HATCHET_CLIENT_WORKER_PRESET_LABELS", text,
+                       "a JSON object such as {\"gpu\": \"a100\"}");
+    for (const auto& [key, value] : labels.items()) {
+      if (value.is_string())
+        cfg.preset_labels[key] = value.get<std::string>();
+      else if (value.is_number())
+        cfg.preset_labels[key] = value.dump();
+      else
+        return bad_value("HATCHET_CLIENT_WORKER_PRESET_LABELS", text,
+                         "a JSON object of strings and numbers (label '" + key + "' is not)");
+    }
+  }
+  const auto& known = client_variables();
+  for (const auto& [key, value] : env)
+    if (key.rfind("HATCHET_CLIENT_", 0) == 0
+        && std::find(known.begin(), known.end(), key) == known.end())
+      cfg.ignored_variables.push_back(key);
   if (auto err = cfg.validate())
     return err;
   return cfg;

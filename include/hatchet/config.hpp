@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -63,6 +64,25 @@ struct config {
   /// that it can, and only a larger one breaks the stream (logged with the same advice).
   int max_recv_bytes = 4 * 1024 * 1024;
   int max_send_bytes = 4 * 1024 * 1024;
+  /// HATCHET_CLIENT_LOG_LEVEL: debug, info, warn, error or off (any case; "warning" = warn).
+  /// HATCHET_CLIENT_DEBUG=true is the same as debug, and wins. Empty when neither is set: the
+  /// program's own level stands. `worker::run()` applies it; an embedded worker leaves the
+  /// host's logger alone (apply it with spdlog::set_level if wanted).
+  std::string log_level;
+  /// HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED (true/false, 1/0, yes/no): serve GET /health and
+  /// GET /metrics over HTTP while the worker runs. Default false.
+  bool healthcheck_enabled = false;
+  /// HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT: 1..65535, default 8001; 0 picks a free port (logged).
+  int healthcheck_port = 8001;
+  /// HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS: default 0.0.0.0 (every IPv4 address);
+  /// "none" or empty means the default.
+  std::string healthcheck_bind_address = "0.0.0.0";
+  /// HATCHET_CLIENT_WORKER_PRESET_LABELS: a JSON object of labels added to every worker's own
+  /// (a worker's worker_options::labels win on the same key). Values may be strings or numbers.
+  std::map<std::string, std::string> preset_labels;
+  /// HATCHET_CLIENT_* variables that were set but that this SDK does not read (a typo, or a
+  /// setting of another SDK); the worker logs them once at start.
+  std::vector<std::string> ignored_variables;
 
   /// Reads the variables from `env` (name -> value). Used by `from_env` and by tests.
   static caf::expected<config> from_map(const std::map<std::string, std::string>& env);
@@ -81,6 +101,9 @@ struct config {
   /// "<namespace><workflow>:<task>", lowercased: the action id the engine routes by.
   std::string action_id(const std::string& workflow, const std::string& task) const;
 };
+
+/// Every HATCHET_CLIENT_* variable `config::from_env` reads, for --help texts and docs.
+const std::vector<std::string>& client_variables();
 
 /// Lowercases ASCII letters (the SDKs' normalisation of workflow names and action ids).
 std::string to_lower(std::string s);
