@@ -66,11 +66,13 @@ std::string truncated(std::string text, size_t limit) {
 class dispatcher_actor : public caf::event_based_actor {
 public:
   dispatcher_actor(caf::actor_config& cfg, worker_spec_ptr spec, lifespan_state_ptr state,
-                   caf::actor supervisor, link_factory make_link)
+                   caf::actor supervisor, std::shared_ptr<worker_metrics> metrics,
+                   link_factory make_link)
     : caf::event_based_actor(cfg),
       spec_(std::move(spec)),
       state_(std::move(state)),
       supervisor_(std::move(supervisor)),
+      metrics_(std::move(metrics)),
       make_link_(std::move(make_link)) {
   }
 
@@ -422,6 +424,7 @@ private:
     else
       spdlog::warn("worker {}: listen stream ended ({}); reconnecting in {} ms", spec_->name,
                    st.describe(), verdict.delay.count());
+    worker_metrics::add(metrics_->reconnects);
     delayed_send(this, verdict.delay, msg::reconnect_atom::value, ++reconnect_gen_);
   }
 
@@ -453,6 +456,8 @@ private:
   void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
     if (gen != stream_gen_ && st.code != wire::status::unimplemented)
       return; // about a stream we already replaced
+    if (!st.ok())
+      worker_metrics::add(metrics_->heartbeat_failures);
     auto verdict =
       session_.on_heartbeat(st, gen == stream_gen_ && listen_ != nullptr,
                             std::chrono::steady_clock::now());
@@ -588,6 +593,8 @@ private:
 
   void dispatch(msg::assignment job) {
     auto slot = pool_.take(wire::run_ref{job.action});
+    worker_metrics::add(metrics_->runs_started);
+    note_slots();
     spdlog::debug("worker {}: run {} ({}) starting", spec_->name, job.action.key(),
                   job.action.action_id);
     send(slot, msg::run_atom::value, std::move(job));
@@ -611,12 +618,16 @@ private:
 
   void on_done(msg::task_outcome& o, caf::actor& slot) {
     auto run = pool_.release(o.key, std::move(slot));
+    note_slots();
+    if (run)
+      metrics_->observe_run(std::chrono::steady_clock::now() - run->started);
     if (!run) {
       // Reported FAILED at the end of the grace period already; its result is too late.
       spdlog::warn("worker {}: run {} ended after it was reported failed at shutdown",
                    spec_->name, o.key);
     } else if (run->cancelled_by_engine) {
       spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, o.key);
+      worker_metrics::add(metrics_->runs_cancelled);
     } else if (run->cancelled_for_stop && o.kind == msg::task_outcome::failed) {
       // Interrupted by the shutdown: let the engine run it again elsewhere.
       emit(run->ref, wire::step_event_type::failed, std::move(o.payload), false);
@@ -647,6 +658,15 @@ private:
       emit(lost->second.ref, wire::step_event_type::failed,
            "hatchet::worker_error: the task actor running this run died", false);
     dispatch_waiting(); // a new task actor takes its place when a run needs one
+  }
+
+  void note_slots() {
+    metrics_->slots_in_use.store(static_cast<int64_t>(pool_.running()),
+                                 std::memory_order_relaxed);
+  }
+
+  void note_outbox() {
+    metrics_->outbox_depth.store(static_cast<int64_t>(outbox_.size()), std::memory_order_relaxed);
   }
 
   // -- events to the engine ---------------------------------------------------------------------
@@ -697,7 +717,13 @@ private:
     ev.payload = std::move(payload);
     ev.retry_count = r.retry_count;
     ev.should_not_retry = should_not_retry;
-    send_event(outbox_.add(std::move(ev)));
+    if (type == wire::step_event_type::completed)
+      worker_metrics::add(metrics_->runs_completed);
+    else if (type == wire::step_event_type::failed)
+      worker_metrics::add(metrics_->runs_failed);
+    auto seq = outbox_.add(std::move(ev));
+    note_outbox();
+    send_event(seq);
   }
 
   void send_event(uint64_t seq) {
@@ -712,6 +738,7 @@ private:
   void on_event_ack(uint64_t seq, const wire::rpc_status& st) {
     if (st.ok()) {
       outbox_.ack(seq);
+      note_outbox();
       return advance_stop();
     }
     auto* e = outbox_.find(seq);
@@ -729,6 +756,7 @@ private:
                       spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
                       st.describe());
         outbox_.ack(seq);
+        note_outbox();
         return advance_stop();
       }
       spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
@@ -751,6 +779,7 @@ private:
                     spec_->name, static_cast<int>(e->event.type), e->event.task_run_external_id,
                     e->event.retry_count, st.describe());
       outbox_.ack(seq);
+      note_outbox();
       return advance_stop();
     }
     auto delay = outbox_.backoff(seq);
@@ -859,6 +888,7 @@ private:
                           e->event.retry_count);
           outbox_.ack(seq);
         }
+        note_outbox();
         return advance_stop();
     }
   }
@@ -946,6 +976,7 @@ private:
   worker_spec_ptr spec_;
   lifespan_state_ptr state_;
   caf::actor supervisor_;
+  std::shared_ptr<worker_metrics> metrics_; ///< counted here, served by the health server
   link_factory make_link_;
   std::shared_ptr<rpc::engine_link> link_;
   std::shared_ptr<executor> exec_;
@@ -974,10 +1005,11 @@ private:
 } // namespace
 
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
-                            lifespan_state_ptr state, link_factory make_link) {
-  return parent->spawn<dispatcher_actor, caf::monitored>(std::move(spec), std::move(state),
-                                                         caf::actor_cast<caf::actor>(parent),
-                                                         std::move(make_link));
+                            lifespan_state_ptr state, std::shared_ptr<worker_metrics> metrics,
+                            link_factory make_link) {
+  return parent->spawn<dispatcher_actor, caf::monitored>(
+    std::move(spec), std::move(state), caf::actor_cast<caf::actor>(parent), std::move(metrics),
+    std::move(make_link));
 }
 
 } // namespace hatchet::detail

@@ -15,6 +15,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/worker_metrics.hpp"
 #include "actors/worker_spec.hpp"
 #include "hatchet/lifespan.hpp"
 
@@ -27,7 +28,9 @@ namespace hatchet::detail {
 /// Makes the dispatcher's link to the engine; empty: the real one (gRPC and REST).
 using link_factory = std::function<std::shared_ptr<rpc::engine_link>(const config&)>;
 
+/// `metrics` is where the dispatcher counts runs, reconnects and heartbeat failures.
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
-                            lifespan_state_ptr state, link_factory make_link = {});
+                            lifespan_state_ptr state, std::shared_ptr<worker_metrics> metrics,
+                            link_factory make_link = {});
 
 } // namespace hatchet::detail

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <chrono>
 #include <vector>
 
 #include "messages/wire_types.hpp"
@@ -32,6 +33,7 @@ public:
     wire::run_ref ref;
     bool cancelled_by_engine = false; ///< report nothing when it ends
     bool cancelled_for_stop = false;  ///< the stop cancelled it: report what it did
+    std::chrono::steady_clock::time_point started{}; ///< when it took the slot
   };
 
   /// A slot that can take a run.
@@ -62,7 +64,8 @@ public:
     Slot s = std::move(free_.back());
     free_.pop_back();
     auto key = ref.key();
-    running_.emplace(std::move(key), run{s, std::move(ref)});
+    running_.emplace(std::move(key),
+                     run{s, std::move(ref), false, false, std::chrono::steady_clock::now()});
     return s;
   }
 

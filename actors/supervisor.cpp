@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/dispatcher_actor.hpp"
+#include "actors/health_server.hpp"
 #include "actors/lifespan_actor.hpp"
 #include "actors/lifespan_gate.hpp"
 #include "messages/messages.hpp"
@@ -16,7 +17,8 @@ class supervisor : public caf::event_based_actor {
 public:
   supervisor(caf::actor_config& cfg, worker_spec_ptr spec)
     : caf::event_based_actor(cfg), spec_(std::move(spec)),
-      report_(std::make_shared<lifespan_report>()) {
+      report_(std::make_shared<lifespan_report>()),
+      metrics_(std::make_shared<worker_metrics>()) {
   }
 
   const char* name() const override { return "hatchet.supervisor"; }
@@ -29,9 +31,19 @@ public:
     });
     set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     spdlog::info("worker {}: starting ({} slots)", spec_->name, spec_->options.slots);
+    for (const auto& name : spec_->cfg.ignored_variables)
+      spdlog::warn("worker {}: {} is set but this SDK does not read it", spec_->name, name);
+    if (spec_->cfg.healthcheck_enabled && !start_health_server())
+      return {};
     lifespan_ = spawn_lifespan_actor(this, spec_->options.lifespan, spec_->name, report_);
+    auto setup_began = std::chrono::steady_clock::now();
     request(lifespan_, caf::infinite, msg::setup_atom::value)
-      .then([this](lifespan_state_ptr& state) { on_state(std::move(state)); },
+      .then([this, setup_began](lifespan_state_ptr& state) {
+              metrics_->lifespan_setup_seconds.store(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_began)
+                  .count());
+              on_state(std::move(state));
+            },
             [this](caf::error& err) {
               spdlog::error("worker {}: {}; the worker will not register", spec_->name,
                             describe(err));
@@ -43,6 +55,7 @@ public:
         heard_status_ = true;
         if (!stopping_)
           state_ = state;
+        note_health();
       },
       [this](msg::status_atom) {
         return std::string{to_string(stopping_ ? msg::worker_state::stopping : state_)};
@@ -62,6 +75,12 @@ public:
                         "the cleanup did not finish within cleanup_timeout ("
                           + std::to_string(spec_->options.cleanup_timeout.count()) + " ms)"));
       },
+      [this](msg::health_atom) -> caf::result<std::string> {
+        if (!health_)
+          return make_error(errc::invalid_config, "the health server is not enabled "
+                                                  "(HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED)");
+        return spec_->cfg.healthcheck_bind_address + ":" + std::to_string(health_->port());
+      },
       [this](msg::ready_atom) -> caf::result<std::string> {
         if (running_)
           return worker_id_;
@@ -76,6 +95,8 @@ public:
 
   void on_exit() override {
     release_ready_waiters();
+    metrics_->state = health_state::stopped;
+    health_.reset(); // stops serving: probes now fail to connect
     // Killed: the gate is not waited for, so a cleanup now could run under live task code.
     if (lifespan_ && !gate_closed()) {
       std::lock_guard lock{report_->mtx};
@@ -104,7 +125,7 @@ private:
     });
     holders_ = g.state;
     gate_closed_ = std::move(g.closed);
-    dispatcher_ = spawn_dispatcher(this, spec_, std::move(g.state));
+    dispatcher_ = spawn_dispatcher(this, spec_, std::move(g.state), metrics_);
     request(dispatcher_, caf::infinite, msg::start_atom::value)
       .then(
         [this](std::string& worker_id) {
@@ -114,6 +135,7 @@ private:
           // stream: the dispatcher says "ready" then (its messages arrive after this answer).
           if (!stopping_ && !heard_status_)
             state_ = msg::worker_state::detached;
+          note_health();
           spdlog::info("worker {}: running as {}", spec_->name, worker_id);
           for (auto& rp : ready_waiters_)
             rp.deliver(worker_id);
@@ -137,10 +159,45 @@ private:
       return;
     }
     stopping_ = true;
+    note_health();
     spdlog::info("worker {}: shutting down", spec_->name);
     if (dispatcher_)
       send(dispatcher_, msg::drain_atom::value);
     // Still in lifespan setup: on_state sees stopping_ and skips registration.
+  }
+
+  /// Serves /health and /metrics; on failure the worker quits with the reason (nothing has
+  /// started yet). False then.
+  bool start_health_server() {
+    const auto& cfg = spec_->cfg;
+    health_server::identity who{spec_->name, spec_->options.slots, spec_->actions,
+                                spec_->options.labels};
+    auto server = health_server::start(cfg.healthcheck_bind_address, cfg.healthcheck_port,
+                                       std::move(who), metrics_);
+    if (!server) {
+      spdlog::error("worker {}: {}", spec_->name, describe(server.error()));
+      quit(std::move(server.error()));
+      return false;
+    }
+    health_ = std::move(*server);
+    spdlog::info("worker {}: health server on {}:{} (GET /health, GET /metrics)", spec_->name,
+                 cfg.healthcheck_bind_address, health_->port());
+    return true;
+  }
+
+  /// What /health reports: healthy only while the dispatcher says the stream is attached and the
+  /// engine answers heartbeats; before the first time, starting; after it, unhealthy.
+  void note_health() {
+    health_state h = health_state::starting;
+    if (stopping_)
+      h = health_state::draining;
+    else if (state_ == msg::worker_state::ready)
+      h = health_state::healthy;
+    else if (state_ == msg::worker_state::detached && was_ready_)
+      h = health_state::unhealthy;
+    if (h == health_state::healthy)
+      was_ready_ = true;
+    metrics_->state = h;
   }
 
   void fail(caf::error err) {
@@ -257,6 +314,9 @@ private:
   msg::worker_state state_ = msg::worker_state::starting;
   bool heard_status_ = false; ///< the dispatcher has reported its state at least once
   std::vector<caf::response_promise> ready_waiters_;
+  std::shared_ptr<worker_metrics> metrics_;
+  std::unique_ptr<health_server> health_;
+  bool was_ready_ = false; ///< healthy at least once: a detached worker is unhealthy, not starting
 };
 
 } // namespace
@@ -293,6 +353,11 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout) {
   return ask(sys, worker, msg::status_atom::value, timeout);
+}
+
+caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,
+                                          std::chrono::milliseconds timeout) {
+  return ask(sys, worker, msg::health_atom::value, timeout);
 }
 
 } // namespace hatchet

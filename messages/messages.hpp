@@ -44,6 +44,7 @@ using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;  // drain phases' timers
+using health_atom = caf::atom_constant<caf::atom("health")>;      // anyone -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;      // dispatcher -> supervisor, queries
 using force_atom = caf::atom_constant<caf::atom("force")>;        // second stop request
 using pause_atom = caf::atom_constant<caf::atom("pause")>;        // REST pause answered

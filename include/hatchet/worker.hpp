@@ -138,6 +138,11 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout);
 
+/// Where a spawned worker's health server listens ("address:port", the port as bound: useful
+/// with HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT=0), or an error when the server is not enabled.
+caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,
+                                          std::chrono::milliseconds timeout);
+
 /// Applies the one actor-system setting the worker relies on (low-latency polling for blocking
 /// callers, `work-stealing.moderate-poll-attempts = 0`). Call before constructing a host actor
 /// system that embeds a worker. It leaves everything else, the thread count and the logger

@@ -153,6 +153,9 @@ public:
     }
   }
 
+  caf::actor_system& system() { return sys_; }
+  const caf::actor& supervisor() const { return sup_; }
+
   std::string status(std::chrono::milliseconds timeout = 5s) {
     auto s = hatchet::worker_status(sys_, sup_, timeout);
     return s ? *s : "error: " + hatchet::describe(s.error());
