@@ -1,63 +1,61 @@
 // hatchet-worker: runs the bundled workflows (and, with --pg, the PostgreSQL lifespan example)
 // against the engine named by HATCHET_CLIENT_* (the token and, optionally, host:port).
+//
+// Every setting is a flag, and most are also a variable: a flag wins over its variable, a
+// variable over the token's claims, and those over the defaults. The command line is read with
+// CLI11 (Debian's libcli11-dev); numbers are then checked by the same strict parsers as the
+// library's, so "30s" or "1e3" is refused with a message naming the flag and its variable.
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
+#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bundled_workflows.hpp"
 #include "client/parse.hpp"
 #include "lifespan_pg.hpp"
 
+extern char** environ;
+
 namespace {
 
-const char* usage = R"(usage: hatchet-worker [options]
-
-Runs a Hatchet worker with the bundled workflows: EchoWorkflow, SleepWorkflow, FailWorkflow,
+const char* description = R"(Runs a Hatchet worker with the bundled workflows: EchoWorkflow, SleepWorkflow, FailWorkflow,
 StubbornWorkflow and DemoLifespanWorkflow (in-memory lifespan), or, with --pg, LifespanWorkflow (the
 PostgreSQL lifespan example) instead of DemoLifespanWorkflow.
 
-options:
-  --name NAME      worker name (default: hatchet-worker)
-  --slots N        concurrent runs, at least 1 (default: 100)
-  --pg CONNINFO    run the PostgreSQL lifespan example against this libpq connection string
-                   (default: $PG_CONN if set)
-  --pool N         connections in the example's pool, at least 1 (default: 4)
-  --drain-timeout S     on stop, seconds running tasks get to finish (default: 30)
-  --cancel-grace S      then seconds cancelled tasks get to end before they are reported FAILED
-                        (default: 5)
-  --cleanup-timeout S   seconds the lifespan cleanup may take (default: 30)
-  --setup-delay-ms N    make the demo lifespan's setup take N ms, at most 3600000 (for trying out
-                        the start order)
-  --debug          log every run
-  -h, --help       this text
+Precedence: a flag wins over the variable named beside it ("Env:"), a variable over the token's
+claims, those over the defaults. docs/configuration.md has the whole table.)";
 
-N is a whole number and S a decimal number of seconds (30, 0.5; at most 10000000), written
-with digits only: no sign, exponent, unit or spaces. A bad value exits 2 with a message naming
-the option.
+const char* footer = R"(
+Variables without a flag: HATCHET_CLIENT_TOKEN (required; never logged, so never a flag, which
+`ps` would show), HATCHET_CLIENT_TENANT_ID (default: the token's sub), HATCHET_CLIENT_API_URL (as
+HATCHET_CLIENT_SERVER_URL, read after it), HATCHET_CLIENT_DEBUG (true = --log-level debug).
 
-environment (as the official SDKs): HATCHET_CLIENT_TOKEN (required), HATCHET_CLIENT_HOST_PORT,
-HATCHET_CLIENT_TLS_STRATEGY (tls|mtls|none, default tls), HATCHET_CLIENT_NAMESPACE, ...
+N is a whole number and S a decimal number of seconds (30, 0.5; at most 10000000), written with
+digits only: no sign, exponent, unit or spaces. A bad value exits 2 with a message naming the flag
+and its variable.
 
 shutdown (docs/shutdown.md): SIGINT or SIGTERM pauses the worker on the engine's REST API so that
 no new run comes, while the stream and heartbeats stay up; running tasks get --drain-timeout to
 finish; those still running are then cancelled and, after --cancel-grace, reported FAILED ("the
 worker shut down") so that no run stays RUNNING; then the stream closes, unacknowledged results
-are flushed (10 s at most), Unsubscribe; then the lifespan cleanup, once no task code holds the
-state any more (at most --cleanup-timeout; after that it is skipped, exit 8). A second
+are flushed (--flush-timeout at most), Unsubscribe; then the lifespan cleanup, once no task code
+holds the state any more (at most --cleanup-timeout; after that it is skipped, exit 8). A second
 SIGINT/SIGTERM skips the waiting (running tasks are cancelled and reported FAILED at once); the
 cleanup still runs, bounded by --cleanup-timeout. SIGQUIT is a cold stop: exit at once, no drain,
 no cleanup.
 
 exit codes: 0 clean stop (also when stopped during the lifespan setup: nothing registered, the
-setup's resources cleaned up); 1 could not start (configuration, lifespan setup, registration);
-2 bad command line; 3 the lifespan cleanup failed or timed out; 4 the worker failed while running;
-5 the drain timed out (some runs were reported FAILED); 6 a second signal forced the stop;
-7 SIGQUIT (cold stop); 8 task code still held the lifespan state at --cleanup-timeout, so the
-cleanup was skipped.
+setup's resources cleaned up); 1 could not start (configuration, lifespan setup, registration,
+health server); 2 bad command line; 3 the lifespan cleanup failed or timed out; 4 the worker
+failed while running; 5 the drain timed out (some runs were reported FAILED); 6 a second signal
+forced the stop; 7 SIGQUIT (cold stop); 8 task code still held the lifespan state at
+--cleanup-timeout, so the cleanup was skipped.
 )";
 
 /// The exit code of a bad command line (the worker's own codes are hatchet::exit_code).
@@ -69,71 +67,156 @@ T or_usage_exit(caf::expected<T> parsed) {
   return hatchet::detail::value_or_exit("hatchet-worker", std::move(parsed), usage_exit);
 }
 
+/// The process environment's HATCHET_* variables.
+std::map<std::string, std::string> hatchet_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string kv{*e};
+    auto eq = kv.find('=');
+    if (kv.rfind("HATCHET_", 0) == 0 && eq != std::string::npos)
+      env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+/// A flag that stands for a HATCHET_CLIENT_* variable: given, it replaces the variable's value.
+struct client_flag {
+  const char* flag;
+  const char* variable;
+  const char* help;
+  std::string value = {};
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{description, "hatchet-worker"};
+  app.footer(footer);
+  app.get_formatter()->column_width(34);
+
   std::string name = "hatchet-worker";
-  hatchet::worker_options opts;
-  opts.slots = 100;
-  opts.drain_timeout = std::chrono::seconds{30};
-  opts.cancel_grace = std::chrono::seconds{5};
-  opts.cleanup_timeout = std::chrono::seconds{30};
-  int pool = 4;
-  std::chrono::milliseconds setup_delay{0};
-  std::string pg = std::getenv("PG_CONN") ? std::getenv("PG_CONN") : "";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "hatchet-worker: " << a << " needs a value\n";
-        std::exit(usage_exit);
-      }
-      return argv[++i];
-    };
-    using hatchet::detail::parse_seconds;
-    using hatchet::detail::parse_whole;
-    if (a == "-h" || a == "--help") {
-      std::cout << usage;
-      return 0;
-    } else if (a == "--name") {
-      name = value();
-    } else if (a == "--slots") {
-      opts.slots = or_usage_exit(parse_whole<int>(a, value(), 1));
-    } else if (a == "--pg") {
-      pg = value();
-    } else if (a == "--pool") {
-      pool = or_usage_exit(parse_whole<int>(a, value(), 1));
-    } else if (a == "--drain-timeout") {
-      opts.drain_timeout = or_usage_exit(parse_seconds(a, value()));
-    } else if (a == "--cancel-grace") {
-      opts.cancel_grace = or_usage_exit(parse_seconds(a, value()));
-    } else if (a == "--cleanup-timeout") {
-      opts.cleanup_timeout = or_usage_exit(parse_seconds(a, value()));
-    } else if (a == "--setup-delay-ms") {
-      setup_delay = std::chrono::milliseconds{
-        or_usage_exit(parse_whole<int64_t>(a, value(), 0, 3'600'000))};
-    } else if (a == "--debug") {
-      spdlog::set_level(spdlog::level::debug);
-    } else {
-      std::cerr << "hatchet-worker: unknown option " << a << "\n" << usage;
-      return usage_exit;
-    }
+  std::string slots = "100", pool = "4", setup_delay = "0";
+  std::string drain = "30", grace = "5", cleanup = "30", flush = "10";
+  std::string pg;
+  bool debug = false;
+  auto* w = app.add_option_group("worker", "The worker");
+  w->add_option("--name", name, "worker name (default: hatchet-worker)")
+    ->envname("HATCHET_WORKER_NAME")
+    ->type_name("NAME");
+  w->add_option("--slots", slots, "concurrent runs, 1..1000000 (default: 100)")
+    ->envname("HATCHET_WORKER_SLOTS")
+    ->type_name("N");
+  w->add_option("--drain-timeout", drain, "on stop, time running tasks get to finish (30)")
+    ->envname("HATCHET_WORKER_DRAIN_TIMEOUT")
+    ->type_name("S");
+  w->add_option("--cancel-grace", grace,
+                "then time cancelled tasks get to end before they are reported FAILED (5)")
+    ->envname("HATCHET_WORKER_CANCEL_GRACE")
+    ->type_name("S");
+  w->add_option("--cleanup-timeout", cleanup, "time the lifespan cleanup may take (30)")
+    ->envname("HATCHET_WORKER_CLEANUP_TIMEOUT")
+    ->type_name("S");
+  w->add_option("--flush-timeout", flush,
+                "on stop, time to deliver results the engine has not acknowledged (10)")
+    ->envname("HATCHET_WORKER_FLUSH_TIMEOUT")
+    ->type_name("S");
+  w->add_option("--pg", pg, "run the PostgreSQL lifespan example against this libpq connection "
+                            "string")
+    ->envname("PG_CONN")
+    ->type_name("CONNINFO");
+  w->add_option("--pool", pool, "connections in the example's pool, at least 1 (default: 4)")
+    ->type_name("N");
+  w->add_option("--setup-delay-ms", setup_delay,
+                "make the demo lifespan's setup take N ms, at most 3600000 (to try out the "
+                "start order)")
+    ->type_name("N");
+  w->add_flag("--debug", debug, "log every run (the same as --log-level debug)");
+
+  std::vector<client_flag> client_flags = {
+    {"--host-port", "HATCHET_CLIENT_HOST_PORT", "the engine's gRPC host:port (default: the token's)"},
+    {"--server-url", "HATCHET_CLIENT_SERVER_URL",
+     "the engine's REST base URL, where a stop pauses the worker (default: the token's)"},
+    {"--tls-strategy", "HATCHET_CLIENT_TLS_STRATEGY", "tls (default), mtls or none"},
+    {"--tls-root-ca-file", "HATCHET_CLIENT_TLS_ROOT_CA_FILE",
+     "PEM CA the engine's certificate must chain to (default: the system's)"},
+    {"--tls-cert-file", "HATCHET_CLIENT_TLS_CERT_FILE", "PEM client certificate, for mtls"},
+    {"--tls-key-file", "HATCHET_CLIENT_TLS_KEY_FILE", "PEM client key, for mtls"},
+    {"--tls-server-name", "HATCHET_CLIENT_TLS_SERVER_NAME",
+     "name the engine's certificate must carry (default: the host of host:port)"},
+    {"--namespace", "HATCHET_CLIENT_NAMESPACE", "prefix of workflow and worker names"},
+    {"--log-level", "HATCHET_CLIENT_LOG_LEVEL", "debug, info (default), warn, error or off"},
+    {"--max-recv-bytes", "HATCHET_CLIENT_GRPC_MAX_RECV_MESSAGE_LENGTH",
+     "N: largest message taken from the engine (4194304)"},
+    {"--max-send-bytes", "HATCHET_CLIENT_GRPC_MAX_SEND_MESSAGE_LENGTH",
+     "N: largest message sent to the engine (4194304)"},
+    {"--healthcheck", "HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED",
+     "true: serve GET /health and GET /metrics (default: false)"},
+    {"--healthcheck-port", "HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT",
+     "N: the health server's port, 0 for any free one (8001)"},
+    {"--healthcheck-bind-address", "HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS",
+     "the health server's address (0.0.0.0)"},
+    {"--preset-labels", "HATCHET_CLIENT_WORKER_PRESET_LABELS",
+     "JSON object of worker labels, e.g. {\"gpu\":\"a100\"}"},
+  };
+  auto* c = app.add_option_group("engine", "The engine connection");
+  for (auto& f : client_flags)
+    c->add_option(f.flag, f.value, f.help)->envname(f.variable)->type_name("VALUE");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hatchet-worker: " << e.what() << " (see hatchet-worker --help)\n";
+    return usage_exit;
   }
-  auto client = hatchet::client::from_env();
-  if (!client) {
-    spdlog::error("configuration: {}", hatchet::describe(client.error()));
+
+  using hatchet::detail::parse_seconds;
+  using hatchet::detail::parse_whole;
+  hatchet::worker_options opts;
+  opts.slots = or_usage_exit(
+    parse_whole<int>("--slots (HATCHET_WORKER_SLOTS)", slots, 1, hatchet::max_slots));
+  opts.drain_timeout =
+    or_usage_exit(parse_seconds("--drain-timeout (HATCHET_WORKER_DRAIN_TIMEOUT)", drain));
+  opts.cancel_grace =
+    or_usage_exit(parse_seconds("--cancel-grace (HATCHET_WORKER_CANCEL_GRACE)", grace));
+  opts.cleanup_timeout =
+    or_usage_exit(parse_seconds("--cleanup-timeout (HATCHET_WORKER_CLEANUP_TIMEOUT)", cleanup));
+  opts.flush_timeout =
+    or_usage_exit(parse_seconds("--flush-timeout (HATCHET_WORKER_FLUSH_TIMEOUT)", flush));
+  auto pool_size = or_usage_exit(parse_whole<int>("--pool", pool, 1));
+  auto delay = std::chrono::milliseconds{
+    or_usage_exit(parse_whole<int64_t>("--setup-delay-ms", setup_delay, 0, 3'600'000))};
+
+  // Flags replace the variables they stand for; the library reads the result as it would the
+  // environment, with the same checks and messages.
+  auto env = hatchet_environment();
+  for (const auto& f : client_flags)
+    if (!f.value.empty())
+      env[f.variable] = f.value;
+  if (debug)
+    env["HATCHET_CLIENT_LOG_LEVEL"] = "debug";
+  auto cfg = hatchet::config::from_map(env);
+  if (!cfg) {
+    spdlog::error("configuration: {}", hatchet::describe(cfg.error()));
     return hatchet::exit_code::startup_failed;
   }
+  if (!cfg->log_level.empty())
+    spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+
   opts.workflows = {hatchet::apps::echo_workflow(), hatchet::apps::sleep_workflow(),
                     hatchet::apps::fail_workflow(), hatchet::apps::stubborn_workflow()};
   if (pg.empty()) {
     opts.workflows.push_back(hatchet::apps::demo_lifespan_workflow());
-    opts.lifespan = [setup_delay] { return hatchet::apps::demo_lifespan(setup_delay); };
+    opts.lifespan = [delay] { return hatchet::apps::demo_lifespan(delay); };
   } else {
     opts.workflows.push_back(lifespan_pg::workflow());
-    opts.lifespan = [pg, pool] { return lifespan_pg::lifespan(pg, static_cast<size_t>(pool)); };
+    opts.lifespan = [pg, pool_size] {
+      return lifespan_pg::lifespan(pg, static_cast<size_t>(pool_size));
+    };
   }
-  auto worker = client->worker(name, std::move(opts));
+  hatchet::worker worker{std::move(*cfg), name, std::move(opts)};
   int code = worker.run();
   if (worker.must_exit_at_once())
     std::_Exit(code); // threads are still inside task or cleanup code: no teardown around them

@@ -230,3 +230,69 @@ BOOST_AUTO_TEST_CASE(message_size_limits_must_be_whole_numbers_naming_the_variab
   BOOST_TEST(cfg->max_send_bytes == 2147483647);
   BOOST_TEST(cfg->max_recv_bytes == 4 * 1024 * 1024);
 }
+
+BOOST_AUTO_TEST_CASE(log_level_health_check_and_preset_labels_are_read) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  auto defaults = hatchet::config::from_map(env);
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->log_level.empty());
+  BOOST_TEST(!defaults->healthcheck_enabled);
+  BOOST_TEST(defaults->healthcheck_port == 8001);
+  BOOST_TEST(defaults->healthcheck_bind_address == "0.0.0.0");
+  env["HATCHET_CLIENT_LOG_LEVEL"] = "WARNING";
+  env["HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED"] = "True";
+  env["HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT"] = "9100";
+  env["HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS"] = "127.0.0.1";
+  env["HATCHET_CLIENT_WORKER_PRESET_LABELS"] = R"({"gpu": "a100", "memory_gb": 80})";
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->log_level == "warn");
+  BOOST_TEST(cfg->healthcheck_enabled);
+  BOOST_TEST(cfg->healthcheck_port == 9100);
+  BOOST_TEST(cfg->healthcheck_bind_address == "127.0.0.1");
+  BOOST_TEST(cfg->preset_labels.at("gpu") == "a100");
+  BOOST_TEST(cfg->preset_labels.at("memory_gb") == "80");
+  // HATCHET_CLIENT_DEBUG=true means debug whatever the level says; "none" binds the default.
+  env["HATCHET_CLIENT_DEBUG"] = "1";
+  env["HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS"] = "none";
+  cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->log_level == "debug");
+  BOOST_TEST(cfg->healthcheck_bind_address == "0.0.0.0");
+}
+
+// Every bad value stops the start, and the message names the variable and quotes the value.
+BOOST_AUTO_TEST_CASE(bad_log_health_and_label_values_name_the_variable) {
+  auto token = make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}});
+  std::vector<std::pair<std::string, std::string>> cases = {
+    {"HATCHET_CLIENT_LOG_LEVEL", "verbose"},
+    {"HATCHET_CLIENT_DEBUG", "maybe"},
+    {"HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED", "enabled"},
+    {"HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT", "80a"},
+    {"HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT", "65536"},
+    {"HATCHET_CLIENT_WORKER_PRESET_LABELS", "gpu=a100"},
+    {"HATCHET_CLIENT_WORKER_PRESET_LABELS", R"(["gpu"])"},
+    {"HATCHET_CLIENT_WORKER_PRESET_LABELS", R"({"gpu": {"model": "a100"}})"},
+  };
+  for (const auto& [key, value] : cases) {
+    BOOST_TEST_CONTEXT(key << "='" << value << "'") {
+      auto env = env_with(token);
+      env[key] = value;
+      auto text = error_of(hatchet::config::from_map(env));
+      BOOST_TEST(text.find(key) != std::string::npos, text);
+      BOOST_TEST(text.find(value) != std::string::npos, text);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unread_hatchet_client_variables_are_listed_for_a_warning) {
+  auto env = env_with(make_token({{"sub", "t"}, {"grpc_broadcast_address", "h:1"}}));
+  env["HATCHET_CLIENT_TLS_STRATEGYY"] = "none"; // a typo
+  env["HATCHET_CLIENT_NAMESPACE"] = "team";     // read
+  env["HATCHET_OTHER_THING"] = "x";             // not a client variable
+  auto cfg = hatchet::config::from_map(env);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->ignored_variables == std::vector<std::string>{"HATCHET_CLIENT_TLS_STRATEGYY"});
+  for (const auto& name : hatchet::client_variables())
+    BOOST_TEST(name.rfind("HATCHET_CLIENT_", 0) == 0u);
+}
