@@ -1,7 +1,8 @@
 // Code that README.md shows and that has no home in a runnable program.
 //
 // It lives here so that the build compiles it: a snippet that no longer matches the API breaks
-// the build. Nothing here runs; keep it to this one file.
+// the build, and scripts/check_snippets.sh (ctest `docs_snippets_match_their_sources`) makes sure
+// the documents show exactly the marked regions. Nothing here runs; keep it to this one file.
 
 #include <chrono>
 #include <functional>
