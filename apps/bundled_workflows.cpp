@@ -50,12 +50,14 @@ hatchet::workflow echo_workflow() {
 hatchet::workflow sleep_workflow() {
   hatchet::workflow wf{"SleepWorkflow"};
   // A co_task: while it sleeps it holds no thread, and a cancellation wakes it at once.
+  // [snippet:sleep]
   wf.task("sleep", [](const sleep_input& in,
                       hatchet::context& ctx) -> hatchet::co_task<nlohmann::json> {
-    co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
+    co_await ctx.sleep_for(std::chrono::milliseconds{in.ms}); // false if cancelled first
     nlohmann::json out = {{"slept_ms", in.ms}, {"cancelled", ctx.cancelled()}};
     co_return out;
   });
+  // [/snippet:sleep]
   return wf;
 }
 

@@ -45,33 +45,43 @@ bool connection_pool::closed() const {
   return closed_;
 }
 
+namespace {
+
+// The Python example reads a table of the engine's database; ours brings its own lookup table and
+// fills it with five rows the first time.
+void create_lookup_table(const connection_pool& pool) {
+  auto conn = pool.acquire();
+  pqxx::work tx{*conn};
+  tx.exec0("CREATE TABLE IF NOT EXISTS lookup_table (external_id uuid PRIMARY KEY, "
+           "created_at timestamptz NOT NULL DEFAULT now())");
+  tx.exec0("INSERT INTO lookup_table (external_id) SELECT gen_random_uuid() "
+           "FROM generate_series(1, 5) WHERE NOT EXISTS (SELECT 1 FROM lookup_table)");
+  tx.commit();
+}
+
+} // namespace
+
+// [snippet:lifespan]
 hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size) {
   spdlog::info("Running lifespan!");
   auto pool = std::make_shared<connection_pool>(conninfo, pool_size);
-  {
-    // The Python example reads an engine table; ours brings its own lookup table.
-    auto conn = pool->acquire();
-    pqxx::work tx{*conn};
-    tx.exec0("CREATE TABLE IF NOT EXISTS lookup_table (external_id uuid PRIMARY KEY, "
-             "created_at timestamptz NOT NULL DEFAULT now())");
-    tx.exec0("INSERT INTO lookup_table (external_id) SELECT gen_random_uuid() "
-             "FROM generate_series(1, 5) WHERE NOT EXISTS (SELECT 1 FROM lookup_table)");
-    tx.commit();
-  }
-  co_yield hatchet::make_state<Lifespan>("bar", pool);
+  create_lookup_table(*pool);
+  co_yield hatchet::make_state<Lifespan>("bar", pool); // above: setup; below: cleanup
   pool->close();
   spdlog::info("Cleaning up lifespan!");
 }
+// [/snippet:lifespan]
 
+// [snippet:workflow]
 hatchet::workflow workflow() {
   hatchet::workflow wf{"LifespanWorkflow"};
   wf.task("sync_lifespan_task", [](const hatchet::empty_model&, hatchet::context& ctx) {
-    const auto& ls = ctx.lifespan<Lifespan>();
+    const auto& ls = ctx.lifespan<Lifespan>(); // const Lifespan&: tasks cannot change it
     auto conn = ls.pool->acquire();
     pqxx::read_transaction tx{*conn};
     auto rows = tx.exec("SELECT external_id FROM lookup_table ORDER BY created_at, external_id "
                         "LIMIT 5");
-    TaskOutput out;
+    TaskOutput out; // {num_rows, external_ids}, to JSON through nlohmann
     out.num_rows = static_cast<int>(rows.size());
     for (const auto& row : rows)
       out.external_ids.push_back(row[0].as<std::string>());
@@ -80,5 +90,6 @@ hatchet::workflow workflow() {
   });
   return wf;
 }
+// [/snippet:workflow]
 
 } // namespace lifespan_pg

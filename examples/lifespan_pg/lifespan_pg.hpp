@@ -55,11 +55,13 @@ private:
   bool closed_ = false;
 };
 
+// [snippet:state]
 /// What the lifespan yields: tasks read it as `const Lifespan&`.
 struct Lifespan {
   std::string foo;
   std::shared_ptr<connection_pool> pool;
 };
+// [/snippet:state]
 
 struct TaskOutput {
   int num_rows = 0;

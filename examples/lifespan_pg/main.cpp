@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: lifespan_pg_example CONNINFO (or set PG_CONN)\n";
     return 2;
   }
-  auto client = hatchet::client::from_env();
+  // [snippet:worker]
+  auto client = hatchet::client::from_env(); // HATCHET_CLIENT_* as the official SDKs read them
   if (!client) {
     std::cerr << "configuration error: " << hatchet::describe(client.error()) << "\n";
     return 2;
@@ -26,4 +27,5 @@ int main(int argc, char** argv) {
   if (worker.must_exit_at_once())
     std::_Exit(code); // threads are still inside task or cleanup code
   return code;
+  // [/snippet:worker]
 }
