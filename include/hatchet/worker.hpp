@@ -73,7 +73,11 @@ struct worker_options {
   /// After cancelling the runs still going at drain_timeout, how long they get to end before they
   /// are reported FAILED and abandoned. Default 5 s.
   std::chrono::milliseconds cancel_grace{5000};
-  /// How long the lifespan cleanup may run before run() gives up on it (exit code 3). Default 30 s.
+  /// Bounds two waits at the end of a stop, each separately: for task code still holding the
+  /// lifespan state after the drain (then the cleanup is skipped, exit code 8), and for the
+  /// cleanup itself (then run() gives up on it, exit code 3). Default 30 s. An embedding host
+  /// whose worker gave up on a cleanup still running should not destroy its actor system until
+  /// the cleanup returns (CAF's destructor waits for it).
   std::chrono::milliseconds cleanup_timeout{30000};
   /// On stop, how long to keep retrying events the engine has not acknowledged yet before they
   /// are dropped (logged with their run ids). Default 10 s.
