@@ -14,6 +14,7 @@
 
 #include "client/admin_client.hpp"
 #include "client/parse.hpp"
+#include "command_line.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/errors.hpp"
 
@@ -49,7 +50,7 @@ constexpr int usage_exit = 2;
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
 T or_usage_exit(caf::expected<T> parsed) {
-  return hatchet::detail::value_or_exit("hatchet-run", std::move(parsed), usage_exit);
+  return hatchet::apps::value_or_exit("hatchet-run", std::move(parsed), usage_exit);
 }
 
 /// A trigger that failed: 2 when the configuration is at fault (a refused token, TLS that does

@@ -18,6 +18,7 @@
 
 #include "bundled_workflows.hpp"
 #include "client/parse.hpp"
+#include "command_line.hpp"
 #include "lifespan_pg.hpp"
 
 extern char** environ;
@@ -64,7 +65,7 @@ constexpr int usage_exit = 2;
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
 T or_usage_exit(caf::expected<T> parsed) {
-  return hatchet::detail::value_or_exit("hatchet-worker", std::move(parsed), usage_exit);
+  return hatchet::apps::value_or_exit("hatchet-worker", std::move(parsed), usage_exit);
 }
 
 /// The process environment's HATCHET_* variables.

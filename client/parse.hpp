@@ -14,8 +14,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <iostream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -125,17 +123,6 @@ inline std::string error_text(const caf::error& err) {
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);
   return describe(err);
-}
-
-/// A command-line value, or its error printed as "<program>: <message>" and the process ended
-/// with `code` (the programs' exit code for a bad command line).
-template <class T>
-T value_or_exit(const char* program, caf::expected<T> parsed, int code) {
-  if (!parsed) {
-    std::cerr << program << ": " << error_text(parsed.error()) << "\n";
-    std::exit(code);
-  }
-  return std::move(*parsed);
 }
 
 } // namespace hatchet::detail
