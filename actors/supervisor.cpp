@@ -152,8 +152,14 @@ private:
 
   void begin_stop() {
     if (stopping_) {
-      spdlog::warn("worker {}: second stop request: not waiting for running tasks any more",
-                   spec_->name);
+      if (!dispatcher_ && lifespan_ && !running_)
+        spdlog::warn("worker {}: second stop request during the lifespan setup: the setup is user "
+                     "code and cannot be interrupted; the worker stops when it returns (SIGQUIT "
+                     "ends the process at once)",
+                     spec_->name);
+      else
+        spdlog::warn("worker {}: second stop request: not waiting for running tasks any more",
+                     spec_->name);
       if (dispatcher_)
         send(dispatcher_, msg::drain_atom::value, msg::force_atom::value);
       return;
