@@ -21,14 +21,8 @@ if(HATCHET_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 endif()
 
-# CAF 0.17 ships neither a CMake config nor a pkg-config file in Debian: build the target by hand.
-# This is the one place that knows how CAF is laid out on disk.
-find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
-find_library(CAF_CORE_LIB caf_core REQUIRED)
+# CAF 0.17 (libcaf-dev): no CMake config in Debian, so the target is built by hand.
+include(hatchet_find_caf)
 if(NOT TARGET caf::core)
-  add_library(caf::core UNKNOWN IMPORTED)
-  set_target_properties(caf::core PROPERTIES
-    IMPORTED_LOCATION "${CAF_CORE_LIB}"
-    INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
-    INTERFACE_LINK_LIBRARIES Threads::Threads)
+  message(FATAL_ERROR "CAF 0.17 not found (caf/all.hpp and libcaf_core): install libcaf-dev")
 endif()

@@ -227,6 +227,30 @@ BOOST_AUTO_TEST_CASE(throwing_task_fails_with_its_message_and_the_worker_keeps_r
   BOOST_TEST(!w.stop());
 }
 
+BOOST_AUTO_TEST_CASE(run_workflow_returns_outputs_and_a_failed_run_as_a_result) {
+  running_worker w{cfg, "client-run-worker",
+                   {.slots = 2,
+                    .workflows = {hatchet::apps::fail_workflow(), hatchet::apps::echo_workflow()}}};
+  w.ready();
+  hatchet::client client{cfg};
+  auto ok = client.run_workflow("EchoWorkflow", {{"hello", "world"}}, 30s);
+  BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : hatchet::describe(ok.error())));
+  BOOST_TEST(!ok->failed());
+  BOOST_TEST(!ok->workflow_run_id.empty());
+  BOOST_TEST(ok->outputs.at("echo") == json({{"hello", "world"}}));
+  auto failed = client.run_workflow("FailWorkflow", {{"message", "disk full"}}, 30s);
+  BOOST_REQUIRE_MESSAGE(failed, (failed ? "" : hatchet::describe(failed.error())));
+  BOOST_TEST(failed->failed());
+  BOOST_TEST(failed->outputs.empty());
+  BOOST_TEST(failed->errors.at("fail").find("std::runtime_error: disk full") == 0u);
+  // Not a run that failed but one that cannot start: an error value.
+  auto unknown = client.run_workflow("NoSuchWorkflow", json::object(), 30s);
+  BOOST_REQUIRE(!unknown);
+  BOOST_TEST(hatchet::describe(unknown.error()).find("rpc_failed") == 0u,
+             hatchet::describe(unknown.error()));
+  BOOST_TEST(!w.stop());
+}
+
 BOOST_AUTO_TEST_CASE(input_that_does_not_parse_fails_naming_the_task) {
   running_worker w{cfg, "input-worker", {.slots = 1, .workflows = {hatchet::apps::sleep_workflow()}}};
   w.ready();
