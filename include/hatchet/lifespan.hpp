@@ -146,6 +146,16 @@ public:
       return {};
     }
 
+    // A lifespan runs its setup and cleanup straight through on the lifespan actor: nothing
+    // would resume it after a co_await, so the runtime would report a wrong broken rule.
+    template <class Awaitable>
+    Awaitable&& await_transform(Awaitable&& a) {
+      static_assert(sizeof(Awaitable) == 0,
+                    "a lifespan cannot co_await: its setup (before co_yield) and cleanup (after "
+                    "it) run as plain code on the lifespan actor; call blocking code directly");
+      return std::forward<Awaitable>(a);
+    }
+
     void return_void() noexcept {}
     void unhandled_exception() noexcept { error = std::current_exception(); }
   };
