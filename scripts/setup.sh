@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libpqxx-dev libspdlog-dev libboost-test-dev nlohmann-json3-dev libcpp-httplib-dev
   postgresql postgresql-client iproute2 gnuplot-nox clang libclang-rt-14-dev
+  openssl libssl-dev
 )
 
 missing=()
