@@ -40,7 +40,11 @@ with digits only: no sign, exponent, unit or spaces. A bad value exits 2 with a 
 the option.
 
 environment (as the official SDKs): HATCHET_CLIENT_TOKEN (required), HATCHET_CLIENT_HOST_PORT,
-HATCHET_CLIENT_TLS_STRATEGY (tls|mtls|none, default tls), HATCHET_CLIENT_NAMESPACE, ...
+HATCHET_CLIENT_TLS_STRATEGY (tls|mtls|none, default tls), HATCHET_CLIENT_TLS_ROOT_CA_FILE,
+HATCHET_CLIENT_TLS_CERT_FILE and _KEY_FILE (mtls), HATCHET_CLIENT_TLS_SERVER_NAME,
+HATCHET_CLIENT_NAMESPACE, ... A TLS mismatch (the engine's certificate from another CA or for
+another name, a client certificate required or refused, TLS against plaintext or the reverse)
+ends the start at once (exit 1) saying which it is and what to set.
 
 shutdown (docs/shutdown.md): SIGINT or SIGTERM pauses the worker on the engine's REST API so that
 no new run comes, while the stream and heartbeats stay up; running tasks get --drain-timeout to
