@@ -19,7 +19,8 @@
 #     HATCHET_CLIENT_TLS_SERVER_NAME; with HATCHET_CLIENT_TLS_SERVER_NAME=engine.internal it
 #     registers and a run completes.
 #  4. C: strategy mtls with the client certificate works; strategy tls (no client certificate)
-#     exits 1 saying the engine requires one.
+#     exits 1 saying the engine requires one; the REST API answers only with a client
+#     certificate (openssl s_client).
 #  5. The graceful stop's REST pause goes over HTTPS and succeeds under 1, 3 (server name) and 4
 #     (client certificate); and the REST client checks the certificate: a REST URL whose
 #     certificate is for another name makes the pause fail.
@@ -154,5 +155,17 @@ serve_and_stop mtls_client_cert HATCHET_CLIENT_TOKEN="$token_c" HATCHET_CLIENT_T
 expect_start_failure mtls_no_client_cert \
   "the engine requires a client certificate: set HATCHET_CLIENT_TLS_STRATEGY=mtls" \
   HATCHET_CLIENT_TOKEN="$token_c" HATCHET_CLIENT_TLS_ROOT_CA_FILE="$certs/ca.pem"
+# The REST API requires the client certificate too: a request without one gets no answer.
+rest_c=$(server_url "$token_c")
+rest_get() { # extra s_client arguments; prints the HTTP status line, if any
+  printf 'GET /api/v1/workers/not-a-uuid HTTP/1.0\r\n\r\n' |
+    timeout 10 openssl s_client -quiet -connect "${rest_c#https://}" -servername localhost \
+      -CAfile "$certs/ca.pem" "$@" 2>/dev/null | grep -m1 '^HTTP/' || true
+}
+with_cert=$(rest_get -cert "$certs/client.pem" -key "$certs/client.key")
+without_cert=$(rest_get)
+[[ "$with_cert" == "HTTP/1.1 400"* ]] || die "the mTLS REST API did not answer a client with a certificate: '$with_cert'"
+[ -z "$without_cert" ] || die "the mTLS REST API answered a client without a certificate: '$without_cert'"
+echo "mtls_rest: answered with a client certificate ($with_cert), nothing without one"
 
 echo "PASS"
