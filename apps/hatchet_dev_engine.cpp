@@ -22,13 +22,16 @@ constexpr const char* usage = R"(hatchet-dev-engine: a small in-memory Hatchet e
 
 Usage:
   hatchet-dev-engine [serve] [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
+                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
                      [--log-level L] [--max-finished-runs N] [--activation-delay-ms N]
       Serve the Hatchet gRPC API on H:P and the REST API (pausing workers) on H:R until
-      SIGINT or SIGTERM. Logs both addresses and a token that clients can use
-      (HATCHET_CLIENT_TOKEN, with HATCHET_CLIENT_TLS_STRATEGY=none).
+      SIGINT or SIGTERM, in plaintext or, with --tls-cert, over TLS. Logs both addresses,
+      a token that clients can use (HATCHET_CLIENT_TOKEN) and the client settings that go
+      with it (HATCHET_CLIENT_TLS_STRATEGY=none in plaintext).
   hatchet-dev-engine token [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
-      Print a token for the engine at H:P (REST API on H:R) signed with the secret that
-      serve uses with the same options, and exit.
+                           [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+      Print a token for the engine at H:P (REST API on H:R, https:// with --tls-cert)
+      signed with the secret that serve uses with the same options, and exit.
   hatchet-dev-engine --help
       Show this text.
 
@@ -44,6 +47,17 @@ Options:
                   ~/.local/share/hatchet-dev-engine). The first serve or token makes D/secret:
                   32 random bytes as hex, mode 0600; later ones reuse it, so tokens from
                   token are accepted by serve, and by no engine with another secret
+  --tls-cert FILE
+                  serve gRPC over TLS and the REST API over HTTPS with this certificate
+                  (PEM: the server certificate, then any intermediates); needs --tls-key.
+                  Tokens then name the REST API as https://H:R. Clients set
+                  HATCHET_CLIENT_TLS_STRATEGY=tls and HATCHET_CLIENT_TLS_ROOT_CA_FILE to the
+                  CA that signed it, and HATCHET_CLIENT_TLS_SERVER_NAME if it is not for H
+  --tls-key FILE  the certificate's private key (PEM, unencrypted); needs --tls-cert
+  --tls-client-ca FILE
+                  mutual TLS (needs --tls-cert): both APIs require a client certificate
+                  signed by a CA in FILE (PEM) and refuse clients without one; clients set
+                  HATCHET_CLIENT_TLS_STRATEGY=mtls, HATCHET_CLIENT_TLS_CERT_FILE and _KEY_FILE
   --log-level L   trace, debug, info, warn, error or off (default info); debug logs every
                   registration, task and, every 5 s, the assignment counters
   --max-finished-runs N
@@ -60,7 +74,8 @@ On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its count
 duplicate_outcomes, stale_outcomes, requeued_undelivered, requeued_unacknowledged).
 
 Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
-is in use, or the secret file cannot be made or read), 2 on a usage error.
+is in use, the secret file cannot be made or read, or a TLS file is unreadable or not what
+it should be), 2 on a usage error (e.g. --tls-cert without --tls-key).
 )";
 
 struct cli {
@@ -99,7 +114,8 @@ int parse(int argc, char** argv, cli& out) {
       }
       if (name != "--host" && name != "--port" && name != "--rest-port" && name != "--secret" &&
           name != "--log-level" && name != "--max-finished-runs" &&
-          name != "--activation-delay-ms" && name != "--data-dir")
+          name != "--activation-delay-ms" && name != "--data-dir" && name != "--tls-cert" &&
+          name != "--tls-key" && name != "--tls-client-ca")
         return usage_error("unknown option " + name);
       if (!value)
         return usage_error(name + " needs a value");
@@ -129,6 +145,12 @@ int parse(int argc, char** argv, cli& out) {
         if (value->empty())
           return usage_error("the secret must not be empty");
         out.opts.secret = *value;
+      } else if (name == "--tls-cert" || name == "--tls-key" || name == "--tls-client-ca") {
+        if (value->empty())
+          return usage_error(name + " must not be empty");
+        (name == "--tls-cert"  ? out.opts.tls_cert_file
+         : name == "--tls-key" ? out.opts.tls_key_file
+                               : out.opts.tls_client_ca_file) = *value;
       } else if (name == "--data-dir") {
         if (value->empty())
           return usage_error("--data-dir must not be empty");
@@ -154,6 +176,13 @@ int parse(int argc, char** argv, cli& out) {
   }
   if (out.opts.rest_port != 0 && out.opts.rest_port == out.opts.port)
     return usage_error("--rest-port must differ from --port");
+  if (!out.opts.tls_cert_file.empty() && out.opts.tls_key_file.empty())
+    return usage_error("--tls-cert needs --tls-key (the certificate's private key)");
+  if (out.opts.tls_cert_file.empty() && !out.opts.tls_key_file.empty())
+    return usage_error("--tls-key needs --tls-cert (the certificate it belongs to)");
+  if (!out.opts.tls_client_ca_file.empty() && out.opts.tls_cert_file.empty())
+    return usage_error("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS "
+                       "with client certificates");
   auto level = spdlog::level::from_str(out.log_level);
   if (level == spdlog::level::off && out.log_level != "off")
     return usage_error("unknown log level '" + out.log_level + "'");
@@ -203,7 +232,7 @@ int serve(const cli& c) {
     return 1;
   }
   spdlog::info("token: {}", engine.mint_token());
-  spdlog::info("clients: HATCHET_CLIENT_TOKEN=<token> HATCHET_CLIENT_TLS_STRATEGY=none");
+  spdlog::info("clients: HATCHET_CLIENT_TOKEN=<token> {}", engine.client_settings());
 
   timespec report_every{5, 0};
   hatchet::engine::dev_engine::stats last{};
@@ -255,7 +284,8 @@ int main(int argc, char** argv) {
   }
   if (c.command == "token") {
     auto address = hatchet::engine::join_host_port(c.opts.host, c.opts.port);
-    auto rest = "http://" + hatchet::engine::join_host_port(c.opts.host, c.opts.rest_port);
+    auto rest = (c.opts.tls() ? "https://" : "http://") +
+                hatchet::engine::join_host_port(c.opts.host, c.opts.rest_port);
     std::printf("%s\n", hatchet::engine::mint_token(c.opts, address, rest).c_str());
     return 0;
   }

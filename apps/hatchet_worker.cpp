@@ -41,6 +41,10 @@ N is a whole number and S a decimal number of seconds (30, 0.5; at most 10000000
 digits only: no sign, exponent, unit or spaces. A bad value exits 2 with a message naming the flag
 and its variable.
 
+A TLS mismatch (the engine's certificate from another CA or for another name, a client
+certificate required or refused, TLS against plaintext or the reverse) ends the start at once
+(exit 1) saying which it is and what to set.
+
 shutdown (docs/shutdown.md): SIGINT or SIGTERM pauses the worker on the engine's REST API so that
 no new run comes, while the stream and heartbeats stay up; running tasks get --drain-timeout to
 finish; those still running are then cancelled and, after --cancel-grace, reported FAILED ("the

@@ -20,6 +20,7 @@ namespace {
 
 caf::error rpc_error(const char* what, const grpc::Status& grpc_st, const config& cfg) {
   auto st = to_wire(grpc_st);
+  add_tls_diagnosis(cfg, st); // blocking, as the calls that end here are
   auto text = std::string{what} + ": " + st.describe();
   // Not the run's fault but the configuration's: say so, and what to set.
   if (auto hint = fatal_hint(cfg, st); !hint.empty())

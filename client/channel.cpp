@@ -1,4 +1,5 @@
 #include "client/channel_impl.hpp"
+#include "client/tls_probe.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -61,10 +62,8 @@ std::shared_ptr<channel> make_channel(const config& cfg) {
       ssl.pem_private_key = read_file(cfg.tls_key_file);
     }
     creds = grpc::SslCredentials(ssl);
-    auto server_name = cfg.tls_server_name;
-    if (server_name.empty())
-      server_name = cfg.host_port.substr(0, cfg.host_port.rfind(':'));
-    args.SetSslTargetNameOverride(server_name);
+    // Used for SNI (unless an IP address) and to check the engine's certificate.
+    args.SetSslTargetNameOverride(tls_server_name(cfg));
   }
   auto result = std::make_shared<channel>();
   result->grpc = grpc::CreateCustomChannel(cfg.host_port, creds, args);

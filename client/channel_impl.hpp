@@ -82,7 +82,7 @@ public:
 };
 
 inline wire::rpc_status to_wire(const grpc::Status& st) {
-  return wire::rpc_status{static_cast<int>(st.error_code()), st.error_message()};
+  return wire::rpc_status{static_cast<int>(st.error_code()), st.error_message(), {}};
 }
 
 } // namespace hatchet::rpc

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "client/admin_client.hpp"
+#include "client/hints.hpp"
 #include "client/rest_client.hpp"
 
 namespace hatchet::rpc {
@@ -12,6 +13,34 @@ namespace {
 /// How long the pause call may take (connecting, and the answer).
 constexpr std::chrono::milliseconds pause_timeout{5000};
 
+/// `done`, or, when the status may hide a TLS problem gRPC does not name (worth_a_tls_diagnosis),
+/// `done` with the diagnosis as the status's hint. The diagnosis blocks for up to
+/// tls_diagnosis_timeout and this runs on a gRPC thread: it gets a short-lived thread of its own,
+/// counted like a REST call so that the process does not tear down under it.
+template <class... Rest>
+callback<wire::rpc_status, Rest...> with_tls_diagnosis(const config& cfg,
+                                                       callback<wire::rpc_status, Rest...> done) {
+  return [cfg, done = std::move(done)](wire::rpc_status st, Rest... rest) {
+    if (!worth_a_tls_diagnosis(cfg, st))
+      return done(std::move(st), std::move(rest)...);
+    auto guard = std::make_shared<rest_call_guard>();
+    try {
+      std::thread{[cfg, done, st, guard, rest...]() mutable noexcept {
+        try {
+          add_tls_diagnosis(cfg, st);
+        } catch (...) {
+        }
+        try {
+          done(std::move(st), std::move(rest)...);
+        } catch (...) {
+        }
+      }}.detach();
+    } catch (const std::exception&) {
+      done(std::move(st), std::move(rest)...); // no thread: the status as gRPC gave it
+    }
+  };
+}
+
 class grpc_engine_link final : public engine_link {
 public:
   explicit grpc_engine_link(const config& cfg)
@@ -19,14 +48,14 @@ public:
   }
 
   void get_version(callback<wire::rpc_status, std::string> done) override {
-    dispatcher_.get_version(std::move(done));
+    dispatcher_.get_version(with_tls_diagnosis(cfg_, std::move(done)));
   }
   void put_workflow(const workflow& wf, callback<wire::rpc_status> done) override {
-    admin_.put_workflow(wf, std::move(done));
+    admin_.put_workflow(wf, with_tls_diagnosis(cfg_, std::move(done)));
   }
   void register_worker(const register_request& req,
                        callback<wire::rpc_status, std::string> done) override {
-    dispatcher_.register_worker(req, std::move(done));
+    dispatcher_.register_worker(req, with_tls_diagnosis(cfg_, std::move(done)));
   }
   std::shared_ptr<listen_stream> listen(const std::string& worker_id,
                                         callback<wire::assigned_action> on_action,

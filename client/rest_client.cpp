@@ -1,10 +1,16 @@
 #include "client/rest_client.hpp"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
 
 namespace hatchet::rpc {
 
@@ -30,6 +36,38 @@ std::pair<std::string, std::string> split_base(std::string url) {
   if (path_start == std::string::npos)
     return {url, ""};
   return {url.substr(0, path_start), url.substr(path_start)};
+}
+
+/// "https://host:port" -> {"host", ":port"} (IPv6 brackets kept in neither).
+std::pair<std::string, std::string> split_authority(const std::string& base) {
+  auto start = base.find("://");
+  std::string authority = start == std::string::npos ? base : base.substr(start + 3);
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close != std::string::npos)
+      return {authority.substr(1, close - 1), authority.substr(close + 1)};
+  }
+  auto colon = authority.rfind(':');
+  if (colon == std::string::npos)
+    return {authority, ""};
+  return {authority.substr(0, colon), authority.substr(colon)};
+}
+
+/// `host` as a numeric address (resolved if it is a name), or "" if it does not resolve.
+std::string numeric_address(const std::string& host) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1)
+    return host;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr)
+    return {};
+  char text[NI_MAXHOST] = {};
+  int rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0,
+                       NI_NUMERICHOST);
+  freeaddrinfo(found);
+  return rc == 0 ? std::string{text} : std::string{};
 }
 
 } // namespace
@@ -72,8 +110,27 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
     result.error = "the REST API URL '" + cfg.server_url + "' is not http:// or https://";
     return result;
   }
+  const bool https = base.rfind("https://", 0) == 0;
+  // HATCHET_CLIENT_TLS_SERVER_NAME names the gRPC host's certificate; when the REST API is on
+  // that same host (as the dev engine's is), its certificate is the same, so it is checked (and
+  // SNI sent) for that name too: the URL is rewritten to the name, and the name mapped to the
+  // URL's address for the connection. A REST API elsewhere keeps its own name.
+  std::map<std::string, std::string> connect_to;
+  if (https && !cfg.tls_server_name.empty()) {
+    auto [url_host, port] = split_authority(base);
+    std::string grpc_host = cfg.host_port.substr(0, cfg.host_port.rfind(':'));
+    if (grpc_host.size() >= 2 && grpc_host.front() == '[')
+      grpc_host = grpc_host.substr(1, grpc_host.size() - 2);
+    if (url_host == grpc_host && url_host != cfg.tls_server_name) {
+      auto address = numeric_address(url_host);
+      if (!address.empty()) {
+        connect_to[cfg.tls_server_name] = address;
+        base = "https://" + cfg.tls_server_name + port;
+      }
+    }
+  }
   // Under mTLS the REST API may ask for the client certificate too.
-  bool client_cert = cfg.tls == tls_strategy::mtls && base.rfind("https://", 0) == 0;
+  bool client_cert = cfg.tls == tls_strategy::mtls && https;
   httplib::Client http = client_cert
                            ? httplib::Client{base, cfg.tls_cert_file, cfg.tls_key_file}
                            : httplib::Client{base};
@@ -86,14 +143,26 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
   http.set_connection_timeout(secs.count(), usecs.count());
   http.set_read_timeout(secs.count(), usecs.count());
   http.set_write_timeout(secs.count(), usecs.count());
+  // The engine's certificate is verified (httplib's default) against the root CA file, else the
+  // system's roots, and for the host of the URL (or the server name, above).
   if (!cfg.tls_root_ca_file.empty())
     http.set_ca_cert_path(cfg.tls_root_ca_file.c_str());
+  http.enable_server_certificate_verification(true);
+  if (!connect_to.empty())
+    http.set_hostname_addr_map(connect_to);
   http.set_bearer_token_auth(cfg.token);
   auto body = nlohmann::json{{"isPaused", paused}}.dump();
   auto res = http.Patch(prefix + "/api/v1/workers/" + worker_id, body, "application/json");
   if (!res) {
     result.error = "PATCH " + cfg.server_url + "/api/v1/workers/" + worker_id + " failed: "
                    + httplib::to_string(res.error());
+    if (res.error() == httplib::Error::SSLServerVerification) {
+      long verify = http.get_openssl_verify_result();
+      result.error += verify != X509_V_OK
+                        ? std::string{" (the REST API's certificate: "}
+                            + X509_verify_cert_error_string(verify) + ")"
+                        : std::string{" (the REST API's certificate is not for "} + base + ")";
+    }
     return result;
   }
   result.http_status = res->status;

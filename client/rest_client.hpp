@@ -31,7 +31,8 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
 /// destructors, OpenSSL) under one: worker::run() waits for them, bounded, before it returns.
 bool await_rest_calls(std::chrono::milliseconds timeout);
 
-/// Counts a REST call in flight for as long as it lives.
+/// Counts a REST call in flight for as long as it lives (also a TLS diagnosis running on a thread
+/// of its own: the same teardown hazard).
 class rest_call_guard {
 public:
   rest_call_guard();

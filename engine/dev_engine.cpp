@@ -17,6 +17,7 @@
 #include "engine/rest_server.hpp"
 #include "engine/services.hpp"
 #include "engine/state.hpp"
+#include "engine/tls_files.hpp"
 
 namespace hatchet::engine {
 
@@ -24,6 +25,34 @@ namespace {
 
 constexpr int keepalive_time_ms = 30'000;
 constexpr std::chrono::milliseconds shutdown_grace{1000};
+
+std::shared_ptr<grpc::ServerCredentials> server_credentials(const engine_options& o,
+                                                            const tls_material& tls) {
+  if (!o.tls())
+    return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl{
+    tls.client_ca_pem.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY};
+  ssl.pem_root_certs = tls.client_ca_pem;
+  ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.cert_chain_pem});
+  return grpc::SslServerCredentials(ssl);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items)
+    out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+/// A name of the certificate's a client can put in HATCHET_CLIENT_TLS_SERVER_NAME (not a
+/// wildcard), or a placeholder.
+std::string dialable_name(const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (n.rfind("*.", 0) != 0)
+      return n;
+  return "<a name the certificate is for>";
+}
 
 } // namespace
 
@@ -59,6 +88,13 @@ std::string engine_options::validate() const {
     return "activation_delay must not be negative";
   if (rest_port != 0 && rest_port == port)
     return "rest_port must differ from port";
+  if (!tls_cert_file.empty() && tls_key_file.empty())
+    return "tls_cert_file is set but tls_key_file is not: TLS needs the certificate's private key";
+  if (tls_cert_file.empty() && !tls_key_file.empty())
+    return "tls_key_file is set but tls_cert_file is not: TLS needs the certificate too";
+  if (!tls_client_ca_file.empty() && tls_cert_file.empty())
+    return "tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file: the engine "
+           "must serve TLS to ask for client certificates";
   if (max_finished_runs < 1)
     return "max_finished_runs must be at least 1";
   if (max_message_bytes < 64 * 1024 || max_message_bytes > (1u << 30))
@@ -79,6 +115,8 @@ struct dev_engine::impl {
   std::vector<std::unique_ptr<grpc::Service>> services;
   std::unique_ptr<grpc::Server> server;
   uint16_t port = 0;
+  tls_material tls;          // read by start() when the engine serves TLS
+  bool tls_host_covered = true; // the certificate is for opts.host
 
   std::mutex tick_mu;
   std::condition_variable tick_cv;
@@ -108,6 +146,12 @@ std::string dev_engine::start() {
   if (impl_->server)
     return "the dev engine is already running on " + address();
 
+  if (opts_.tls()) {
+    if (auto err = load_tls_material(opts_, impl_->tls); !err.empty())
+      return err;
+    impl_->tls_host_covered = certificate_covers(impl_->tls.cert_chain_pem, opts_.host);
+  }
+
   const std::string listen = join_host_port(opts_.host, opts_.port);
   service_env env{impl_->state, impl_->auth, opts_};
   impl_->services.clear();
@@ -118,7 +162,7 @@ std::string dev_engine::start() {
 
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(listen, server_credentials(opts_, impl_->tls), &selected_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(opts_.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(opts_.max_message_bytes));
   // Without this, grpc++ sets SO_REUSEPORT and a second engine on the same port "succeeds".
@@ -142,7 +186,10 @@ std::string dev_engine::start() {
   }
   impl_->port = static_cast<uint16_t>(selected_port);
 
-  if (auto err = impl_->rest.start(opts_.host, opts_.rest_port); !err.empty()) {
+  rest_tls rest_tls_files;
+  if (opts_.tls())
+    rest_tls_files = {opts_.tls_cert_file, opts_.tls_key_file, opts_.tls_client_ca_file};
+  if (auto err = impl_->rest.start(opts_.host, opts_.rest_port, rest_tls_files); !err.empty()) {
     impl_->state.close_all_streams();
     impl_->server->Shutdown(std::chrono::system_clock::now());
     impl_->server->Wait();
@@ -163,6 +210,18 @@ std::string dev_engine::start() {
                opts_.version, address(), opts_.tenant_id,
                format_go_duration(opts_.heartbeat_window),
                format_go_duration(opts_.silence_requeue), rest_address());
+  if (opts_.tls()) {
+    spdlog::info("TLS on gRPC and the REST API: certificate {} (for {}); {}", opts_.tls_cert_file,
+                 join(impl_->tls.names),
+                 opts_.tls_client_ca_file.empty()
+                   ? std::string{"no client certificate asked for"}
+                   : "client certificates required, signed by a CA in " +
+                       opts_.tls_client_ca_file);
+    if (!impl_->tls_host_covered)
+      spdlog::warn("the certificate is not for {}, the host the tokens name: clients must set "
+                   "HATCHET_CLIENT_TLS_SERVER_NAME={} (or give the engine a certificate for {})",
+                   opts_.host, dialable_name(impl_->tls.names), opts_.host);
+  }
   if (opts_.activation_delay.count() > 0)
     spdlog::warn("test-only activation delay: listen streams become active {} after they open",
                  format_go_duration(opts_.activation_delay));
@@ -205,7 +264,21 @@ uint16_t dev_engine::rest_port() const {
 }
 
 std::string dev_engine::rest_address() const {
-  return "http://" + join_host_port(opts_.host, rest_port());
+  return (opts_.tls() ? "https://" : "http://") + join_host_port(opts_.host, rest_port());
+}
+
+std::string dev_engine::client_settings() const {
+  if (!opts_.tls())
+    return "HATCHET_CLIENT_TLS_STRATEGY=none";
+  const bool mtls = !opts_.tls_client_ca_file.empty();
+  std::string s = mtls ? "HATCHET_CLIENT_TLS_STRATEGY=mtls" : "HATCHET_CLIENT_TLS_STRATEGY=tls";
+  s += " HATCHET_CLIENT_TLS_ROOT_CA_FILE=<the CA that signed " + opts_.tls_cert_file + ">";
+  if (!impl_->tls_host_covered)
+    s += " HATCHET_CLIENT_TLS_SERVER_NAME=" + dialable_name(impl_->tls.names);
+  if (mtls)
+    s += " HATCHET_CLIENT_TLS_CERT_FILE=<a client certificate signed by a CA in " +
+         opts_.tls_client_ca_file + "> HATCHET_CLIENT_TLS_KEY_FILE=<its key>";
+  return s;
 }
 
 std::string dev_engine::mint_token() const {

@@ -28,6 +28,17 @@ struct engine_options {
   /// it as their `server_url`, the base URL the SDKs call the REST API on. Must differ from
   /// `port` unless both are 0.
   uint16_t rest_port = 7078;
+  /// TLS for both APIs: the server certificate (PEM, the certificate first, then any
+  /// intermediates) and its unencrypted private key (PEM). Both empty (the default): plaintext
+  /// gRPC and HTTP. Both set: gRPC over TLS and the REST API over HTTPS with this certificate,
+  /// and tokens name an https:// `server_url`. One without the other is invalid. The files are
+  /// read and checked by start(), which fails naming the file if one is unreadable or wrong.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  /// Mutual TLS: a PEM file with the CA certificate(s) that sign client certificates. Set (needs
+  /// tls_cert_file): both APIs require a client certificate signed by one of them and end the
+  /// handshake of a client without one. Empty (the default): no client certificate is asked for.
+  std::string tls_client_ca_file;
   /// The only tenant this engine serves: tokens must carry it as `sub`.
   std::string tenant_id = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
   /// HMAC-SHA256 key for the tokens it issues and accepts. No default: empty (the default) makes
@@ -73,7 +84,11 @@ struct engine_options {
   /// active at once. Must be >= 0.
   std::chrono::milliseconds activation_delay{0};
 
-  /// "" if the options are usable, else what is wrong with them.
+  /// Whether the engine serves TLS (tls_cert_file is set).
+  bool tls() const noexcept { return !tls_cert_file.empty(); }
+
+  /// "" if the options are usable, else what is wrong with them. Does not read the TLS files
+  /// (start() does).
   std::string validate() const;
 };
 
@@ -101,9 +116,15 @@ public:
   std::string address() const;
   /// The actual REST port after start() (0 before).
   uint16_t rest_port() const;
-  /// "http://<host>:<rest_port>", e.g. "http://127.0.0.1:7078": the REST API's base URL (the
-  /// tokens' `server_url`).
+  /// "http://<host>:<rest_port>", e.g. "http://127.0.0.1:7078" ("https://..." with TLS): the
+  /// REST API's base URL (the tokens' `server_url`).
   std::string rest_address() const;
+  /// What a client needs besides its token to reach this engine, as HATCHET_CLIENT_*
+  /// assignments for a log line: "HATCHET_CLIENT_TLS_STRATEGY=none" without TLS; with TLS the
+  /// strategy (tls, or mtls with a client certificate), the root CA, and
+  /// HATCHET_CLIENT_TLS_SERVER_NAME when the certificate is not for the host in address().
+  /// Files the engine does not know are written as <placeholders>.
+  std::string client_settings() const;
   /// A signed token for address() and rest_address() that this engine accepts.
   std::string mint_token() const;
 

@@ -154,8 +154,16 @@ struct rest_server::impl {
     reply(res, 200, to_json(view));
   }
 
-  std::unique_ptr<httplib::Server> make_server() {
-    auto s = std::make_unique<httplib::Server>();
+  std::unique_ptr<httplib::Server> make_server(const rest_tls& tls) {
+    std::unique_ptr<httplib::Server> s;
+    if (tls.cert_file.empty())
+      s = std::make_unique<httplib::Server>();
+    else // with a client CA, httplib requires and verifies a client certificate
+      s = std::make_unique<httplib::SSLServer>(
+        tls.cert_file.c_str(), tls.key_file.c_str(),
+        tls.client_ca_file.empty() ? nullptr : tls.client_ca_file.c_str());
+    if (!s->is_valid())
+      return nullptr;
     s->new_task_queue = [] { return new httplib::ThreadPool(serving_threads); };
     // httplib's default sets SO_REUSEPORT, which would let a second engine bind the same port
     // and share its requests; SO_REUSEADDR only still allows a quick restart on the same port.
@@ -199,10 +207,14 @@ rest_server::~rest_server() {
   stop();
 }
 
-std::string rest_server::start(const std::string& host, uint16_t port) {
+std::string rest_server::start(const std::string& host, uint16_t port, const rest_tls& tls) {
   if (impl_->server)
     return "the REST API is already running on port " + std::to_string(impl_->port);
-  auto server = impl_->make_server();
+  auto server = impl_->make_server(tls);
+  if (!server)
+    return "the REST API cannot serve HTTPS with the certificate " + tls.cert_file +
+           ", the key " + tls.key_file +
+           (tls.client_ca_file.empty() ? std::string{} : " and the client CA " + tls.client_ca_file);
   int bound = port == 0                            ? server->bind_to_any_port(host)
               : server->bind_to_port(host, port) ? port
                                                  : -1;

@@ -23,6 +23,15 @@ namespace hatchet::engine {
 class engine_state;
 class token_verifier;
 
+/// HTTPS for the REST API: PEM files, as in engine_options (already checked by the caller).
+/// An empty cert_file: plain HTTP. A client_ca_file: a client certificate signed by one of its
+/// CAs is required.
+struct rest_tls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
+
 class rest_server {
 public:
   /// Both referenced objects must outlive the server.
@@ -32,9 +41,10 @@ public:
   rest_server(const rest_server&) = delete;
   rest_server& operator=(const rest_server&) = delete;
 
-  /// Binds host:port (0: a free port) and serves on a thread of its own. "" on success, else why
-  /// not (port in use, already running).
-  std::string start(const std::string& host, uint16_t port);
+  /// Binds host:port (0: a free port) and serves on a thread of its own, over HTTPS if
+  /// tls.cert_file is set. "" on success, else why not (port in use, already running, TLS files
+  /// OpenSSL refuses).
+  std::string start(const std::string& host, uint16_t port, const rest_tls& tls = {});
 
   /// Stops accepting, lets requests in progress finish and joins the serving thread. Bounded
   /// (about 1 s): an idle keep-alive connection or a half-sent request is dropped after 1 s.

@@ -94,6 +94,10 @@ typename Inspector::result_type inspect(Inspector& f, step_event& x) {
 struct rpc_status {
   int code = 0;
   std::string message;
+  /// What the caller must change, when the client found out more than gRPC's message says (a
+  /// TLS handshake repeated with OpenSSL, see client/tls_probe.hpp); empty otherwise. A status
+  /// with a hint is one no retry fixes (rpc::fatal_hint returns it).
+  std::string hint;
 
   bool ok() const noexcept { return code == 0; }
   std::string describe() const;
@@ -101,7 +105,7 @@ struct rpc_status {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rpc_status& x) {
-  return f(caf::meta::type_name("rpc_status"), x.code, x.message);
+  return f(caf::meta::type_name("rpc_status"), x.code, x.message, x.hint);
 }
 
 /// grpc::StatusCode values we branch on (the numbers are fixed by gRPC).

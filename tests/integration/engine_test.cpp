@@ -1477,6 +1477,126 @@ BOOST_AUTO_TEST_CASE(a_rest_port_in_use_fails_start_and_stop_ends_the_rest_api) 
                .status == 404);
 }
 
+/// The certificates of tests/make_test_certs.sh, made on first use into a folder of their own
+/// that goes when the test program ends.
+const std::filesystem::path& test_certs() {
+  struct folder {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("hatchet-engine-test-certs-" + std::to_string(::getpid()));
+    folder() {
+      std::filesystem::remove_all(path);
+      std::string cmd = std::string{HATCHET_MAKE_TEST_CERTS} + " " + path.string();
+      BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0, "cannot make test certificates: " + cmd);
+    }
+    ~folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const folder certs;
+  return certs.path;
+}
+
+/// GetVersion over a channel with `creds` (and the test name override localhost for TLS).
+grpc::StatusCode get_version_over(const he::dev_engine& eng,
+                                  std::shared_ptr<grpc::ChannelCredentials> creds) {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto stub = Dispatcher::NewStub(grpc::CreateCustomChannel(eng.address(), creds, args));
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + eng.mint_token());
+  ctx.set_deadline(std::chrono::system_clock::now() + must_happen);
+  GetVersionResponse resp;
+  return stub->GetVersion(&ctx, GetVersionRequest{}, &resp).error_code();
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in{p};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+BOOST_AUTO_TEST_CASE(tls_options_come_in_pairs_and_bad_files_fail_start_naming_them) {
+  auto o = test_options();
+  o.tls_cert_file = "cert.pem";
+  BOOST_TEST(o.validate().find("tls_key_file is not") != std::string::npos, o.validate());
+  o.tls_cert_file.clear();
+  o.tls_key_file = "key.pem";
+  BOOST_TEST(o.validate().find("tls_cert_file is not") != std::string::npos, o.validate());
+  o.tls_key_file.clear();
+  o.tls_client_ca_file = "ca.pem";
+  BOOST_TEST(o.validate().find("tls_client_ca_file (mutual TLS) needs") != std::string::npos);
+
+  const auto& certs = test_certs();
+  auto start_error = [](he::engine_options opts) {
+    he::dev_engine e{std::move(opts)};
+    auto err = e.start();
+    BOOST_TEST(e.port() == 0u); // nothing listens after a failed start
+    return err;
+  };
+  o = test_options();
+  o.tls_cert_file = (certs / "missing.pem").string();
+  o.tls_key_file = (certs / "server.key").string();
+  BOOST_TEST(start_error(o) == "cannot read the TLS certificate file '" + o.tls_cert_file +
+                                 "': No such file or directory");
+  o.tls_cert_file = (certs / "server.key").string(); // a key where the certificate belongs
+  BOOST_TEST(start_error(o).find("holds no PEM certificate") != std::string::npos);
+  o.tls_cert_file = (certs / "server.pem").string();
+  o.tls_key_file = (certs / "client.key").string();
+  BOOST_TEST(start_error(o).find("does not belong to the certificate") != std::string::npos);
+  o.tls_key_file = (certs / "server.key").string();
+  o.tls_client_ca_file = (certs / "server.key").string();
+  BOOST_TEST(start_error(o).find("the TLS client CA file") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(tls_engines_serve_only_tls_and_mtls_ones_require_a_client_certificate) {
+  // The real engine serves gRPC over TLS unless told otherwise, and with the mtls strategy
+  // requires and verifies a client certificate; tokens of a TLS engine name an https:// REST API.
+  const auto& certs = test_certs();
+  auto o = test_options();
+  o.tls_cert_file = (certs / "server.pem").string();
+  o.tls_key_file = (certs / "server.key").string();
+  he::dev_engine tls{o};
+  BOOST_TEST_REQUIRE(tls.start() == "");
+  BOOST_TEST(tls.rest_address() == "https://127.0.0.1:" + std::to_string(tls.rest_port()));
+  auto claims = token_claims(tls.mint_token());
+  BOOST_TEST(claims["server_url"] == tls.rest_address());
+  BOOST_TEST(claims["grpc_broadcast_address"] == tls.address());
+  BOOST_TEST(tls.client_settings().find("HATCHET_CLIENT_TLS_STRATEGY=tls") == 0u);
+  BOOST_TEST(tls.client_settings().find("SERVER_NAME") == std::string::npos); // for 127.0.0.1
+
+  grpc::SslCredentialsOptions trusting;
+  trusting.pem_root_certs = read_text(certs / "ca.pem");
+  grpc::SslCredentialsOptions other_ca;
+  other_ca.pem_root_certs = read_text(certs / "other_ca.pem");
+  grpc::SslCredentialsOptions with_client_cert = trusting;
+  with_client_cert.pem_cert_chain = read_text(certs / "client.pem");
+  with_client_cert.pem_private_key = read_text(certs / "client.key");
+
+  BOOST_TEST(get_version_over(tls, grpc::SslCredentials(trusting)) == grpc::StatusCode::OK);
+  BOOST_TEST(get_version_over(tls, grpc::SslCredentials(other_ca)) ==
+             grpc::StatusCode::UNAVAILABLE);
+  BOOST_TEST(get_version_over(tls, grpc::InsecureChannelCredentials()) ==
+             grpc::StatusCode::UNAVAILABLE);
+
+  o.tls_client_ca_file = (certs / "ca.pem").string();
+  he::dev_engine mtls{o};
+  BOOST_TEST_REQUIRE(mtls.start() == "");
+  BOOST_TEST(mtls.client_settings().find("HATCHET_CLIENT_TLS_STRATEGY=mtls") == 0u);
+  BOOST_TEST(get_version_over(mtls, grpc::SslCredentials(with_client_cert)) ==
+             grpc::StatusCode::OK);
+  BOOST_TEST(get_version_over(mtls, grpc::SslCredentials(trusting)) ==
+             grpc::StatusCode::UNAVAILABLE);
+
+  // A certificate for another name: the engine names the server name clients need.
+  o.tls_client_ca_file.clear();
+  o.tls_cert_file = (certs / "internal.pem").string();
+  o.tls_key_file = (certs / "internal.key").string();
+  he::dev_engine internal{o};
+  BOOST_TEST_REQUIRE(internal.start() == "");
+  BOOST_TEST(internal.client_settings().find("HATCHET_CLIENT_TLS_SERVER_NAME=engine.internal") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(activation_delay_keeps_a_new_stream_inactive_for_that_long) {
   // A real engine marks a worker active once its ListenV2 database write lands. Until then: no
   // assignments, and a worker that had an active stream before is refused on Heartbeat.

@@ -109,11 +109,12 @@ need_sdk() {
     "node $(node --version)"
 }
 
-# A dev engine of this case's own on a free port (port 0: the engine picks one and logs it).
-# Sets ENGINE_PID, ENGINE_ADDR, ENGINE_PORT, ENGINE_LOG and exports the client environment.
+# A dev engine of this case's own on a free port (port 0: the engine picks one and logs it), with
+# extra serve arguments if given (e.g. --tls-cert ...). Sets ENGINE_PID, ENGINE_ADDR, ENGINE_PORT,
+# ENGINE_LOG and exports the client environment (plaintext: a TLS case sets its own strategy).
 start_engine() {
   ENGINE_LOG=$WORK/engine.log
-  spawn engine.log "$BIN_DIR/hatchet-dev-engine" serve --host 127.0.0.1 --port 0 --log-level debug
+  spawn engine.log "$BIN_DIR/hatchet-dev-engine" serve --host 127.0.0.1 --port 0 --log-level debug "$@"
   ENGINE_PID=$LAST_PID
   wait_for_lines "$ENGINE_LOG" 'token: ' 1 15 || die "the dev engine did not start"
   ENGINE_ADDR=$(sed -nE 's/.* listening on ([^ ]+) .*/\1/p' "$ENGINE_LOG" | head -n 1)
@@ -123,7 +124,9 @@ start_engine() {
   export HATCHET_CLIENT_TOKEN
   export HATCHET_CLIENT_TLS_STRATEGY=none
   # No namespace, no config file, no health server: the cases control every name.
-  unset HATCHET_CLIENT_NAMESPACE HATCHET_CLIENT_HOST_PORT HATCHET_CLIENT_API_URL
+  unset HATCHET_CLIENT_NAMESPACE HATCHET_CLIENT_HOST_PORT HATCHET_CLIENT_API_URL \
+    HATCHET_CLIENT_TLS_ROOT_CA_FILE HATCHET_CLIENT_TLS_SERVER_NAME HATCHET_CLIENT_TLS_CERT_FILE \
+    HATCHET_CLIENT_TLS_KEY_FILE
   export HATCHET_CLIENT_WORKER_HEALTHCHECK_ENABLED=false
   say "dev engine (pid $ENGINE_PID) on $ENGINE_ADDR"
 }
