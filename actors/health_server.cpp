@@ -76,37 +76,43 @@ struct health_server::impl {
 
 std::string health_server::metrics_text(const worker_metrics& m, const identity& who) {
   using prometheus::MetricType;
+  struct single {
+    const char* name;
+    const char* help;
+    MetricType type;
+    double value;
+  };
+  const bool healthy = m.state.load() == health_state::healthy;
+  const single singles[] = {
+    {"hatchet_worker_status", "1 while the worker is healthy, else 0", MetricType::Gauge,
+     healthy ? 1.0 : 0.0},
+    {"hatchet_worker_slots", "Slots the worker declared", MetricType::Gauge,
+     static_cast<double>(who.slots)},
+    {"hatchet_worker_slots_in_use", "Slots running a task now", MetricType::Gauge,
+     load(m.slots_in_use)},
+    {"hatchet_worker_actions", "Actions the worker registered", MetricType::Gauge,
+     static_cast<double>(who.actions.size())},
+    {"hatchet_worker_runs_started_total", "Runs started on a slot", MetricType::Counter,
+     load(m.runs_started)},
+    {"hatchet_worker_runs_completed_total", "Runs reported COMPLETED", MetricType::Counter,
+     load(m.runs_completed)},
+    {"hatchet_worker_runs_failed_total",
+     "Runs reported FAILED (including those refused before a slot)", MetricType::Counter,
+     load(m.runs_failed)},
+    {"hatchet_worker_runs_cancelled_total", "Runs cancelled by the engine while on this worker",
+     MetricType::Counter, load(m.runs_cancelled)},
+    {"hatchet_worker_reconnects_total", "Listen streams that ended and were opened again",
+     MetricType::Counter, load(m.reconnects)},
+    {"hatchet_worker_heartbeat_failures_total", "Heartbeats the engine refused or that failed",
+     MetricType::Counter, load(m.heartbeat_failures)},
+    {"hatchet_worker_outbox_depth", "Events to the engine not acknowledged yet",
+     MetricType::Gauge, load(m.outbox_depth)},
+    {"hatchet_worker_lifespan_setup_seconds", "How long the lifespan setup took",
+     MetricType::Gauge, m.lifespan_setup_seconds.load(std::memory_order_relaxed)},
+  };
   std::vector<prometheus::MetricFamily> families;
-  families.push_back(family("hatchet_worker_status", "1 while the worker is healthy, else 0",
-                            MetricType::Gauge, m.state.load() == health_state::healthy ? 1 : 0));
-  families.push_back(family("hatchet_worker_slots", "Slots the worker declared",
-                            MetricType::Gauge, who.slots));
-  families.push_back(family("hatchet_worker_slots_in_use", "Slots running a task now",
-                            MetricType::Gauge, load(m.slots_in_use)));
-  families.push_back(family("hatchet_worker_actions", "Actions the worker registered",
-                            MetricType::Gauge, static_cast<double>(who.actions.size())));
-  families.push_back(family("hatchet_worker_runs_started_total", "Runs started on a slot",
-                            MetricType::Counter, load(m.runs_started)));
-  families.push_back(family("hatchet_worker_runs_completed_total", "Runs reported COMPLETED",
-                            MetricType::Counter, load(m.runs_completed)));
-  families.push_back(family("hatchet_worker_runs_failed_total",
-                            "Runs reported FAILED (including those refused before a slot)",
-                            MetricType::Counter, load(m.runs_failed)));
-  families.push_back(family("hatchet_worker_runs_cancelled_total",
-                            "Runs cancelled by the engine while on this worker",
-                            MetricType::Counter, load(m.runs_cancelled)));
-  families.push_back(family("hatchet_worker_reconnects_total",
-                            "Listen streams that ended and were opened again",
-                            MetricType::Counter, load(m.reconnects)));
-  families.push_back(family("hatchet_worker_heartbeat_failures_total",
-                            "Heartbeats the engine refused or that failed",
-                            MetricType::Counter, load(m.heartbeat_failures)));
-  families.push_back(family("hatchet_worker_outbox_depth",
-                            "Events to the engine not acknowledged yet", MetricType::Gauge,
-                            load(m.outbox_depth)));
-  families.push_back(family("hatchet_worker_lifespan_setup_seconds",
-                            "How long the lifespan setup took", MetricType::Gauge,
-                            m.lifespan_setup_seconds.load(std::memory_order_relaxed)));
+  for (const auto& f : singles)
+    families.push_back(family(f.name, f.help, f.type, f.value));
   prometheus::ClientMetric hist;
   uint64_t cumulative = 0;
   for (size_t i = 0; i < worker_metrics::duration_bounds.size(); ++i) {

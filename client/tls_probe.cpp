@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "client/x509_names.hpp"
 
 namespace hatchet::rpc {
 
@@ -32,9 +33,6 @@ struct ssl_free {
 };
 struct x509_free {
   void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct names_free {
-  void operator()(GENERAL_NAMES* n) const noexcept { GENERAL_NAMES_free(n); }
 };
 
 class socket_fd {
@@ -211,37 +209,6 @@ bool is_plaintext_answer(unsigned long error) {
          reason == SSL_R_RECORD_LENGTH_MISMATCH || reason == SSL_R_UNEXPECTED_RECORD;
 }
 
-std::string asn1_text(const ASN1_STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
-}
-
-std::vector<std::string> names_of(X509* cert) {
-  std::vector<std::string> out;
-  std::unique_ptr<GENERAL_NAMES, names_free> alt{static_cast<GENERAL_NAMES*>(
-    X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))};
-  for (int i = 0; alt && i < sk_GENERAL_NAME_num(alt.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt.get(), i);
-    if (name->type == GEN_DNS) {
-      out.push_back(asn1_text(name->d.dNSName));
-    } else if (name->type == GEN_IPADD) {
-      int len = ASN1_STRING_length(name->d.iPAddress);
-      char text[INET6_ADDRSTRLEN] = {};
-      if ((len == 4 || len == 16) &&
-          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(name->d.iPAddress),
-                    text, sizeof text) != nullptr)
-        out.emplace_back(text);
-    }
-  }
-  if (out.empty()) {
-    X509_NAME* subject = X509_get_subject_name(cert);
-    int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (at >= 0)
-      out.push_back(asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at))));
-  }
-  ERR_clear_error();
-  return out;
-}
 
 /// The kind of a certificate verification failure.
 kind verify_verdict(long verify) {
@@ -355,7 +322,7 @@ tls_diagnosis probe(const config& cfg, steady::time_point deadline) {
   auto hs = drive(ssl.get(), fd.get(), deadline, [&] { return SSL_connect(ssl.get()); });
   std::unique_ptr<X509, x509_free> peer{SSL_get1_peer_certificate(ssl.get())};
   if (peer)
-    d.certificate_names = names_of(peer.get());
+    d.certificate_names = detail::certificate_names(peer.get());
   if (cfg.tls == tls_strategy::none) {
     d.what = hs.ok || peer || cert_requested(ssl.get()) ? kind::speaks_tls : kind::other;
     d.detail = hs.text;

@@ -17,6 +17,7 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 # on the engine) and the dev engine's REST API. Included by one .cpp on each side only.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
+find_package(OpenSSL REQUIRED)
 if(HATCHET_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
 endif()

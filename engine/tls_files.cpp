@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "client/x509_names.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace hatchet::engine {
@@ -27,9 +28,6 @@ struct x509_free {
 };
 struct pkey_free {
   void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct names_free {
-  void operator()(GENERAL_NAMES* n) const noexcept { GENERAL_NAMES_free(n); }
 };
 using bio_ptr = std::unique_ptr<BIO, bio_free>;
 using x509_ptr = std::unique_ptr<X509, x509_free>;
@@ -77,37 +75,6 @@ std::vector<x509_ptr> certificates(const std::string& pem) {
   return out;
 }
 
-std::string asn1_text(const ASN1_STRING* s) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
-}
-
-std::vector<std::string> names_of(X509* cert) {
-  std::vector<std::string> out;
-  std::unique_ptr<GENERAL_NAMES, names_free> alt{static_cast<GENERAL_NAMES*>(
-    X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))};
-  for (int i = 0; alt && i < sk_GENERAL_NAME_num(alt.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt.get(), i);
-    if (name->type == GEN_DNS) {
-      out.push_back(asn1_text(name->d.dNSName));
-    } else if (name->type == GEN_IPADD) {
-      int len = ASN1_STRING_length(name->d.iPAddress);
-      char text[INET6_ADDRSTRLEN] = {};
-      if ((len == 4 || len == 16) &&
-          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(name->d.iPAddress),
-                    text, sizeof text) != nullptr)
-        out.emplace_back(text);
-    }
-  }
-  if (out.empty()) {
-    X509_NAME* subject = X509_get_subject_name(cert);
-    int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-    if (at >= 0)
-      out.push_back(asn1_text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at))));
-  }
-  ERR_clear_error();
-  return out;
-}
 
 } // namespace
 
@@ -141,7 +108,7 @@ std::string load_tls_material(const engine_options& opts, tls_material& out) {
     return "the private key in '" + opts.tls_key_file +
            "' does not belong to the certificate in '" + opts.tls_cert_file + "'";
   }
-  out.names = names_of(chain.front().get());
+  out.names = detail::certificate_names(chain.front().get());
 
   if (!opts.tls_client_ca_file.empty()) {
     if (auto err = read_whole(opts.tls_client_ca_file, "TLS client CA file", out.client_ca_pem);
