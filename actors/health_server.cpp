@@ -25,6 +25,9 @@ namespace {
 /// A probe or a scraper needs one thread; a second keeps a slow client from blocking the other.
 constexpr size_t serving_threads = 2;
 
+/// How long the destructor waits for the serving threads.
+constexpr std::chrono::seconds stop_timeout{3};
+
 prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type,
                                 double value) {
   prometheus::ClientMetric m;
@@ -179,20 +182,31 @@ health_server::start(const std::string& bind_address, int port, identity who,
 }
 
 health_server::~health_server() {
+  // Bounded: a client that trickles a request in keeps a serving thread, and httplib's loop
+  // returns only once its threads have. Past the bound the server is left to finish on its own
+  // (its memory with it) rather than hold the supervisor's exit.
+  auto until = std::chrono::steady_clock::now() + stop_timeout;
+  auto waiting = [&] { return !impl_->serving_done && std::chrono::steady_clock::now() < until; };
   try {
     // httplib's stop() only works once its loop runs, and must be called once.
-    while (!impl_->serving_done) {
+    for (; waiting(); std::this_thread::sleep_for(std::chrono::milliseconds{1}))
       if (impl_->server.is_running()) {
         impl_->server.stop();
         break;
       }
+    while (waiting())
       std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    }
-    if (impl_->thread.joinable())
-      impl_->thread.join();
   } catch (const std::exception& e) {
     spdlog::error("stopping the health server: {}", e.what());
   }
+  if (impl_->serving_done) {
+    impl_->thread.join();
+    return;
+  }
+  spdlog::warn("the health server still serves a request {} ms after the stop; leaving it behind",
+               std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout).count());
+  impl_->thread.detach();
+  static_cast<void>(impl_.release());
 }
 
 uint16_t health_server::port() const noexcept {

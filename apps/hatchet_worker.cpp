@@ -6,11 +6,13 @@
 // CLI11 (Debian's libcli11-dev); numbers are then checked by the same strict parsers as the
 // library's, so "30s" or "1e3" is refused with a message naming the flag and its variable.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -90,6 +92,7 @@ struct client_flag {
   const char* variable;
   const char* help;
   std::string value = {};
+  CLI::Option* option = nullptr;
 };
 
 } // namespace
@@ -164,8 +167,11 @@ int main(int argc, char** argv) {
      "JSON object of worker labels, e.g. {\"gpu\":\"a100\"}"},
   };
   auto* c = app.add_option_group("engine", "The engine connection");
+  // No envname() here: the library reads the variables itself, and a flag must be told apart
+  // from its variable (a flag given as "" clears the variable).
   for (auto& f : client_flags)
-    c->add_option(f.flag, f.value, f.help)->envname(f.variable)->type_name("VALUE");
+    f.option = c->add_option(f.flag, f.value, std::string{f.help} + " [" + f.variable + "]")
+                 ->type_name("VALUE");
 
   try {
     app.parse(argc, argv);
@@ -197,14 +203,34 @@ int main(int argc, char** argv) {
   // Flags replace the variables they stand for; the library reads the result as it would the
   // environment, with the same checks and messages.
   auto env = hatchet_environment();
-  for (const auto& f : client_flags)
-    if (!f.value.empty())
+  std::vector<const client_flag*> given;
+  for (const auto& f : client_flags) {
+    if (f.option->count() == 0)
+      continue;
+    given.push_back(&f);
+    if (f.value.empty())
+      env.erase(f.variable);
+    else
       env[f.variable] = f.value;
+  }
+  // A level on the command line wins over HATCHET_CLIENT_DEBUG from the environment.
   if (debug)
     env["HATCHET_CLIENT_LOG_LEVEL"] = "debug";
+  auto level_given = std::any_of(given.begin(), given.end(), [](const client_flag* f) {
+    return std::string_view{f->flag} == "--log-level";
+  });
+  if (debug || level_given)
+    env.erase("HATCHET_CLIENT_DEBUG");
   auto cfg = hatchet::config::from_map(env);
   if (!cfg) {
-    spdlog::error("configuration: {}", hatchet::describe(cfg.error()));
+    auto text = hatchet::detail::error_text(cfg.error());
+    // A value from the command line is a bad command line: exit 2, naming the flag.
+    for (const auto* f : given)
+      if (text.find(f->variable) != std::string::npos) {
+        std::cerr << "hatchet-worker: " << f->flag << ": " << text << "\n";
+        return usage_exit;
+      }
+    spdlog::error("configuration: {}", text);
     return hatchet::exit_code::startup_failed;
   }
   if (!cfg->log_level.empty())

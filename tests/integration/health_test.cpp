@@ -4,6 +4,11 @@
 #define BOOST_TEST_MODULE health
 #include "harness.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <regex>
 
@@ -202,6 +207,44 @@ BOOST_AUTO_TEST_CASE(a_health_port_in_use_fails_the_start_naming_the_variables) 
                != std::string::npos,
              text);
   BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+}
+
+// A client that trickles its request in holds a serving thread for as long as it keeps sending;
+// the stop must not wait for it.
+BOOST_AUTO_TEST_CASE(a_client_that_never_finishes_its_request_does_not_hold_the_stop) {
+  running_worker w{with_health(cfg), "health-trickle",
+                   {.slots = 1, .workflows = {health_workflow()}}};
+  w.ready();
+  auto address = hatchet::health_address(w.system(), w.supervisor(), 5s);
+  BOOST_REQUIRE(address);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address->substr(address->rfind(':') + 1))));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  std::atomic<bool> stop_trickling{false};
+  std::thread trickler{[&] {
+    std::string request = "GET /health HTTP/1.1\r\nX-Slow: ";
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    // One byte a second for up to 30 s, each well inside the server's per-read timeout.
+    for (int i = 0; i < 30 && !stop_trickling; ++i) {
+      ::send(fd, "a", 1, MSG_NOSIGNAL);
+      for (int t = 0; t < 10 && !stop_trickling; ++t)
+        std::this_thread::sleep_for(100ms);
+    }
+  }};
+  std::this_thread::sleep_for(300ms); // the server has taken the connection
+  auto t0 = std::chrono::steady_clock::now();
+  BOOST_TEST(!w.stop(30s));
+  auto took = std::chrono::steady_clock::now() - t0;
+  stop_trickling = true;
+  trickler.join();
+  ::close(fd);
+  BOOST_TEST(took < 8s, "the stop took "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms with a client trickling its request");
 }
 
 BOOST_AUTO_TEST_CASE(no_health_server_unless_enabled) {

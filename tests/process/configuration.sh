@@ -41,6 +41,18 @@ HATCHET_WORKER_DRAIN_TIMEOUT=30s timeout 20 "$bin/hatchet-worker" >"$work/bad2.l
 [ "$rc" -eq 2 ] || die "a bad HATCHET_WORKER_DRAIN_TIMEOUT exited $rc, expected 2"
 grep -q "HATCHET_WORKER_DRAIN_TIMEOUT" "$work/bad2.log" || die "the error does not name the variable"
 
+# A bad value given as a flag is a bad command line: exit 2, naming the flag and the variable.
+rc=0
+timeout 20 "$bin/hatchet-worker" --tls-strategy bogus >"$work/badflag.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || die "a bad --tls-strategy exited $rc, expected 2"
+grep -q -- "--tls-strategy: HATCHET_CLIENT_TLS_STRATEGY must be tls, mtls or none, not 'bogus'" "$work/badflag.log" \
+  || die "the error does not name the flag: $(cat "$work/badflag.log")"
+
+# A flag given as "" clears its variable: no namespace, although the environment sets one.
+HATCHET_CLIENT_NAMESPACE=team start_worker "$work/ns.log" --name flag-clears --namespace "" --drain-timeout 1
+grep -q "worker flag-clears: starting" "$work/ns.log" || die "the empty --namespace did not clear HATCHET_CLIENT_NAMESPACE: $(head -3 "$work/ns.log")"
+kill -TERM "$worker_pid"; wait_pid "$worker_pid" 20 || die "flag-clears did not stop"
+
 # Precedence: the variable points nowhere, the flag at the engine; the flag wins.
 HATCHET_CLIENT_HOST_PORT=127.0.0.1:1 start_worker "$work/flag.log" --name flag-wins \
   --host-port "127.0.0.1:$engine_port" --drain-timeout 1
@@ -48,7 +60,7 @@ kill -TERM "$worker_pid"; wait_pid "$worker_pid" 20 || die "flag-wins did not st
 
 # The token names the engine; the variable points elsewhere and wins: the start fails.
 rc=0
-HATCHET_CLIENT_HOST_PORT=127.0.0.1:1 timeout 30 "$bin/hatchet-worker" --name env-wins >"$work/env.log" 2>&1 || rc=$?
+HATCHET_CLIENT_HOST_PORT=127.0.0.1:1 timeout 60 "$bin/hatchet-worker" --name env-wins >"$work/env.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || die "HATCHET_CLIENT_HOST_PORT did not override the token's address (exit $rc)"
 grep -q "127.0.0.1:1" "$work/env.log" || die "the failure does not name the address it tried"
 
