@@ -253,20 +253,24 @@ int worker::run() {
                                || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped));
     }
   }
-  if (must_exit_at_once_) {
-    static_cast<void>(sys.release()); // left running; the caller ends the process
-  } else {
-    sys.reset();
-    // A forced stop does not wait for the REST pause call; its thread must not run into the
-    // process's teardown.
-    if (!rpc::await_rest_calls(std::chrono::seconds{2})) {
-      spdlog::warn("worker {}: a REST call to the engine is still running", spec_->name);
-      must_exit_at_once_ = true;
-    }
+  // A forced stop does not wait for the REST pause call (nor a start-up failure for a TLS
+  // probe); their threads post to the worker's actors, so they are awaited while the actor
+  // system still exists, and must not run into the process's teardown.
+  if (!must_exit_at_once_ && !await_background_calls(std::chrono::seconds{2})) {
+    spdlog::warn("worker {}: a call to the engine is still running", spec_->name);
+    must_exit_at_once_ = true;
   }
+  if (must_exit_at_once_)
+    static_cast<void>(sys.release()); // left running; the caller ends the process
+  else
+    sys.reset();
   spdlog::default_logger()->flush();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;
+}
+
+bool await_background_calls(std::chrono::milliseconds timeout) {
+  return rpc::await_rest_calls(timeout);
 }
 
 bool worker::must_exit_at_once() const {

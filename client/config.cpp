@@ -230,21 +230,29 @@ caf::error config::validate() const {
   auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size())
     return make_error(errc::invalid_config,
-                      "host_port must look like host:port, not '" + host_port + "'");
+                      "the engine address (HATCHET_CLIENT_HOST_PORT, else the token's "
+                      "grpc_broadcast_address) must look like host:port, not '"
+                        + host_port + "'");
   auto port_text = host_port.substr(colon + 1);
   int port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
-    return make_error(errc::invalid_config, "the port in '" + host_port + "' is not a number in 1..65535");
+    return make_error(errc::invalid_config,
+                      "the port in the engine address '" + host_port
+                        + "' (HATCHET_CLIENT_HOST_PORT, else the token's grpc_broadcast_address) "
+                          "is not a number in 1..65535");
   if (tls == tls_strategy::mtls) {
     for (const auto* file : {&tls_root_ca_file, &tls_cert_file, &tls_key_file})
       if (file->empty())
         return make_error(errc::invalid_config, "mtls needs HATCHET_CLIENT_TLS_ROOT_CA_FILE, "
                                                 "_CERT_FILE and _KEY_FILE");
   }
-  for (const auto* file : {&tls_root_ca_file, &tls_cert_file, &tls_key_file})
+  for (auto [file, variable] : {std::pair{&tls_root_ca_file, "HATCHET_CLIENT_TLS_ROOT_CA_FILE"},
+                                std::pair{&tls_cert_file, "HATCHET_CLIENT_TLS_CERT_FILE"},
+                                std::pair{&tls_key_file, "HATCHET_CLIENT_TLS_KEY_FILE"}})
     if (!file->empty() && !std::filesystem::exists(*file))
-      return make_error(errc::invalid_config, "TLS file '" + *file + "' does not exist");
+      return make_error(errc::invalid_config,
+                        std::string{variable} + " names '" + *file + "', which does not exist");
   if (max_recv_bytes <= 0 || max_send_bytes <= 0)
     return make_error(errc::invalid_config, "gRPC message size limits must be positive");
   return caf::none;

@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -103,17 +106,56 @@ bool split_host_port(const std::string& host_port, std::string& host, std::strin
   return !host.empty();
 }
 
+/// getaddrinfo, bounded by the deadline: it has no timeout of its own (a slow resolver can take
+/// many seconds), so it runs on a thread of its own that is left behind when the deadline passes.
+/// The list (free it with freeaddrinfo), or nullptr and `error`.
+addrinfo* resolve_within(const std::string& host, const std::string& port,
+                         steady::time_point deadline, std::string& error) {
+  struct lookup {
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool done = false;
+    bool abandoned = false;
+    int rc = 0;
+    addrinfo* found = nullptr;
+  };
+  auto l = std::make_shared<lookup>();
+  std::thread{[l, host, port] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    std::lock_guard lock{l->mtx};
+    if (l->abandoned) {
+      if (rc == 0)
+        freeaddrinfo(found);
+      return;
+    }
+    l->rc = rc;
+    l->found = found;
+    l->done = true;
+    l->cv.notify_all();
+  }}.detach();
+  std::unique_lock lock{l->mtx};
+  if (!l->cv.wait_until(lock, deadline, [&] { return l->done; })) {
+    l->abandoned = true;
+    error = "resolving " + host + " took longer than the probe's time";
+    return nullptr;
+  }
+  if (l->rc != 0) {
+    error = std::string{"cannot resolve "} + host + ": " + gai_strerror(l->rc);
+    return nullptr;
+  }
+  return l->found;
+}
+
 /// A non-blocking socket connected to host:port within the deadline, or -1 and `error`.
 int connect_within(const std::string& host, const std::string& port,
                    steady::time_point deadline, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    error = std::string{"cannot resolve "} + host + ": " + gai_strerror(rc);
+  addrinfo* found = resolve_within(host, port, deadline, error);
+  if (found == nullptr)
     return -1;
-  }
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> list{found, freeaddrinfo};
   error = "no address";
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {

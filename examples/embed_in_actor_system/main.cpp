@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
   caf::error reason;
   self->receive([&](caf::down_msg& dm) { reason = std::move(dm.reason); });
   // [/snippet:host_system]
+  // The worker's own helper threads (a REST pause of a forced stop) end before the system does.
+  hatchet::await_background_calls(std::chrono::seconds{2});
   if (reason && reason != caf::exit_reason::normal) {
     std::cerr << "host: the worker stopped with an error: " << hatchet::describe(reason) << "\n";
     return 1;

@@ -147,6 +147,13 @@ caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::acto
 caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,
                                           std::chrono::milliseconds timeout);
 
+/// Waits, at most `timeout`, until no call a worker made on a thread of its own is still going (the
+/// REST pause of a forced stop, a TLS diagnosis after a failed start); false if one still is.
+/// Such a call posts its answer to the worker's actors: an embedding host calls this after its
+/// workers have stopped and before it destroys its actor system or leaves main. worker::run()
+/// does so itself.
+bool await_background_calls(std::chrono::milliseconds timeout);
+
 /// Applies the one actor-system setting the worker relies on (low-latency polling for blocking
 /// callers, `work-stealing.moderate-poll-attempts = 0`). Call before constructing a host actor
 /// system that embeds a worker. It leaves everything else, the thread count and the logger

@@ -173,6 +173,8 @@ BOOST_AUTO_TEST_CASE(bad_settings_are_rejected_with_the_reason) {
       auto cfg = hatchet::config::from_map(env);
       BOOST_TEST(!cfg);
       BOOST_TEST(error_of(cfg).find(c.reason) != std::string::npos, error_of(cfg));
+      // Every message names the variable to change.
+      BOOST_TEST(error_of(cfg).find(c.key) != std::string::npos, error_of(cfg));
     }
   }
   auto env = env_with(token);
