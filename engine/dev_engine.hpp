@@ -150,6 +150,8 @@ public:
     /// Attempts whose START went out on a stream that then ended and that the worker did not
     /// acknowledge within unacknowledged_requeue: requeued with retry_count + 1.
     uint64_t requeued_unacknowledged;
+    /// Register calls accepted (each makes a new worker id).
+    uint64_t registrations;
   };
   stats snapshot() const;
 

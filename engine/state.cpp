@@ -616,6 +616,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
       w->queues.push_back(q.get());
     }
     workers_.emplace(w->id, std::move(w));
+    ++stats_.registrations;
   }
   spdlog::info("registered worker {} as {} ({} actions, slots {})", spec.name, out.worker_id,
                actions.size(), slots_text);
