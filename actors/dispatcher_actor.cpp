@@ -137,6 +137,9 @@ public:
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
       [this](msg::retry_atom, uint64_t seq, uint64_t attempt) { on_retry(seq, attempt); },
+      // A reload: new assignments get the new state; runs going keep theirs. Dropping ours lets
+      // the old state's gate close once its last run ends.
+      [this](msg::swap_atom, lifespan_state_ptr& next) { state_ = std::move(next); },
       [this](msg::drain_atom) { begin_stop(); },
       [this](msg::drain_atom, msg::force_atom) { force_stop(); },
       [this](msg::deadline_atom, msg::stop_timer timer) { on_stop_timer(timer); },
@@ -592,6 +595,8 @@ private:
   }
 
   void dispatch(msg::assignment job) {
+    // A run that waited for a slot across a reload starts with the state current now.
+    job.state = state_;
     auto slot = pool_.take(wire::run_ref{job.action});
     worker_metrics::add(metrics_->runs_started);
     note_slots();

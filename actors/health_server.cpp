@@ -112,6 +112,11 @@ std::string health_server::metrics_text(const worker_metrics& m, const identity&
      MetricType::Gauge, load(m.outbox_depth)},
     {"hatchet_worker_lifespan_setup_seconds", "How long the lifespan setup took",
      MetricType::Gauge, m.lifespan_setup_seconds.load(std::memory_order_relaxed)},
+    {"hatchet_worker_lifespan_reloads_total", "Reloads that put a new lifespan state in service",
+     MetricType::Counter, load(m.lifespan_reloads)},
+    {"hatchet_worker_lifespan_reload_failures_total",
+     "Reloads whose setup failed (the worker kept its state)", MetricType::Counter,
+     load(m.lifespan_reload_failures)},
   };
   std::vector<prometheus::MetricFamily> families;
   for (const auto& f : singles)

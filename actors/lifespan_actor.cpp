@@ -12,10 +12,11 @@ namespace {
 class lifespan_actor : public caf::event_based_actor {
 public:
   lifespan_actor(caf::actor_config& cfg, lifespan_fn fn, std::string worker_name,
-                 std::shared_ptr<lifespan_report> report)
+                 uint64_t generation, std::shared_ptr<lifespan_report> report)
     : caf::event_based_actor(cfg),
       fn_(std::move(fn)),
       worker_name_(std::move(worker_name)),
+      generation_(generation),
       report_(std::move(report)) {
   }
 
@@ -28,9 +29,11 @@ public:
           return lifespan_state_ptr{}; // no lifespan: tasks see none
         try {
           driver_ = fn_.make();
-          auto state = driver_->setup();
-          spdlog::info("worker {}: lifespan set up", worker_name_);
-          return state;
+          auto built = driver_->setup();
+          spdlog::info("worker {}: lifespan set up{}", worker_name_, label());
+          // The same object, numbered: tasks can tell which setup they hold.
+          return lifespan_state_ptr{std::make_shared<const lifespan_state>(
+            lifespan_state{built->type, built->value, generation_})};
         } catch (const std::exception& e) {
           driver_.reset(); // destroys the coroutine frame: what setup built is released
           return make_error(errc::lifespan_setup_failed,
@@ -57,14 +60,14 @@ public:
       // Task code still uses the state. Destroying the coroutine frame would run its locals'
       // destructors under that code, so the frame is deliberately left alive: the process is
       // about to end, and a leak is the lesser harm.
-      spdlog::error("worker {}: lifespan cleanup skipped: task code still holds the state",
-                    worker_name_);
+      spdlog::error("worker {}: lifespan cleanup{} skipped: task code still holds the state",
+                    worker_name_, label());
       (void) driver_.release();
       return;
     }
     std::string error;
     try {
-      spdlog::info("worker {}: lifespan cleanup starting", worker_name_);
+      spdlog::info("worker {}: lifespan cleanup{} starting", worker_name_, label());
       driver_->cleanup();
     } catch (const std::exception& e) {
       error = demangle(typeid(e).name()) + ": " + e.what();
@@ -73,17 +76,23 @@ public:
     }
     driver_.reset();
     if (error.empty())
-      spdlog::info("worker {}: lifespan cleanup finished", worker_name_);
+      spdlog::info("worker {}: lifespan cleanup{} finished", worker_name_, label());
     else
-      spdlog::error("worker {}: lifespan cleanup failed: {}", worker_name_, error);
+      spdlog::error("worker {}: lifespan cleanup{} failed: {}", worker_name_, label(), error);
     std::lock_guard lock{report_->mtx};
     report_->cleaned_up = true;
     report_->cleanup_error = std::move(error);
   }
 
 private:
+  /// "" for the first generation (the usual case reads as before), " (generation N)" after.
+  std::string label() const {
+    return generation_ == 1 ? std::string{} : " (generation " + std::to_string(generation_) + ")";
+  }
+
   lifespan_fn fn_;
   std::string worker_name_;
+  uint64_t generation_;
   std::shared_ptr<lifespan_report> report_;
   std::unique_ptr<lifespan_driver> driver_;
 };
@@ -91,10 +100,10 @@ private:
 } // namespace
 
 caf::actor spawn_lifespan_actor(caf::local_actor* parent, lifespan_fn fn,
-                                std::string worker_name,
+                                std::string worker_name, uint64_t generation,
                                 std::shared_ptr<lifespan_report> report) {
   return parent->spawn<lifespan_actor, caf::detached + caf::monitored>(
-    std::move(fn), std::move(worker_name), std::move(report));
+    std::move(fn), std::move(worker_name), generation, std::move(report));
 }
 
 } // namespace hatchet::detail

@@ -6,6 +6,7 @@
 // The supervisor stops it only after the dispatcher, and with it the last task actor, is gone,
 // which is what makes "cleanup after the last task" hold.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,8 +29,9 @@ struct lifespan_report {
   bool skip_cleanup = false;
 };
 
+/// `generation` numbers the state it sets up (1 for the first; each reload has its own actor).
 caf::actor spawn_lifespan_actor(caf::local_actor* parent, lifespan_fn fn,
-                                std::string worker_name,
+                                std::string worker_name, uint64_t generation,
                                 std::shared_ptr<lifespan_report> report);
 
 } // namespace hatchet::detail

@@ -200,6 +200,7 @@ int worker::run() {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGQUIT);
+  sigaddset(&signals, SIGHUP);
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   int code = exit_code::worker_failed;
@@ -224,6 +225,11 @@ int worker::run() {
           spdlog::warn("worker {}: SIGQUIT: cold stop, no drain and no cleanup", spec_->name);
           caf::anon_send(waker, msg::shutdown_atom::value);
           return;
+        }
+        if (sig == SIGHUP) {
+          spdlog::info("worker {}: received SIGHUP: reloading the lifespan", spec_->name);
+          caf::anon_send(sup, msg::reload_atom::value); // the supervisor logs how it went
+          continue;
         }
         ++received;
         spdlog::info("worker {}: received {}{}", spec_->name, sig == SIGINT ? "SIGINT" : "SIGTERM",

@@ -36,6 +36,8 @@ struct worker_metrics {
   std::atomic<uint64_t> heartbeat_failures{0};
   std::atomic<int64_t> outbox_depth{0};
   std::atomic<double> lifespan_setup_seconds{0};
+  std::atomic<uint64_t> lifespan_reloads{0};
+  std::atomic<uint64_t> lifespan_reload_failures{0};
   /// Per bucket (not cumulative), the last one for runs over every bound.
   std::array<std::atomic<uint64_t>, duration_bounds.size() + 1> duration_buckets{};
   std::atomic<uint64_t> duration_count{0};

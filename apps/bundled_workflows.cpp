@@ -82,7 +82,9 @@ hatchet::workflow demo_lifespan_workflow() {
   hatchet::workflow wf{"DemoLifespanWorkflow"};
   wf.task("state", [](const hatchet::empty_model&, hatchet::context& ctx) {
     const auto& st = ctx.lifespan<demo_state>();
-    return nlohmann::json{{"greeting", st.greeting}, {"started_at", st.started_at}};
+    return nlohmann::json{{"greeting", st.greeting},
+                          {"started_at", st.started_at},
+                          {"generation", ctx.lifespan_generation()}};
   });
   return wf;
 }

@@ -55,7 +55,8 @@ are flushed (--flush-timeout at most), Unsubscribe; then the lifespan cleanup, o
 holds the state any more (at most --cleanup-timeout; after that it is skipped, exit 8). A second
 SIGINT/SIGTERM skips the waiting (running tasks are cancelled and reported FAILED at once); the
 cleanup still runs, bounded by --cleanup-timeout. SIGQUIT is a cold stop: exit at once, no drain,
-no cleanup.
+no cleanup. SIGHUP reloads the lifespan without a restart (docs/lifespans.md): new runs get the
+new state, runs going keep theirs, the old state is cleaned up after its last run.
 
 exit codes: 0 clean stop (also when stopped during the lifespan setup: nothing registered, the
 setup's resources cleaned up); 1 could not start (configuration, lifespan setup, registration,

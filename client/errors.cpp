@@ -22,6 +22,7 @@ const char* to_string(errc x) noexcept {
     case errc::forced_stop: return "forced_stop";
     case errc::cleanup_timed_out: return "cleanup_timed_out";
     case errc::cleanup_skipped: return "cleanup_skipped";
+    case errc::reload_failed: return "reload_failed";
   }
   return "unknown";
 }

@@ -135,6 +135,11 @@ public:
     return *static_cast<const plain*>(state_->value.get());
   }
 
+  /// Which lifespan state this run holds: 1 for the worker's first, one more for each successful
+  /// reload (hatchet::reload, SIGHUP for hatchet-worker); 0 when the worker has no lifespan. A run
+  /// keeps the state it started with to its end, whatever reloads happen meanwhile.
+  uint64_t lifespan_generation() const noexcept { return state_ ? state_->generation : 0; }
+
   /// True once the engine cancelled this run (or the worker is cancelling it at shutdown). A
   /// cancelled run reports nothing back: whatever the task returns is dropped.
   bool cancelled() const noexcept { return stop_.stop_requested(); }

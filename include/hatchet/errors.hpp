@@ -49,6 +49,9 @@ enum class errc : uint8_t {
   /// Task code still held the lifespan state when cleanup_timeout passed (a task that ignores
   /// its cancellation): the cleanup was skipped rather than run under it.
   cleanup_skipped,
+  /// A lifespan reload did not put a new state in service (its setup failed, a later reload
+  /// finished first, or the worker began stopping); the worker serves on with the state it had.
+  reload_failed,
 };
 
 /// Renders an `errc` value as its enumerator name.

@@ -35,6 +35,7 @@
 #include <coroutine>
 #include <exception>
 #include <functional>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -60,6 +61,8 @@ std::string demangle(const char* mangled);
 struct lifespan_state {
   std::type_index type;
   std::shared_ptr<const void> value;
+  /// Which setup built it: 1 for the worker's first, one more for each successful reload.
+  uint64_t generation = 1;
 };
 
 using lifespan_state_ptr = std::shared_ptr<const lifespan_state>;
@@ -195,7 +198,7 @@ public:
                            "exactly once");
     // Aliasing constructor: the type-erased pointer shares ownership of the one yielded object.
     return std::make_shared<const lifespan_state>(
-      lifespan_state{typeid(T), std::shared_ptr<const void>(p.value, p.value.get())});
+      lifespan_state{typeid(T), std::shared_ptr<const void>(p.value, p.value.get()), 1});
   }
 
   void cleanup() override {

@@ -142,6 +142,18 @@ caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor&
 caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
                                          std::chrono::milliseconds timeout);
 
+/// Reloads a spawned worker's lifespan without a restart: a new setup runs while the worker
+/// serves with the current state. On success every new assignment gets the new state, runs
+/// already going keep theirs to their end, and the old state is cleaned up once its last run has
+/// ended; the answer is the new state's generation (ctx.lifespan_generation()). On failure (the
+/// setup threw or ended without co_yield) the worker serves on with the state it had, logs the
+/// cause and answers errc::reload_failed with it. Nothing is registered again. Reloads may
+/// overlap; a reload that finishes after a later one is not put in service (reload_failed). A
+/// stop cleans up every state still alive, newest first, after the drain. `timeout` bounds the
+/// wait for the answer, not the setup.
+caf::expected<uint64_t> reload(caf::actor_system& sys, const caf::actor& worker,
+                               std::chrono::milliseconds timeout);
+
 /// Where a spawned worker's health server listens ("address:port", the port as bound: useful
 /// with HATCHET_CLIENT_WORKER_HEALTHCHECK_PORT=0), or an error when the server is not enabled.
 caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,

@@ -1,0 +1,135 @@
+#pragma once
+// The supervisor's book of lifespan states. A reload sets up a new state while the worker serves
+// with the current one; each state (a generation) has its own lifespan actor, its own gate and
+// its own cleanup. A generation moves through:
+//
+//   setting_up -> current -> retiring -> cleaning -> (gone)
+//        \-> failed (setup threw or never yielded) ----^
+//
+// Only the current generation is handed to new assignments. A retiring one is cleaned up once
+// its gate closes (its last holder is gone); at a stop, every generation still alive is cleaned
+// up after the drain, newest first. Plain bookkeeping: no actor code, so it is tested alone.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <list>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+
+#include "actors/lifespan_actor.hpp"
+#include "hatchet/lifespan.hpp"
+
+namespace hatchet::detail {
+
+struct generation {
+  enum class phase : uint8_t { setting_up, current, retiring, cleaning };
+
+  uint64_t id = 0;
+  phase at = phase::setting_up;
+  caf::actor actor; ///< the lifespan actor; null once it has ended
+  std::shared_ptr<lifespan_report> report = std::make_shared<lifespan_report>();
+  std::weak_ptr<const lifespan_state> holders; ///< the gated state, to count its holders
+  std::shared_ptr<const std::atomic<bool>> gate_closed; ///< null until the gate is opened
+
+  /// No task code holds the state (or it never reached any).
+  bool closed() const { return !gate_closed || gate_closed->load(); }
+  long holder_count() const { return holders.use_count(); }
+};
+
+class lifespan_generations {
+public:
+  /// A new generation, setting up; ids count up from 1. The reference stays valid until
+  /// remove(id).
+  generation& add() {
+    auto& g = all_.emplace_back();
+    g.id = ++last_id_;
+    return g;
+  }
+
+  generation* find(uint64_t id) {
+    auto i = std::find_if(all_.begin(), all_.end(), [&](auto& g) { return g.id == id; });
+    return i == all_.end() ? nullptr : &*i;
+  }
+
+  generation* find(const caf::actor_addr& actor) {
+    auto i = std::find_if(all_.begin(), all_.end(),
+                          [&](auto& g) { return g.actor && g.actor.address() == actor; });
+    return i == all_.end() ? nullptr : &*i;
+  }
+
+  /// The generation new assignments get, if any.
+  generation* current() {
+    auto i = std::find_if(all_.begin(), all_.end(),
+                          [](auto& g) { return g.at == generation::phase::current; });
+    return i == all_.end() ? nullptr : &*i;
+  }
+
+  /// `g` becomes current; the one current before retires. Returns the retired one's id, 0 if
+  /// there was none.
+  uint64_t promote(generation& g) {
+    uint64_t retired = 0;
+    if (auto* old = current()) {
+      old->at = generation::phase::retiring;
+      retired = old->id;
+    }
+    g.at = generation::phase::current;
+    return retired;
+  }
+
+  /// True when a generation newer than `id` is current already (a later reload finished first).
+  bool superseded(uint64_t id) {
+    auto* c = current();
+    return c != nullptr && c->id > id;
+  }
+
+  void remove(uint64_t id) {
+    std::erase_if(all_, [&](auto& g) { return g.id == id; });
+  }
+
+  bool empty() const noexcept { return all_.empty(); }
+  size_t size() const noexcept { return all_.size(); }
+  uint64_t last_id() const noexcept { return last_id_; }
+
+  /// Every generation whose last holder is gone.
+  bool all_closed() const {
+    return std::all_of(all_.begin(), all_.end(), [](auto& g) { return g.closed(); });
+  }
+
+  /// Task code still holding a state, over every generation.
+  long holders_left() const {
+    long n = 0;
+    for (const auto& g : all_)
+      n += g.closed() ? 0 : std::max<long>(g.holder_count(), 1);
+    return n;
+  }
+
+  /// The newest generation that has set up and is not yet told to clean up (setting_up ones are
+  /// waited for: their setup is user code that cannot be interrupted).
+  generation* newest_to_clean() {
+    for (auto i = all_.rbegin(); i != all_.rend(); ++i)
+      if (i->actor && i->at != generation::phase::cleaning
+          && i->at != generation::phase::setting_up)
+        return &*i;
+    return nullptr;
+  }
+
+  /// A generation whose lifespan actor is cleaning up now, if any.
+  generation* cleaning() {
+    auto i = std::find_if(all_.begin(), all_.end(),
+                          [](auto& g) { return g.at == generation::phase::cleaning; });
+    return i == all_.end() ? nullptr : &*i;
+  }
+
+  std::list<generation>& all() noexcept { return all_; }
+
+private:
+  std::list<generation> all_; ///< oldest first
+  uint64_t last_id_ = 0;
+};
+
+} // namespace hatchet::detail
