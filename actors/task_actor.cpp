@@ -118,7 +118,9 @@ private:
     async_->assignment = std::move(a);
     async_->ctx = std::move(p.ctx);
     try {
-      async_->coro = async_->assignment.task->async_fn(std::move(p.input), *async_->ctx);
+      async_->coro = async_->ctx->dependencies()
+                       ? with_dependencies(async_->assignment, std::move(p.input), *async_->ctx)
+                       : async_->assignment.task->async_fn(std::move(p.input), *async_->ctx);
     } catch (...) { // only allocating the frame can throw here
       auto outcome = settle(async_->assignment, [] () -> nlohmann::json { throw; });
       async_.reset();

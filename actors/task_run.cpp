@@ -1,5 +1,7 @@
 #include "actors/task_run.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cxxabi.h>
 
 #include <memory>
@@ -94,6 +96,9 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
+  if (!a.task->options.depends.empty())
+    run.ctx->attach_dependencies(
+      std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));
   return run;
 }
 
@@ -130,7 +135,38 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
   if (auto* early = std::get_if<msg::task_outcome>(&prepared))
     return std::move(*early);
   auto& run = std::get<prepared_run>(prepared);
-  return settle(a, [&] { return a.task->fn(run.input, *run.ctx); });
+  auto* deps = run.ctx->dependencies();
+  if (deps == nullptr)
+    return settle(a, [&] { return a.task->fn(run.input, *run.ctx); });
+  auto outcome = settle(a, [&] {
+    deps->build(*run.ctx);
+    return a.task->fn(run.input, *run.ctx);
+  });
+  log_teardown_errors(a, deps->teardown());
+  return outcome;
+}
+
+void log_teardown_errors(const msg::assignment& a, const std::string& errors) {
+  if (!errors.empty())
+    spdlog::warn("task {} (run {}): {}", a.task->name, a.action.task_run_external_id, errors);
+}
+
+co_task<nlohmann::json> with_dependencies(const msg::assignment& a, nlohmann::json input,
+                                          context& ctx) {
+  auto* deps = ctx.dependencies();
+  // Setup and teardown may block (a pool, a file, a network call): a task thread runs them.
+  co_await ctx.run_blocking([deps, &ctx] { deps->build(ctx); });
+  nlohmann::json out;
+  std::exception_ptr failed;
+  try {
+    out = co_await a.task->async_fn(std::move(input), ctx);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  log_teardown_errors(a, co_await ctx.run_blocking([deps] { return deps->teardown(); }));
+  if (failed)
+    std::rethrow_exception(failed);
+  co_return out;
 }
 
 } // namespace hatchet::detail

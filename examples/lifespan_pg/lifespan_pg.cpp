@@ -73,12 +73,22 @@ hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size) {
 // [/snippet:lifespan]
 
 // [snippet:workflow]
+hatchet::dependency<pqxx::connection*> connection() {
+  // Each run borrows a connection from the lifespan's pool before its task starts, and gives it
+  // back when the task has ended (returned, thrown or been cancelled).
+  return hatchet::provide("connection", [](hatchet::context& ctx)
+                                          -> hatchet::resource<pqxx::connection*> {
+    auto lease = ctx.lifespan<Lifespan>().pool->acquire();
+    co_yield &*lease;
+  });
+}
+
 hatchet::workflow workflow() {
   hatchet::workflow wf{"LifespanWorkflow"};
-  wf.task("sync_lifespan_task", [](const hatchet::empty_model&, hatchet::context& ctx) {
+  auto conn = connection();
+  wf.task("sync_lifespan_task", [conn](const hatchet::empty_model&, hatchet::context& ctx) {
     const auto& ls = ctx.lifespan<Lifespan>(); // const Lifespan&: tasks cannot change it
-    auto conn = ls.pool->acquire();
-    pqxx::read_transaction tx{*conn};
+    pqxx::read_transaction tx{*ctx.use(conn)};
     auto rows = tx.exec("SELECT external_id FROM lookup_table ORDER BY created_at, external_id "
                         "LIMIT 5");
     TaskOutput out; // {num_rows, external_ids}, to JSON through nlohmann
@@ -87,7 +97,7 @@ hatchet::workflow workflow() {
       out.external_ids.push_back(row[0].as<std::string>());
     spdlog::debug("executed sync task with lifespan (foo={})", ls.foo);
     return out;
-  });
+  }, {.depends = {conn}});
   return wf;
 }
 // [/snippet:workflow]

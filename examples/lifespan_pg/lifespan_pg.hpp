@@ -72,7 +72,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TaskOutput, num_rows, external_ids)
 /// The lifespan: opens the pool (and seeds the example table when it is empty), yields, closes.
 hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size);
 
-/// "LifespanWorkflow" with the task "sync_lifespan_task".
+/// The per-run dependency: a connection borrowed from the lifespan's pool for the task's run.
+hatchet::dependency<pqxx::connection*> connection();
+
+/// "LifespanWorkflow" with the task "sync_lifespan_task", which takes its connection through
+/// `connection()`.
 hatchet::workflow workflow();
 
 } // namespace lifespan_pg

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hatchet/co_task.hpp"
+#include "hatchet/depends.hpp"
 #include "hatchet/errors.hpp"
 #include "hatchet/lifespan.hpp"
 
@@ -184,6 +185,24 @@ public:
   /// Outputs of completed parent tasks in a DAG, by parent task name.
   const nlohmann::json& parents() const noexcept { return info_.parents; }
 
+  /// The resource the dependency `d` built for this run (see hatchet/depends.hpp). Throws
+  /// dependency_error when the task did not declare `d` in task_options::depends (nor needs it
+  /// through a declared one). The resource lives until the task has ended.
+  template <class T>
+  T& use(const dependency<T>& d) {
+    void* built = deps_ ? deps_->find(d.provider().get()) : nullptr;
+    if (built == nullptr)
+      throw dependency_error("task '" + info_.task_name + "' uses the dependency '" + d.name()
+                             + "', which it does not declare (task_options::depends)");
+    return *static_cast<T*>(built);
+  }
+
+  /// Internal: the run's dependencies, set by the worker before the task when it declares any.
+  detail::dependency_scope* dependencies() noexcept { return deps_.get(); }
+  void attach_dependencies(std::unique_ptr<detail::dependency_scope> scope) {
+    deps_ = std::move(scope);
+  }
+
 private:
   detail::async_hooks* require_hooks(const char* what) const {
     if (hooks_ == nullptr)
@@ -198,6 +217,8 @@ private:
   std::stop_token stop_;
   detail::async_hooks* hooks_ = nullptr;
   std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;
+  /// Declared last: torn down first, while the rest of the context is still there.
+  std::unique_ptr<detail::dependency_scope> deps_;
 };
 
 } // namespace hatchet

@@ -4,6 +4,7 @@
 #include "hatchet/client.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/context.hpp"
+#include "hatchet/depends.hpp"
 #include "hatchet/errors.hpp"
 #include "hatchet/input.hpp"
 #include "hatchet/lifespan.hpp"

@@ -41,6 +41,9 @@ struct task_options {
   std::vector<std::string> parents = {};
   /// Slot units this task takes on the worker. Default 1.
   int slot_cost = 1;
+  /// Resources built for each run before the task and torn down after it (hatchet/depends.hpp);
+  /// the task reads them with ctx.use(d). Default: none.
+  std::vector<detail::provider_ptr> depends = {};
 };
 
 /// Thrown when a task's input does not decode into its input type; the run ends FAILED with the
