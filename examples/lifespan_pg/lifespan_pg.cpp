@@ -73,6 +73,7 @@ hatchet::lifespan<Lifespan> lifespan(std::string conninfo, size_t pool_size) {
 // [/snippet:lifespan]
 
 // [snippet:workflow]
+// [snippet:connection]
 hatchet::dependency<pqxx::connection*> connection() {
   // Each run borrows a connection from the lifespan's pool before its task starts, and gives it
   // back when the task has ended (returned, thrown or been cancelled).
@@ -82,6 +83,7 @@ hatchet::dependency<pqxx::connection*> connection() {
     co_yield &*lease;
   });
 }
+// [/snippet:connection]
 
 hatchet::workflow workflow() {
   hatchet::workflow wf{"LifespanWorkflow"};
