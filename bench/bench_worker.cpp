@@ -17,6 +17,9 @@
 #include <string>
 #include <thread>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <hatchet/hatchet.hpp>
 
 #include "client/parse.hpp"
@@ -49,6 +52,8 @@ int main(int argc, char** argv) {
   std::string name = "bench-worker";
   bool sync_noop = false;
   bool sync_sleep = false;
+  bool dependency = false;
+  int reload_every_ms = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -78,9 +83,13 @@ int main(int argc, char** argv) {
       sync_noop = true;
     else if (a == "--sync-sleep")
       sync_sleep = true;
+    else if (a == "--dependency")
+      dependency = true;
+    else if (a == "--reload-every-ms")
+      reload_every_ms = number(parse_whole<int>(a, next(), 1));
     else {
       std::cerr << "usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME] "
-                   "[--sync-noop] [--sync-sleep]\n";
+                   "[--sync-noop] [--sync-sleep] [--dependency] [--reload-every-ms MS]\n";
       return 2;
     }
   }
@@ -94,15 +103,30 @@ int main(int argc, char** argv) {
     volatile unsigned char b = st.data[0];
     (void)b;
   };
+  // --dependency: each noop run takes a resource built from the lifespan state before the task
+  // and torn down after it (the cost of a per-task dependency).
+  auto resource = hatchet::provide("bench-resource", [](hatchet::context& ctx)
+                                                       -> hatchet::resource<const unsigned char*> {
+    co_yield ctx.lifespan<bench_state>().data.get();
+  });
+  hatchet::task_options noop_options;
+  if (dependency)
+    noop_options.depends = {resource};
   hatchet::workflow noop{"BenchNoop"};
   if (sync_noop)
-    noop.task("noop", [=](const hatchet::empty_model&, hatchet::context& ctx) { touch_state(ctx); });
+    noop.task("noop", [=](const hatchet::empty_model&, hatchet::context& ctx) {
+      touch_state(ctx);
+      if (dependency)
+        static_cast<void>(*ctx.use(resource));
+    }, noop_options);
   else
     noop.task("noop", [=](const hatchet::empty_model&,
                           hatchet::context& ctx) -> hatchet::co_task<void> {
       touch_state(ctx);
+      if (dependency)
+        static_cast<void>(*ctx.use(resource));
       co_return;
-    });
+    }, noop_options);
   hatchet::workflow sleeper{"BenchSleep"};
   if (sync_sleep)
     sleeper.task("sleep", [=](const sleep_input& in, hatchet::context& ctx) {
@@ -115,6 +139,18 @@ int main(int argc, char** argv) {
       touch_state(ctx);
       co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
     }, {.timeout = "300s"});
+  // --reload-every-ms: the lifespan is reloaded (SIGHUP) this often while the worker serves.
+  if (reload_every_ms > 0)
+    std::thread{[reload_every_ms] {
+      // The signal goes to the worker's signal thread, never to this one.
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{reload_every_ms});
+        ::kill(::getpid(), SIGHUP);
+      }
+    }}.detach();
   return client
     ->worker(name, {.slots = slots,
                     .workflows = {noop, sleeper},
