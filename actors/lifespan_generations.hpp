@@ -35,6 +35,7 @@ struct generation {
   std::shared_ptr<lifespan_report> report = std::make_shared<lifespan_report>();
   std::weak_ptr<const lifespan_state> holders; ///< the gated state, to count its holders
   std::shared_ptr<const std::atomic<bool>> gate_closed; ///< null until the gate is opened
+  bool deadline_armed = false; ///< its cleanup is bounded by cleanup_timeout (stop only)
 
   /// No task code holds the state (or it never reached any).
   bool closed() const { return !gate_closed || gate_closed->load(); }

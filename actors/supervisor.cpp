@@ -347,8 +347,11 @@ private:
   /// At a stop, after the drain: one cleanup at a time, newest state first, each bounded by
   /// cleanup_timeout. A reload still setting up is waited for, then cleaned up too.
   void clean_next() {
-    if (generations_.cleaning() != nullptr)
+    if (auto* busy = generations_.cleaning()) {
+      // A cleanup begun while serving (a retired state) is bounded from the stop on, too.
+      arm_cleanup_deadline(*busy);
       return; // its down message continues
+    }
     auto* g = generations_.newest_to_clean();
     if (g == nullptr) {
       if (generations_.empty())
@@ -357,7 +360,14 @@ private:
     }
     g->at = generation::phase::cleaning;
     send_exit(g->actor, caf::exit_reason::user_shutdown);
-    delayed_send(this, spec_->options.cleanup_timeout, msg::deadline_atom::value, g->id);
+    arm_cleanup_deadline(*g);
+  }
+
+  void arm_cleanup_deadline(generation& g) {
+    if (g.deadline_armed)
+      return;
+    g.deadline_armed = true;
+    delayed_send(this, spec_->options.cleanup_timeout, msg::deadline_atom::value, g.id);
   }
 
   void on_cleanup_deadline(uint64_t id) {
@@ -408,8 +418,12 @@ private:
 
   /// Every lifespan actor is gone: the supervisor quits with the first thing that went wrong.
   void finish() {
+    // A failed cleanup outranks a drain that timed out or a forced stop, not a skipped cleanup:
+    // that one says task code is still running, and the process must not be torn down under it.
+    auto code = failure_ ? exit_code_for(failure_) : exit_code::ok;
     if (!cleanup_error_.empty()
-        && (!failure_ || exit_code_for(failure_) >= exit_code::drain_timed_out))
+        && (!failure_
+            || (code >= exit_code::drain_timed_out && code != exit_code::cleanup_skipped)))
       return quit(make_error(errc::lifespan_cleanup_failed, cleanup_error_));
     if (failure_)
       return quit(failure_);

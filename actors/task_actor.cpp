@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/run_dependencies.hpp"
 #include "actors/task_run.hpp"
 #include "messages/messages.hpp"
 

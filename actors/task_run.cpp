@@ -142,6 +142,7 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
     deps->build(*run.ctx);
     return a.task->fn(run.input, *run.ctx);
   });
+  run.ctx->end_callbacks();
   log_teardown_errors(a, deps->teardown());
   return outcome;
 }
@@ -149,24 +150,6 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
 void log_teardown_errors(const msg::assignment& a, const std::string& errors) {
   if (!errors.empty())
     spdlog::warn("task {} (run {}): {}", a.task->name, a.action.task_run_external_id, errors);
-}
-
-co_task<nlohmann::json> with_dependencies(const msg::assignment& a, nlohmann::json input,
-                                          context& ctx) {
-  auto* deps = ctx.dependencies();
-  // Setup and teardown may block (a pool, a file, a network call): a task thread runs them.
-  co_await ctx.run_blocking([deps, &ctx] { deps->build(ctx); });
-  nlohmann::json out;
-  std::exception_ptr failed;
-  try {
-    out = co_await a.task->async_fn(std::move(input), ctx);
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  log_teardown_errors(a, co_await ctx.run_blocking([deps] { return deps->teardown(); }));
-  if (failed)
-    std::rethrow_exception(failed);
-  co_return out;
 }
 
 } // namespace hatchet::detail

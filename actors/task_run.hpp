@@ -52,11 +52,6 @@ msg::task_outcome settle(const msg::assignment& a, const std::function<nlohmann:
 /// Logs what the teardowns of a run's dependencies threw (the run's outcome stands).
 void log_teardown_errors(const msg::assignment& a, const std::string& errors);
 
-/// A co_task with dependencies: builds them on a task thread, runs the task, tears them down on a
-/// task thread whatever the task did, then returns its output or rethrows its exception.
-co_task<nlohmann::json> with_dependencies(const msg::assignment& a, nlohmann::json input,
-                                          context& ctx);
-
 /// Runs a synchronous task on the calling thread and never throws: a thrown exception, an
 /// undecodable payload or input, and an output that is not a JSON object become a FAILED outcome.
 msg::task_outcome execute(const msg::assignment& a, std::stop_token stop);

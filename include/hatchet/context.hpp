@@ -136,8 +136,9 @@ public:
     return *static_cast<const plain*>(state_->value.get());
   }
 
-  /// Which lifespan state this run holds: 1 for the worker's first, one more for each successful
-  /// reload (hatchet::reload, SIGHUP for hatchet-worker); 0 when the worker has no lifespan. A run
+  /// Which lifespan state this run holds: 1 for the worker's first, then the number of the reload
+  /// that built it (every reload started takes the next number, so a failed one leaves a gap;
+  /// hatchet::reload, SIGHUP for hatchet-worker); 0 when the worker has no lifespan. A run
   /// keeps the state it started with to its end, whatever reloads happen meanwhile.
   uint64_t lifespan_generation() const noexcept { return state_ ? state_->generation : 0; }
 
@@ -197,6 +198,10 @@ public:
     return *static_cast<T*>(built);
   }
 
+  /// Internal: unregisters the on_cancel callbacks (waiting for one already running), so that
+  /// none runs once the task has ended and its dependencies are torn down.
+  void end_callbacks() noexcept { callbacks_.clear(); }
+
   /// Internal: the run's dependencies, set by the worker before the task when it declares any.
   detail::dependency_scope* dependencies() noexcept { return deps_.get(); }
   void attach_dependencies(std::unique_ptr<detail::dependency_scope> scope) {
@@ -216,9 +221,10 @@ private:
   const detail::lifespan_state* state_;
   std::stop_token stop_;
   detail::async_hooks* hooks_ = nullptr;
-  std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;
-  /// Declared last: torn down first, while the rest of the context is still there.
+  /// Destroyed after the callbacks (members go in reverse order): no cancel callback can reach a
+  /// resource being torn down.
   std::unique_ptr<detail::dependency_scope> deps_;
+  std::vector<std::unique_ptr<std::stop_callback<std::function<void()>>>> callbacks_;
 };
 
 } // namespace hatchet

@@ -243,7 +243,7 @@ public:
   /// The built resource of `p`, or nullptr.
   void* find(const provider_base* p) const noexcept {
     for (const auto& [provider, built] : built_)
-      if (provider == p)
+      if (provider == p && built)
         return built->get();
     return nullptr;
   }
@@ -257,6 +257,8 @@ public:
     while (!built_.empty()) {
       auto [provider, built] = std::move(built_.back());
       built_.pop_back();
+      if (!built)
+        continue; // its setup failed: nothing to tear down
       try {
         built->teardown();
       } catch (const std::exception& e) {
@@ -281,17 +283,24 @@ private:
       return;
     for (const auto& need : p->needs)
       build_one(need, ctx);
+    // The place first, then the build: once built, a resource is never lost to an allocation.
+    built_.emplace_back(p.get(), nullptr);
     try {
-      built_.emplace_back(p.get(), p->build(ctx));
+      built_.back().second = p->build(ctx);
     } catch (const std::exception& e) {
-      auto what = describe_failure(*p, "setup", e);
-      teardown();
-      throw dependency_error(what);
+      fail_with(describe_failure(*p, "setup", e));
     } catch (...) {
-      teardown();
-      throw dependency_error("dependency '" + p->name
-                             + "' failed in its setup: a non-std exception");
+      fail_with("dependency '" + p->name + "' failed in its setup: a non-std exception");
     }
+  }
+
+  /// Tears down what was built before a failed setup, then throws: the setup's failure first,
+  /// then any teardown's.
+  [[noreturn]] void fail_with(std::string what) {
+    auto also = teardown();
+    if (!also.empty())
+      what += "\n" + also;
+    throw dependency_error(what);
   }
 
   const std::vector<provider_ptr>& declared_;

@@ -61,7 +61,8 @@ std::string demangle(const char* mangled);
 struct lifespan_state {
   std::type_index type;
   std::shared_ptr<const void> value;
-  /// Which setup built it: 1 for the worker's first, one more for each successful reload.
+  /// Which setup built it: 1 for the worker's first, then the number of the reload that built it
+  /// (each reload started takes the next number).
   uint64_t generation = 1;
 };
 

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE reload
 #include "harness.hpp"
 
+#include <future>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,16 @@ struct ledger {
   int setups = 0;
   std::map<int, int> cleanups; ///< setup number -> cleanups run
   std::atomic<bool> fail_next_setup{false};
+  /// The next setup waits for `release` (after saying so through `holding`).
+  std::atomic<bool> hold_next_setup{false};
+  gauge holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  /// The cleanup of this setup number takes `slow_cleanup` (0: none is slow).
+  std::atomic<int> slow_cleanup_of{0};
+  /// The cleanup of this setup number throws (0: none does).
+  std::atomic<int> failing_cleanup_of{0};
+  std::chrono::milliseconds slow_cleanup{0};
 };
 
 /// The state: which setup built it, and whether its cleanup has begun.
@@ -30,6 +41,10 @@ hatchet::lifespan_fn counted_lifespan(std::shared_ptr<ledger> book) {
   return [book]() -> hatchet::lifespan<model> {
     if (book->fail_next_setup.exchange(false))
       throw std::runtime_error{"the new model does not load"};
+    if (book->hold_next_setup.exchange(false)) {
+      book->holding.add(1);
+      book->released.wait();
+    }
     int n = 0;
     {
       std::lock_guard lock{book->mtx};
@@ -38,7 +53,12 @@ hatchet::lifespan_fn counted_lifespan(std::shared_ptr<ledger> book) {
     auto cleaning = std::make_shared<std::atomic<bool>>(false);
     co_yield hatchet::make_state<model>(n, cleaning);
     cleaning->store(true); // from here on, no task may see this state
-    std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(book->slow_cleanup_of == n ? book->slow_cleanup : 5ms);
+    if (book->failing_cleanup_of == n) {
+      std::lock_guard lock{book->mtx};
+      ++book->cleanups[n];
+      throw std::runtime_error{"the old pool did not close"};
+    }
     std::lock_guard lock{book->mtx};
     ++book->cleanups[n];
   };
@@ -51,10 +71,12 @@ HATCHET_DEFINE_INPUT(nap_input, ms)
 
 /// Reads the state at its start and at its end: the same object, the same generation, never
 /// one whose cleanup has begun.
-hatchet::workflow reload_workflow() {
+hatchet::workflow reload_workflow(std::shared_ptr<gauge> started = std::make_shared<gauge>()) {
   hatchet::workflow wf{"ReloadWorkflow"};
-  wf.task("nap", [](const nap_input& in, hatchet::context& ctx) -> hatchet::co_task<json> {
+  wf.task("nap", [started](const nap_input& in,
+                           hatchet::context& ctx) -> hatchet::co_task<json> {
     const auto& first = ctx.lifespan<model>();
+    started->add(1);
     auto generation = ctx.lifespan_generation();
     bool cleaned_at_start = first.cleaning->load();
     co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
@@ -161,13 +183,16 @@ BOOST_AUTO_TEST_CASE(a_failed_reload_leaves_the_worker_serving_with_the_old_stat
 // A run in progress keeps the old state across the reload; the old cleanup waits for it.
 BOOST_AUTO_TEST_CASE(the_old_state_is_cleaned_up_only_after_its_last_run) {
   auto book = std::make_shared<ledger>();
+  auto started = std::make_shared<gauge>();
   running_worker w{cfg, "reload-waits",
-                   {.slots = 4, .workflows = {reload_workflow()}, .lifespan = counted_lifespan(book)}};
+                   {.slots = 4,
+                    .workflows = {reload_workflow(started)},
+                    .lifespan = counted_lifespan(book)}};
   w.ready();
   auto adm = admin();
   auto long_run = adm.bulk_trigger({{"ReloadWorkflow", R"({"ms":1500})", {}}});
   BOOST_REQUIRE(long_run);
-  std::this_thread::sleep_for(300ms); // it has started under generation 1
+  BOOST_REQUIRE(started->wait_at_least(1, 10s)); // it runs under generation 1
   auto generation = hatchet::reload(w.system(), w.supervisor(), 10s);
   BOOST_REQUIRE(generation);
   BOOST_TEST(*generation == 2u);
@@ -200,34 +225,99 @@ BOOST_AUTO_TEST_CASE(overlapping_reloads_each_state_cleaned_once_and_a_late_one_
   running_worker w{cfg, "reload-overlap",
                    {.slots = 4, .workflows = {reload_workflow()}, .lifespan = counted_lifespan(book)}};
   w.ready();
-  std::vector<std::thread> callers;
-  std::mutex mtx;
-  std::vector<caf::expected<uint64_t>> answers;
-  for (int i = 0; i < 6; ++i)
-    callers.emplace_back([&] {
-      auto a = hatchet::reload(w.system(), w.supervisor(), 10s);
-      std::lock_guard lock{mtx};
-      answers.push_back(std::move(a));
-    });
-  for (auto& t : callers)
-    t.join();
-  int ok = 0;
-  for (const auto& a : answers)
-    ok += a ? 1 : 0;
-  BOOST_TEST(ok >= 1);
+  // Reload A (generation 2) is held in its setup while reload B (generation 3) finishes.
+  book->hold_next_setup = true;
+  std::future<caf::expected<uint64_t>> a = std::async(std::launch::async, [&] {
+    return hatchet::reload(w.system(), w.supervisor(), 20s);
+  });
+  BOOST_REQUIRE(book->holding.wait_at_least(1, 10s));
+  auto b = hatchet::reload(w.system(), w.supervisor(), 10s);
+  BOOST_REQUIRE(b);
+  BOOST_TEST(*b == 3u);
+  // A third, overlapping nothing, on top.
+  auto c = hatchet::reload(w.system(), w.supervisor(), 10s);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(*c == 4u);
+  book->release.set_value();
+  auto late = a.get();
+  BOOST_REQUIRE(!late);
+  auto text = hatchet::describe(late.error());
+  BOOST_TEST(text.find("a later reload (generation 4) finished first") != std::string::npos, text);
   auto runs = run_all("ReloadWorkflow", {R"({"ms":1})"});
-  uint64_t serving = json::parse(*runs.at(0).tasks.at(0).output).at("generation").get<uint64_t>();
-  uint64_t newest_ok = 0;
-  for (const auto& a : answers)
-    if (a)
-      newest_ok = std::max(newest_ok, *a);
-  BOOST_TEST(serving == newest_ok);
+  BOOST_TEST(json::parse(*runs.at(0).tasks.at(0).output).at("generation") == 4);
   BOOST_TEST(!w.stop());
   std::lock_guard lock{book->mtx};
-  BOOST_TEST(book->setups == 7);
-  BOOST_TEST(book->cleanups.size() == 7u);
+  BOOST_TEST(book->setups == 4);
+  BOOST_TEST(book->cleanups.size() == 4u); // the late one included
   for (const auto& [setup, n] : book->cleanups)
     BOOST_TEST(n == 1);
+}
+
+// A retired state whose cleanup is still running when the worker stops: the stop is bounded by
+// cleanup_timeout as for any cleanup, and says so.
+BOOST_AUTO_TEST_CASE(a_slow_cleanup_of_a_retired_state_does_not_hold_the_stop_past_cleanup_timeout) {
+  auto book = std::make_shared<ledger>();
+  book->slow_cleanup_of = 1;
+  book->slow_cleanup = 3s;
+  running_worker w{cfg, "reload-slow-cleanup",
+                   {.slots = 2,
+                    .workflows = {reload_workflow()},
+                    .lifespan = counted_lifespan(book),
+                    .cleanup_timeout = 500ms}};
+  w.ready();
+  BOOST_REQUIRE(hatchet::reload(w.system(), w.supervisor(), 10s)); // generation 1 retires
+  auto t0 = std::chrono::steady_clock::now();
+  auto reason = w.stop(20s);
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_REQUIRE(reason);
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed,
+             hatchet::describe(reason));
+  BOOST_TEST(took < 2500ms, "the stop took "
+                              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                              << " ms");
+}
+
+// A retired state's cleanup failed while the worker served; at the stop, task code still holds
+// the current state past cleanup_timeout. The exit says "cleanup skipped" (8), not "cleanup
+// failed" (3): only 8 tells the program not to tear the process down under that task code.
+BOOST_AUTO_TEST_CASE(a_skipped_cleanup_outranks_an_earlier_failed_one) {
+  auto book = std::make_shared<ledger>();
+  book->failing_cleanup_of = 1;
+  auto inside = std::make_shared<gauge>();
+  hatchet::workflow stuck{"StuckReloadWorkflow"};
+  stuck.task("stuck", [inside](const hatchet::empty_model&, hatchet::context& ctx) {
+    const auto& held = ctx.lifespan<model>();
+    inside->add(1);
+    std::this_thread::sleep_for(2s); // ignores its cancellation
+    inside->add(-1);
+    return json{{"setup", held.setup}};
+  });
+  running_worker w{cfg, "reload-skip",
+                   {.slots = 2,
+                    .workflows = {stuck},
+                    .lifespan = counted_lifespan(book),
+                    .drain_timeout = 100ms,
+                    .cancel_grace = 100ms,
+                    .cleanup_timeout = 300ms}};
+  w.ready();
+  BOOST_REQUIRE(hatchet::reload(w.system(), w.supervisor(), 10s));
+  auto until = std::chrono::steady_clock::now() + 5s; // generation 1's cleanup has failed
+  for (;;) {
+    {
+      std::lock_guard lock{book->mtx};
+      if (book->cleanups.count(1) == 1u)
+        break;
+    }
+    BOOST_REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(10ms);
+  }
+  BOOST_REQUIRE(admin().trigger({"StuckReloadWorkflow", "{}", {}}));
+  BOOST_REQUIRE(inside->wait_at_least(1, 10s));
+  auto reason = w.stop(20s);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
+             hatchet::describe(reason));
+  BOOST_REQUIRE(inside->wait_at_most(0, 10s)); // let the task end before the test does
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_without_a_lifespan_refuses_a_reload) {
