@@ -279,8 +279,11 @@ private:
                      "code and cannot be interrupted; the worker stops when it returns (SIGQUIT "
                      "ends the process at once)",
                      spec_->name);
-      else
+      else if (dispatcher_)
         spdlog::warn("worker {}: second stop request: not waiting for running tasks any more",
+                     spec_->name);
+      else
+        spdlog::info("worker {}: stop requested again; the worker is already cleaning up",
                      spec_->name);
       if (dispatcher_)
         send(dispatcher_, msg::drain_atom::value, msg::force_atom::value);
