@@ -573,7 +573,7 @@ private:
                    pool_.waiting());
       return;
     }
-    dispatch(std::move(job));
+    dispatch(std::move(job), std::move(ref), std::move(key));
   }
 
   /// A run this worker will not start: FAILED and retryable, so the engine runs it elsewhere.
@@ -594,14 +594,22 @@ private:
       dispatch(std::move(*pool_.next_waiting()));
   }
 
+  /// A waiting run takes a slot: its references are made from its assignment.
   void dispatch(msg::assignment job) {
+    wire::run_ref ref{job.action};
+    auto key = ref.key();
+    dispatch(std::move(job), std::move(ref), std::move(key));
+  }
+
+  /// `ref` and `key` are the run's, made once when it was assigned.
+  void dispatch(msg::assignment job, wire::run_ref ref, std::string key) {
     // A run that waited for a slot across a reload starts with the state current now.
     job.state = state_;
-    auto slot = pool_.take(wire::run_ref{job.action});
+    if (spdlog::should_log(spdlog::level::debug)) // the key is not built for nothing
+      spdlog::debug("worker {}: run {} ({}) starting", spec_->name, key, job.action.action_id);
+    auto slot = pool_.take(std::move(ref), std::move(key));
     worker_metrics::add(metrics_->runs_started);
     note_slots();
-    spdlog::debug("worker {}: run {} ({}) starting", spec_->name, job.action.key(),
-                  job.action.action_id);
     send(slot, msg::run_atom::value, std::move(job));
   }
 
@@ -635,14 +643,15 @@ private:
       worker_metrics::add(metrics_->runs_cancelled);
     } else if (run->cancelled_for_stop && o.kind == msg::task_outcome::failed) {
       // Interrupted by the shutdown: let the engine run it again elsewhere.
-      emit(run->ref, wire::step_event_type::failed, std::move(o.payload), false);
+      emit(std::move(run->ref), wire::step_event_type::failed, std::move(o.payload), false);
     } else if (o.kind == msg::task_outcome::completed) {
       spdlog::debug("worker {}: run {} completed", spec_->name, o.key);
-      emit(run->ref, wire::step_event_type::completed, std::move(o.payload), false);
+      emit(std::move(run->ref), wire::step_event_type::completed, std::move(o.payload), false);
     } else {
       spdlog::info("worker {}: run {} ({}) failed: {}", spec_->name, o.key, run->ref.action_id,
                    o.payload.substr(0, o.payload.find('\n')));
-      emit(run->ref, wire::step_event_type::failed, std::move(o.payload), o.should_not_retry);
+      emit(std::move(run->ref), wire::step_event_type::failed, std::move(o.payload),
+           o.should_not_retry);
     }
     dispatch_waiting();
     advance_stop();
@@ -709,14 +718,20 @@ private:
 
   void emit(const wire::run_ref& r, wire::step_event_type type, std::string payload,
             bool should_not_retry) {
+    emit(wire::run_ref{r}, type, std::move(payload), should_not_retry);
+  }
+
+  /// The run's last event: its ids move into the event instead of being copied.
+  void emit(wire::run_ref&& r, wire::step_event_type type, std::string payload,
+            bool should_not_retry) {
     fit_to_limit(r, type, payload, should_not_retry);
     wire::step_event ev;
     ev.worker_id = worker_id_;
-    ev.job_id = r.job_id;
-    ev.job_run_id = r.job_run_id;
-    ev.task_id = r.task_id;
-    ev.task_run_external_id = r.task_run_external_id;
-    ev.action_id = r.action_id;
+    ev.job_id = std::move(r.job_id);
+    ev.job_run_id = std::move(r.job_run_id);
+    ev.task_id = std::move(r.task_id);
+    ev.task_run_external_id = std::move(r.task_run_external_id);
+    ev.action_id = std::move(r.action_id);
     ev.timestamp_ns = now_ns();
     ev.type = type;
     ev.payload = std::move(payload);

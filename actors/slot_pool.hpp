@@ -61,9 +61,14 @@ public:
 
   /// Takes a free slot for the run `ref`. Precondition: has_free_slot().
   Slot take(wire::run_ref ref) {
+    auto key = ref.key();
+    return take(std::move(ref), std::move(key));
+  }
+
+  /// take(ref) for a caller that has the run's key already (`ref.key()`).
+  Slot take(wire::run_ref ref, std::string key) {
     Slot s = std::move(free_.back());
     free_.pop_back();
-    auto key = ref.key();
     running_.emplace(std::move(key),
                      run{s, std::move(ref), false, false, std::chrono::steady_clock::now()});
     return s;

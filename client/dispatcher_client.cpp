@@ -17,25 +17,27 @@ void set_now(google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
 }
 
-wire::assigned_action from_proto(const AssignedAction& a) {
+/// Moves the strings out of `a` (the stream's read buffer, parsed afresh by the next read): an
+/// assignment's dozen ids and its payload are not copied.
+wire::assigned_action from_proto(AssignedAction& a) {
   wire::assigned_action x;
-  x.tenant_id = a.tenant_id();
-  x.workflow_run_id = a.workflow_run_id();
-  x.job_id = a.job_id();
-  x.job_name = a.job_name();
-  x.job_run_id = a.job_run_id();
-  x.task_id = a.task_id();
-  x.task_run_external_id = a.task_run_external_id();
-  x.action_id = a.action_id();
+  x.tenant_id = std::move(*a.mutable_tenant_id());
+  x.workflow_run_id = std::move(*a.mutable_workflow_run_id());
+  x.job_id = std::move(*a.mutable_job_id());
+  x.job_name = std::move(*a.mutable_job_name());
+  x.job_run_id = std::move(*a.mutable_job_run_id());
+  x.task_id = std::move(*a.mutable_task_id());
+  x.task_run_external_id = std::move(*a.mutable_task_run_external_id());
+  x.action_id = std::move(*a.mutable_action_id());
   x.type = static_cast<wire::action_type>(a.action_type());
-  x.action_payload = a.action_payload();
-  x.task_name = a.task_name();
+  x.action_payload = std::move(*a.mutable_action_payload());
+  x.task_name = std::move(*a.mutable_task_name());
   x.retry_count = a.retry_count();
-  x.additional_metadata = a.additional_metadata();
-  x.parent_workflow_run_id = a.parent_workflow_run_id();
+  x.additional_metadata = std::move(*a.mutable_additional_metadata());
+  x.parent_workflow_run_id = std::move(*a.mutable_parent_workflow_run_id());
   x.priority = a.priority();
-  x.workflow_id = a.workflow_id();
-  x.workflow_version_id = a.workflow_version_id();
+  x.workflow_id = std::move(*a.mutable_workflow_id());
+  x.workflow_version_id = std::move(*a.mutable_workflow_version_id());
   return x;
 }
 
