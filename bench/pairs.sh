@@ -21,27 +21,13 @@ while [ $# -gt 0 ]; do
   shift
 done
 bin=${HATCHET_BUILD_DIR:-$root/build-bench}/bin
-for p in hatchet-dev-engine bench-worker bench-driver bench-raw-worker; do
-  [ -x "$bin/$p" ] || { echo "pairs.sh: $bin/$p is missing (run bash bench/run.sh --smoke first)" >&2; exit 1; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-wait_for() { # FILE REGEX
-  for _ in $(seq 150); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "pairs.sh: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_init pairs.sh
 
 measure() { # measure ours|raw: prints throughput
   local kind=$1
-  "$bin/hatchet-dev-engine" serve --host 127.0.0.1 --port 0 --max-finished-runs $((runs * 2)) \
-    >"$work/engine.log" 2>&1 &
-  local engine=$!; pids+=("$engine")
-  wait_for "$work/engine.log" 'token: '
-  HATCHET_CLIENT_TOKEN=$(sed -nE 's/.*token: ([^ ]+)$/\1/p' "$work/engine.log" | head -n 1)
-  export HATCHET_CLIENT_TOKEN HATCHET_CLIENT_TLS_STRATEGY=none
+  fresh_engine "$runs"
   local worker wf
   if [ "$kind" = ours ]; then
     "$bin/bench-worker" --slots "$slots" >"$work/worker.log" 2>&1 &

@@ -95,69 +95,67 @@ struct provided<resource<T>> {
 
 } // namespace detail
 
+namespace detail {
+template <class T>
+struct resource_promise;
+} // namespace detail
+
 /// The coroutine a provider returns: setup, `co_yield` the resource once, teardown.
 template <class T>
-class resource {
+class resource : public detail::coroutine_owner<detail::resource_promise<T>> {
 public:
   static_assert(std::is_object_v<T> && !std::is_const_v<T>,
                 "resource<T>: T must be a plain object type (a pointer or handle is typical)");
 
-  struct promise_type {
-    std::optional<T> value;
-    int yields = 0;
-    std::exception_ptr error;
-
-    resource get_return_object() {
-      return resource{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-
-    std::suspend_always yield_value(T x)
-      requires(!detail::aggregate_yield_is_broken<T>)
-    {
-      if (++yields == 1)
-        value.emplace(std::move(x));
-      return {};
-    }
-
-    template <class U = T>
-      requires detail::aggregate_yield_is_broken<U>
-    std::suspend_always yield_value(U&&) {
-      static_assert(!detail::aggregate_yield_is_broken<U>,
-                    "co_yield of an aggregate is miscompiled by GCC 12 (double destruction of its "
-                    "members); yield a pointer or a handle to it instead");
-      return {};
-    }
-
-    template <class Awaitable>
-    Awaitable&& await_transform(Awaitable&& a) {
-      static_assert(sizeof(Awaitable) == 0,
-                    "a provider cannot co_await: its setup and teardown run as plain code on a "
-                    "task thread; call blocking code directly");
-      return std::forward<Awaitable>(a);
-    }
-
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { error = std::current_exception(); }
-  };
-
-  resource(resource&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  resource& operator=(resource&&) = delete;
-  resource(const resource&) = delete;
-  ~resource() {
-    if (handle_)
-      handle_.destroy();
-  }
+  using promise_type = detail::resource_promise<T>;
 
 private:
   template <class>
   friend class detail::built_resource_of;
+  friend struct detail::resource_promise<T>;
 
-  explicit resource(std::coroutine_handle<promise_type> h) : handle_(h) {}
-
-  std::coroutine_handle<promise_type> handle_;
+  explicit resource(std::coroutine_handle<promise_type> h)
+    : detail::coroutine_owner<promise_type>(h) {
+  }
 };
+
+namespace detail {
+
+template <class T>
+struct resource_promise : single_yield_promise {
+  std::optional<T> value;
+
+  resource<T> get_return_object() {
+    return resource<T>{std::coroutine_handle<resource_promise>::from_promise(*this)};
+  }
+
+  std::suspend_always yield_value(T x)
+    requires(!aggregate_yield_is_broken<T>)
+  {
+    if (++yields == 1)
+      value.emplace(std::move(x));
+    return {};
+  }
+
+  template <class U = T>
+    requires aggregate_yield_is_broken<U>
+  std::suspend_always yield_value(U&&) {
+    static_assert(!aggregate_yield_is_broken<U>,
+                  "co_yield of an aggregate is miscompiled by GCC 12 (double destruction of its "
+                  "members); yield a pointer or a handle to it instead");
+    return {};
+  }
+
+  template <class Awaitable>
+  Awaitable&& await_transform(Awaitable&& a) {
+    static_assert(sizeof(Awaitable) == 0,
+                  "a provider cannot co_await: its setup and teardown run as plain code on a "
+                  "task thread; call blocking code directly");
+    return std::forward<Awaitable>(a);
+  }
+};
+
+} // namespace detail
 
 namespace detail {
 

@@ -96,6 +96,35 @@ template <class T>
 inline constexpr bool aggregate_yield_is_broken = false;
 #endif
 
+/// What the single-yield coroutines here share (a lifespan, a dependency's resource): suspended
+/// at the start and at the end, so a driver resumes each part itself; the exception kept for it.
+struct single_yield_promise {
+  int yields = 0;
+  std::exception_ptr error;
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  std::suspend_always final_suspend() noexcept { return {}; }
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept { error = std::current_exception(); }
+};
+
+/// Owns a coroutine frame: move-only, destroyed with its owner.
+template <class Promise>
+class coroutine_owner {
+public:
+  coroutine_owner(coroutine_owner&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  coroutine_owner& operator=(coroutine_owner&&) = delete;
+  coroutine_owner(const coroutine_owner&) = delete;
+  ~coroutine_owner() {
+    if (handle_)
+      handle_.destroy();
+  }
+
+protected:
+  explicit coroutine_owner(std::coroutine_handle<Promise> h) : handle_(h) {}
+  std::coroutine_handle<Promise> handle_;
+};
+
 template <class R>
 struct is_lifespan : std::false_type {};
 
@@ -105,81 +134,82 @@ struct is_lifespan<lifespan<T>> : std::true_type {};
 } // namespace detail
 
 template <class T>
-class lifespan {
+class lifespan;
+
+namespace detail {
+template <class T>
+struct lifespan_promise;
+} // namespace detail
+
+template <class T>
+class lifespan : public detail::coroutine_owner<detail::lifespan_promise<T>> {
 public:
   static_assert(std::is_object_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T>,
                 "lifespan<T>: T must be a plain object type; tasks receive it as const T&");
 
-  struct promise_type {
-    std::shared_ptr<T> value;
-    int yields = 0;
-    std::exception_ptr error;
-
-    lifespan get_return_object() {
-      return lifespan{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-
-    // The state is built in place on the heap (make_state), or moved from the yielded value;
-    // never copied afterwards. A second yield is recorded, not stored; the driver reports it.
-    template <class... Args>
-    std::suspend_always yield_value(detail::state_args<T, Args...>&& args) {
-      if (++yields == 1)
-        value = std::apply(
-          [](auto&&... xs) { return std::make_shared<T>(std::forward<decltype(xs)>(xs)...); },
-          std::move(args.refs));
-      return {};
-    }
-
-    std::suspend_always yield_value(T&& x)
-      requires(!detail::aggregate_yield_is_broken<T>)
-    {
-      if (++yields == 1)
-        value = std::make_shared<T>(std::move(x));
-      return {};
-    }
-
-    template <class U = T>
-      requires detail::aggregate_yield_is_broken<U>
-    std::suspend_always yield_value(U&&) {
-      static_assert(!detail::aggregate_yield_is_broken<U>,
-                    "co_yield of an aggregate is miscompiled by GCC 12 (double destruction of its "
-                    "members); write `co_yield hatchet::make_state<T>(args...)` instead (see "
-                    "hatchet/lifespan.hpp)");
-      return {};
-    }
-
-    // A lifespan runs its setup and cleanup straight through on the lifespan actor: nothing
-    // would resume it after a co_await, so the runtime would report a wrong broken rule.
-    template <class Awaitable>
-    Awaitable&& await_transform(Awaitable&& a) {
-      static_assert(sizeof(Awaitable) == 0,
-                    "a lifespan cannot co_await: its setup (before co_yield) and cleanup (after "
-                    "it) run as plain code on the lifespan actor; call blocking code directly");
-      return std::forward<Awaitable>(a);
-    }
-
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { error = std::current_exception(); }
-  };
-
-  lifespan(lifespan&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  lifespan& operator=(lifespan&&) = delete;
-  lifespan(const lifespan&) = delete;
-  ~lifespan() {
-    if (handle_)
-      handle_.destroy();
-  }
+  using promise_type = detail::lifespan_promise<T>;
 
 private:
   template <class>
   friend class detail::lifespan_driver_of;
+  friend struct detail::lifespan_promise<T>;
 
-  explicit lifespan(std::coroutine_handle<promise_type> h) : handle_(h) {}
-
-  std::coroutine_handle<promise_type> handle_;
+  explicit lifespan(std::coroutine_handle<promise_type> h)
+    : detail::coroutine_owner<promise_type>(h) {
+  }
 };
+
+namespace detail {
+
+template <class T>
+struct lifespan_promise : single_yield_promise {
+  std::shared_ptr<T> value;
+
+  lifespan<T> get_return_object() {
+    return lifespan<T>{std::coroutine_handle<lifespan_promise>::from_promise(*this)};
+  }
+
+  // The state is built in place on the heap (make_state), or moved from the yielded value;
+  // never copied afterwards. A second yield is recorded, not stored; the driver reports it.
+  template <class... Args>
+  std::suspend_always yield_value(state_args<T, Args...>&& args) {
+    if (++yields == 1)
+      value = std::apply(
+        [](auto&&... xs) { return std::make_shared<T>(std::forward<decltype(xs)>(xs)...); },
+        std::move(args.refs));
+    return {};
+  }
+
+  std::suspend_always yield_value(T&& x)
+    requires(!aggregate_yield_is_broken<T>)
+  {
+    if (++yields == 1)
+      value = std::make_shared<T>(std::move(x));
+    return {};
+  }
+
+  template <class U = T>
+    requires aggregate_yield_is_broken<U>
+  std::suspend_always yield_value(U&&) {
+    static_assert(!aggregate_yield_is_broken<U>,
+                  "co_yield of an aggregate is miscompiled by GCC 12 (double destruction of its "
+                  "members); write `co_yield hatchet::make_state<T>(args...)` instead (see "
+                  "hatchet/lifespan.hpp)");
+    return {};
+  }
+
+  // A lifespan runs its setup and cleanup straight through on the lifespan actor: nothing would
+  // resume it after a co_await, so the runtime would report a wrong broken rule.
+  template <class Awaitable>
+  Awaitable&& await_transform(Awaitable&& a) {
+    static_assert(sizeof(Awaitable) == 0,
+                  "a lifespan cannot co_await: its setup (before co_yield) and cleanup (after "
+                  "it) run as plain code on the lifespan actor; call blocking code directly");
+    return std::forward<Awaitable>(a);
+  }
+};
+
+} // namespace detail
 
 namespace detail {
 

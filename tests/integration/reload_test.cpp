@@ -16,8 +16,21 @@ namespace {
 /// What every setup and cleanup did, shared by the lifespans and the test.
 struct ledger {
   std::mutex mtx;
+  std::condition_variable cleaned;
   int setups = 0;
   std::map<int, int> cleanups; ///< setup number -> cleanups run
+
+  void note_cleanup(int setup) {
+    std::lock_guard lock{mtx};
+    ++cleanups[setup];
+    cleaned.notify_all();
+  }
+
+  /// Waits until setup `n`'s cleanup has run (or failed); false on timeout.
+  bool wait_cleaned(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mtx};
+    return cleaned.wait_for(lock, timeout, [&] { return cleanups.count(n) != 0; });
+  }
   std::atomic<bool> fail_next_setup{false};
   /// The next setup waits for `release` (after saying so through `holding`).
   std::atomic<bool> hold_next_setup{false};
@@ -54,13 +67,9 @@ hatchet::lifespan_fn counted_lifespan(std::shared_ptr<ledger> book) {
     co_yield hatchet::make_state<model>(n, cleaning);
     cleaning->store(true); // from here on, no task may see this state
     std::this_thread::sleep_for(book->slow_cleanup_of == n ? book->slow_cleanup : 5ms);
-    if (book->failing_cleanup_of == n) {
-      std::lock_guard lock{book->mtx};
-      ++book->cleanups[n];
+    book->note_cleanup(n);
+    if (book->failing_cleanup_of == n)
       throw std::runtime_error{"the old pool did not close"};
-    }
-    std::lock_guard lock{book->mtx};
-    ++book->cleanups[n];
   };
 }
 
@@ -205,16 +214,7 @@ BOOST_AUTO_TEST_CASE(the_old_state_is_cleaned_up_only_after_its_last_run) {
   BOOST_TEST(out.at("generation") == 1);
   BOOST_TEST(out.at("saw_cleaning") == false);
   // Its cleanup follows the run's end (a message away).
-  auto until = std::chrono::steady_clock::now() + 5s;
-  for (;;) {
-    {
-      std::lock_guard lock{book->mtx};
-      if (book->cleanups.count(1) == 1u)
-        break;
-    }
-    BOOST_REQUIRE(std::chrono::steady_clock::now() < until);
-    std::this_thread::sleep_for(10ms);
-  }
+  BOOST_REQUIRE(book->wait_cleaned(1, 5s));
   BOOST_TEST(!w.stop());
   std::lock_guard lock{book->mtx};
   BOOST_TEST(book->cleanups.at(2) == 1);
@@ -301,16 +301,7 @@ BOOST_AUTO_TEST_CASE(a_skipped_cleanup_outranks_an_earlier_failed_one) {
                     .cleanup_timeout = 300ms}};
   w.ready();
   BOOST_REQUIRE(hatchet::reload(w.system(), w.supervisor(), 10s));
-  auto until = std::chrono::steady_clock::now() + 5s; // generation 1's cleanup has failed
-  for (;;) {
-    {
-      std::lock_guard lock{book->mtx};
-      if (book->cleanups.count(1) == 1u)
-        break;
-    }
-    BOOST_REQUIRE(std::chrono::steady_clock::now() < until);
-    std::this_thread::sleep_for(10ms);
-  }
+  BOOST_REQUIRE(book->wait_cleaned(1, 5s)); // generation 1's cleanup has failed
   BOOST_REQUIRE(admin().trigger({"StuckReloadWorkflow", "{}", {}}));
   BOOST_REQUIRE(inside->wait_at_least(1, 10s));
   auto reason = w.stop(20s);
