@@ -164,12 +164,7 @@ class built_resource_of final : public built_resource {
 public:
   /// Runs the setup to its co_yield; throws what it threw, or if it ended without co_yield.
   explicit built_resource_of(resource<T> coro) : coro_(std::move(coro)) {
-    auto h = coro_.handle_;
-    h.resume();
-    auto& p = h.promise();
-    if (p.error)
-      std::rethrow_exception(std::exchange(p.error, nullptr));
-    if (h.done() || !p.value)
+    if (!resume_to_yield(coro_.handle_))
       throw dependency_error("it returned without co_yield; a provider must co_yield its "
                              "resource exactly once");
   }
@@ -180,11 +175,7 @@ public:
     auto& h = coro_.handle_;
     if (!h || h.done())
       return;
-    h.resume();
-    auto& p = h.promise();
-    if (p.error)
-      std::rethrow_exception(std::exchange(p.error, nullptr));
-    if (!h.done())
+    if (!resume_to_end(h))
       throw dependency_error("it yielded a second time during its teardown");
   }
 

@@ -108,6 +108,28 @@ struct single_yield_promise {
   void unhandled_exception() noexcept { error = std::current_exception(); }
 };
 
+/// Runs a single-yield coroutine to its co_yield; rethrows what it threw. False when it ended
+/// without yielding a value.
+template <class Promise>
+bool resume_to_yield(std::coroutine_handle<Promise> h) {
+  h.resume();
+  auto& p = h.promise();
+  if (p.error)
+    std::rethrow_exception(std::exchange(p.error, nullptr));
+  return !h.done() && static_cast<bool>(p.value);
+}
+
+/// Runs a single-yield coroutine from its co_yield to its end; rethrows what it threw. False when
+/// it yielded again instead of ending.
+template <class Promise>
+bool resume_to_end(std::coroutine_handle<Promise> h) {
+  h.resume();
+  auto& p = h.promise();
+  if (p.error)
+    std::rethrow_exception(std::exchange(p.error, nullptr));
+  return h.done();
+}
+
 /// Owns a coroutine frame: move-only, destroyed with its owner.
 template <class Promise>
 class coroutine_owner {
@@ -220,14 +242,11 @@ public:
 
   lifespan_state_ptr setup() override {
     auto h = coro_.handle_;
-    h.resume();
-    auto& p = h.promise();
-    if (p.error)
-      std::rethrow_exception(std::exchange(p.error, nullptr));
-    if (h.done() || !p.value)
+    if (!resume_to_yield(h))
       throw lifespan_error("the lifespan returned without co_yield; it must co_yield its state "
                            "exactly once");
     // Aliasing constructor: the type-erased pointer shares ownership of the one yielded object.
+    auto& p = h.promise();
     return std::make_shared<const lifespan_state>(
       lifespan_state{typeid(T), std::shared_ptr<const void>(p.value, p.value.get()), 1});
   }
@@ -236,11 +255,7 @@ public:
     auto& h = coro_.handle_;
     if (!h || h.done())
       return;
-    h.resume();
-    auto& p = h.promise();
-    if (p.error)
-      std::rethrow_exception(std::exchange(p.error, nullptr));
-    if (!h.done()) {
+    if (!resume_to_end(h)) {
       // Yielded again: end the coroutine here so its locals are destroyed, then report it.
       h.destroy();
       h = {};
