@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "actors/json_scan.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
@@ -17,7 +18,10 @@ std::string demangle(const char* mangled) {
   return status == 0 && out ? std::string{out.get()} : std::string{mangled};
 }
 
-caf::expected<decoded_payload> decode_payload(const std::string& text) {
+namespace {
+
+/// The tree path, for what the scan leaves to it: a double-encoded payload, escaped member names.
+caf::expected<decoded_payload> decode_payload_tree(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded())
     return make_error(errc::invalid_input, "the action payload is not valid JSON");
@@ -34,6 +38,53 @@ caf::expected<decoded_payload> decode_payload(const std::string& text) {
     out.input = std::move(*i);
   if (auto p = j.find("parents"); p != j.end() && p->is_object())
     out.parents = std::move(*p);
+  return out;
+}
+
+/// Keeps where `input` and `parents` are (the last of each, as a parser that builds a tree does).
+struct payload_members final : json_member_sink {
+  std::string_view input, parents;
+  bool escaped_key = false;
+
+  void member(std::string_view key, bool escaped, std::string_view value) override {
+    if (escaped)
+      escaped_key = true; // it might spell "input": leave it to the tree path
+    else if (key == "input")
+      input = value;
+    else if (key == "parents")
+      parents = value;
+  }
+};
+
+/// A member's value as a tree; "{}", the usual case, without a parse. Discarded only if the
+/// scan let through something the tree parser refuses (it is as strict; this is a safeguard).
+nlohmann::json member_tree(std::string_view text) {
+  if (text == "{}")
+    return nlohmann::json::object();
+  return nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+}
+
+} // namespace
+
+caf::expected<decoded_payload> decode_payload(const std::string& text) {
+  // One pass checks the whole payload and finds the two members a task uses; only those become
+  // trees. The members nobody reads (triggers, user_data, overrides, ...) are checked, not built.
+  payload_members found;
+  auto scan = scan_json(text, &found);
+  if (!scan.ok)
+    return make_error(errc::invalid_input, "the action payload is not valid JSON: " + scan.error);
+  if (scan.kind == json_kind::string || found.escaped_key)
+    return decode_payload_tree(text);
+  if (scan.kind != json_kind::object)
+    return make_error(errc::invalid_input, std::string{"the action payload is a JSON "}
+                                             + json_kind_name(scan.kind) + ", not an object");
+  decoded_payload out;
+  if (!found.input.empty() && found.input != "null")
+    out.input = member_tree(found.input);
+  if (!found.parents.empty() && found.parents.front() == '{')
+    out.parents = member_tree(found.parents);
+  if (out.input.is_discarded() || out.parents.is_discarded())
+    return decode_payload_tree(text);
   return out;
 }
 

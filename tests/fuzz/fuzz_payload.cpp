@@ -5,13 +5,20 @@
 // throw, and either decode or say why. Beyond "no crash" (ASan/UBSan do that part), the target
 // checks the decoder's documented contract:
 //   - success: `parents` is an object and `input` is never null (missing/null become {});
-//   - failure: an errc::invalid_input error with a non-empty description.
+//   - failure: an errc::invalid_input error with a non-empty description;
+//   - agreement with a parser that builds the whole tree (nlohmann): the decoder only checks the
+//     members a task does not use, so it must accept and refuse exactly what that parser does,
+//     and find the same input and parents.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/task_run.hpp"
 #include "hatchet/errors.hpp"
@@ -24,11 +31,33 @@ namespace {
   std::abort();
 }
 
+/// The decoder's contract computed the slow way: the whole payload as a tree.
+std::optional<std::pair<nlohmann::json, nlohmann::json>> reference(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded() && j.is_string())
+    j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::nullopt;
+  std::pair<nlohmann::json, nlohmann::json> out{nlohmann::json::object(),
+                                                nlohmann::json::object()};
+  if (auto i = j.find("input"); i != j.end() && !i->is_null())
+    out.first = *i;
+  if (auto p = j.find("parents"); p != j.end() && p->is_object())
+    out.second = *p;
+  return out;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto decoded = hatchet::detail::decode_payload(text);
+  auto expected = reference(text);
+  if (static_cast<bool>(decoded) != expected.has_value())
+    contract_broken(decoded ? "accepted what a full parse refuses" : "refused what a full parse accepts",
+                    text);
+  if (decoded && (decoded->input != expected->first || decoded->parents != expected->second))
+    contract_broken("input or parents differ from a full parse", text);
   if (decoded) {
     if (!decoded->parents.is_object())
       contract_broken("parents is not an object", text);

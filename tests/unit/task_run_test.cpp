@@ -1,10 +1,16 @@
 #define BOOST_TEST_MODULE task_run
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include <hatchet/hatchet.hpp>
 
+#include "actors/json_scan.hpp"
 #include "actors/task_run.hpp"
 
 namespace {
@@ -90,6 +96,97 @@ BOOST_AUTO_TEST_CASE(payloads_that_are_not_json_objects_are_errors) {
       BOOST_TEST(!p);
     }
   }
+}
+
+namespace {
+
+/// What decode_payload must find, computed by a parser that builds the whole tree.
+std::optional<std::pair<nlohmann::json, nlohmann::json>> tree_decode(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded() && j.is_string())
+    j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::nullopt;
+  std::pair<nlohmann::json, nlohmann::json> out{nlohmann::json::object(),
+                                                nlohmann::json::object()};
+  if (auto i = j.find("input"); i != j.end() && !i->is_null())
+    out.first = *i;
+  if (auto p = j.find("parents"); p != j.end() && p->is_object())
+    out.second = *p;
+  return out;
+}
+
+void check_agrees_with_tree(const std::string& text) {
+  BOOST_TEST_CONTEXT("payload " << nlohmann::json(text).dump(-1, ' ', true,
+                                                         nlohmann::json::error_handler_t::replace)) {
+    auto fast = hatchet::detail::decode_payload(text);
+    auto tree = tree_decode(text);
+    BOOST_TEST_REQUIRE(static_cast<bool>(fast) == tree.has_value());
+    if (fast) {
+      BOOST_TEST(fast->input == tree->first);
+      BOOST_TEST(fast->parents == tree->second);
+    }
+  }
+}
+
+} // namespace
+
+// The decoder checks the payload in one pass and builds trees only for `input` and `parents`:
+// it must accept, refuse and find exactly what a full parse does. (The fuzz_payload target checks
+// the same on generated inputs, when clang is there.)
+BOOST_AUTO_TEST_CASE(payload_decoder_agrees_with_a_full_parse) {
+  const std::vector<std::string> corpus = {
+    R"({"input":{"a":[1,2,{"b":null}]},"parents":{"p":{"x":"y"}},"triggers":{},"user_data":{}})",
+    R"({"input":{},"parents":{},"triggers":{},"triggered_by":"manual","user_data":{},"overrides":{}})",
+    R"( {"input" : { "a" : -0.5e+3 } , "parents" : [] } )", "\xEF\xBB\xBF{\"input\":{}}",
+    R"({"input":1,"input":{"last":true}})", R"({"in\u0070ut":{"escaped":1}})",
+    R"({"input":"text","parents":"no"})", R"({"input":null,"parents":null})",
+    R"({"other":{"input":{"nested":1}}})", R"({"input":[]})", R"({"input":{"s":"\ud83d\ude00"}})",
+    "{\"input\":{\"s\":\"caf\xC3\xA9\"}}", R"("{\"input\":{\"a\":5}}")", R"("not json")", "{}",
+    "[]", "0", "-", "01", "1.", "1e", "+1", ".5", "tru", "nul", "{", "}", "{\"a\"}", "{\"a\":}",
+    "{\"a\":1,}", "[1,]", "{,}", "{\"a\":1 \"b\":2}", R"({"s":"\ud800"})", R"({"s":"\udc00"})",
+    R"({"s":"\ud800\u0041"})", R"({"s":"\x"})", R"({"s":"\u12G4"})", "{\"s\":\"tab\there\"}",
+    "{\"s\":\"\xC3\"}", "{\"s\":\"\xED\xA0\x80\"}", "{\"s\":\"\xF4\x90\x80\x80\"}",
+    "{\"s\":\"\xC0\xAF\"}", std::string("{\"a\":1}\0", 8), "{\"a\":1} x", "\xEF\xBB{}", R"({"input":1e999,"parents":[]})",
+    R"({"x":-1E+400})", R"({"input":{"small":1e-400,"big":1e308}})",
+    "{\"x\":1" + std::string(400, '0') + "}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]", "{\"input\":{\"deep\":" + std::string(2000, '[')
+                                                    + std::string(2000, ']') + "}}"};
+  for (const auto& text : corpus)
+    check_agrees_with_tree(text);
+  // Every one-byte change of a realistic payload: replaced by each of a few bytes that matter to
+  // the grammar, or deleted.
+  const std::string base
+    = R"({"input":{"n":[1,-2.5e3,true,false,null],"s":"a\"b\u00e9"},"parents":{"t":{"o":{}}},"x":[]})";
+  const std::string bytes = std::string("{}[]\":,\\ 0-e.tn\x01\xC3\xFF", 21);
+  for (size_t i = 0; i < base.size(); ++i) {
+    std::string removed = base;
+    removed.erase(i, 1);
+    check_agrees_with_tree(removed);
+    for (char b : bytes) {
+      std::string changed = base;
+      changed[i] = b;
+      check_agrees_with_tree(changed);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(json_scan_lists_top_level_members_only) {
+  struct sink final : hatchet::detail::json_member_sink {
+    std::vector<std::string> seen;
+    void member(std::string_view key, bool escaped, std::string_view value) override {
+      seen.push_back(std::string{key} + (escaped ? "(escaped)" : "") + "=" + std::string{value});
+    }
+  } s;
+  auto r = hatchet::detail::scan_json(R"( { "a" : {"b":1, "c":[{"d":2}]} , "e\n":"x" , "f":[] } )", &s);
+  BOOST_TEST(r.ok);
+  BOOST_TEST((r.kind == hatchet::detail::json_kind::object));
+  BOOST_TEST(s.seen == (std::vector<std::string>{R"(a={"b":1, "c":[{"d":2}]})", R"(e\n(escaped)="x")",
+                                                   "f=[]"}),
+             boost::test_tools::per_element());
+  auto bad = hatchet::detail::scan_json("{\"a\":[1,2}");
+  BOOST_TEST(!bad.ok);
+  BOOST_TEST(bad.error == "expected ',' or ']' at byte 9");
 }
 
 BOOST_AUTO_TEST_CASE(typed_task_completes_with_json_output) {
