@@ -184,6 +184,7 @@ private:
     state_.reset();
     listen_.reset();
     link_.reset(); // the last owner of the channel
+    event_acks_.reset(); // it holds this actor
     exec_.reset();
   }
 
@@ -725,8 +726,7 @@ private:
   void emit(wire::run_ref&& r, wire::step_event_type type, std::string payload,
             bool should_not_retry) {
     fit_to_limit(r, type, payload, should_not_retry);
-    wire::step_event ev;
-    ev.worker_id = worker_id_;
+    wire::step_event ev; // worker_id: set at each send
     ev.job_id = std::move(r.job_id);
     ev.job_run_id = std::move(r.job_run_id);
     ev.task_id = std::move(r.task_id);
@@ -752,7 +752,12 @@ private:
       return;
     e->in_flight = true;
     e->event.worker_id = worker_id_; // the current registration, if it changed meanwhile
-    link_->send_event(e->event, post(msg::event_ack_atom::value, seq));
+    if (!event_acks_)
+      event_acks_ = std::make_shared<const rpc::event_acks>(
+        [self = caf::actor_cast<caf::actor>(this)](uint64_t s, wire::rpc_status st) {
+          caf::anon_send(self, msg::event_ack_atom::value, s, std::move(st));
+        });
+    link_->send_event(e->event, seq, event_acks_);
   }
 
   void on_event_ack(uint64_t seq, const wire::rpc_status& st) {
@@ -999,6 +1004,8 @@ private:
   std::shared_ptr<worker_metrics> metrics_; ///< counted here, served by the health server
   link_factory make_link_;
   std::shared_ptr<rpc::engine_link> link_;
+  /// Where the engine's answers to step events go (made at the first event; holds this actor).
+  std::shared_ptr<const rpc::event_acks> event_acks_;
   std::shared_ptr<executor> exec_;
   std::shared_ptr<rpc::listen_stream> listen_;
   caf::response_promise start_rp_;

@@ -178,8 +178,19 @@ void dispatcher_client::heartbeat(const std::string& worker_id, callback<wire::r
                                   });
 }
 
-void dispatcher_client::send_event(const wire::step_event& ev, callback<wire::rpc_status> done) {
-  auto call = std::make_shared<unary_call<StepActionEvent, ActionEventResponse>>(*impl_->ch);
+/// A step event's call: one allocation, and a completion callback small enough for
+/// std::function to hold without another (a raw pointer; the callback owns the call).
+struct event_call : unary_call<StepActionEvent, ActionEventResponse> {
+  event_call(const channel& ch, uint64_t s, const std::shared_ptr<const event_acks>& a)
+    : unary_call(ch), seq(s), acks(a) {
+  }
+  uint64_t seq;
+  std::shared_ptr<const event_acks> acks;
+};
+
+void dispatcher_client::send_event(const wire::step_event& ev, uint64_t seq,
+                                   const std::shared_ptr<const event_acks>& acks) {
+  auto* call = new event_call(*impl_->ch, seq, acks);
   impl_->ch->prepare(call->ctx, unary_deadline);
   auto& req = call->req;
   req.set_worker_id(ev.worker_id);
@@ -196,8 +207,9 @@ void dispatcher_client::send_event(const wire::step_event& ev, callback<wire::rp
   if (ev.type == wire::step_event_type::failed)
     req.set_should_not_retry(ev.should_not_retry);
   impl_->stub->async()->SendStepActionEvent(&call->ctx, &call->req, &call->resp,
-                                            [call, done = std::move(done)](grpc::Status st) {
-                                              done(to_wire(st));
+                                            [call](grpc::Status st) {
+                                              std::unique_ptr<event_call> own{call};
+                                              (*own->acks)(own->seq, to_wire(st));
                                             });
 }
 

@@ -33,6 +33,10 @@ public:
 template <class... Ts>
 using callback = std::function<void(Ts...)>;
 
+/// Where the answers to step events go: (the sender's sequence number, the outcome). Made once
+/// by the sender and shared by every event, so that an event in flight allocates no callback.
+using event_acks = callback<uint64_t, wire::rpc_status>;
+
 class dispatcher_client {
 public:
   dispatcher_client(std::shared_ptr<channel> ch, const config& cfg);
@@ -47,7 +51,9 @@ public:
                                         callback<wire::assigned_action> on_action,
                                         callback<wire::rpc_status> on_end, bool legacy = false);
   void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done);
-  void send_event(const wire::step_event& ev, callback<wire::rpc_status> done);
+  /// SendStepActionEvent; `acks` gets `seq` and the outcome on a gRPC thread.
+  void send_event(const wire::step_event& ev, uint64_t seq,
+                  const std::shared_ptr<const event_acks>& acks);
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done);
 
   /// Deadline applied to unary calls. Default 10 s.
