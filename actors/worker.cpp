@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/process_tuning.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker_spec.hpp"
 #include "client/rest_client.hpp"
@@ -193,6 +194,7 @@ int worker::run() {
     spdlog::error("cannot start the worker: {}", describe(*init_error_));
     return exit_code::startup_failed;
   }
+  detail::tune_process();
   // Signals go to one thread that waits for them, never to a CAF or gRPC thread: block them here
   // before any other thread exists, so every thread started later inherits the mask.
   sigset_t signals;

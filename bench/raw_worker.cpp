@@ -4,6 +4,8 @@
 // sent at once through gRPC's callback API (no waiting for answers: fully pipelined), plus the
 // 4 s heartbeat. Prints "READY <worker id>" once the stream is open. Ends on SIGTERM (default
 // action: the engine sees the stream close).
+#include <absl/synchronization/mutex.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +59,9 @@ void send_event(Dispatcher::Stub& stub, const hatchet::config& cfg, const Assign
 } // namespace
 
 int main(int argc, char** argv) {
+  // As worker::run() does for our worker (actors/process_tuning.cpp): Debian's abseil keeps
+  // deadlock-detection bookkeeping on every mutex unless told not to. Both sides alike.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   int slots = 100;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--slots") == 0) {
