@@ -87,7 +87,9 @@ public:
     long sent = 0;
     bool ok = true;
     while (sent < n) {
-      long chunk = std::min({500L, std::max(1L, window / 2), n - sent});
+      // At most 500 runs per call, and at most 3 MiB of inputs (the engine takes 4 MiB messages).
+      long by_size = std::max(1L, long((3L << 20) / std::max<size_t>(1, opt_.input.size())));
+      long chunk = std::min({500L, by_size, std::max(1L, window / 2), n - sent});
       {
         std::unique_lock lock{mtx_};
         bool room = cv_.wait_until(lock, deadline, [&] {

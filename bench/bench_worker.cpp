@@ -3,6 +3,8 @@
 //                          which runs on a task thread)
 //   BenchSleep task sleep  input {"ms": N}: sleeps N ms in co_await ctx.sleep_for (a co_task: no
 //                          thread is held while it sleeps; with --sync-sleep it holds one)
+//   BenchEcho  task echo   input {"data": "..."}: returns it as its output, typed both ways (a
+//                          co_task): what a task with a real payload costs
 // with a lifespan whose state is a buffer of --state-bytes bytes, written once (so it is resident)
 // and read by every task (one byte), which shows the state exists once and is shared.
 //
@@ -38,6 +40,11 @@ struct sleep_input {
   int ms = 1000;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(sleep_input, ms)
+
+struct echo_io {
+  std::string data;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(echo_io, data)
 
 hatchet::lifespan<bench_state> bench_lifespan(std::size_t bytes) {
   co_yield hatchet::make_state<bench_state>(bytes);
@@ -139,6 +146,10 @@ int main(int argc, char** argv) {
       touch_state(ctx);
       co_await ctx.sleep_for(std::chrono::milliseconds{in.ms});
     }, {.timeout = "300s"});
+  hatchet::workflow echo{"BenchEcho"};
+  echo.task("echo", [](const echo_io& in, hatchet::context&) -> hatchet::co_task<echo_io> {
+    co_return in;
+  });
   // --reload-every-ms: the lifespan is reloaded (SIGHUP) this often while the worker serves.
   if (reload_every_ms > 0)
     std::thread{[reload_every_ms] {
@@ -153,7 +164,7 @@ int main(int argc, char** argv) {
     }}.detach();
   return client
     ->worker(name, {.slots = slots,
-                    .workflows = {noop, sleeper},
+                    .workflows = {noop, sleeper, echo},
                     .lifespan = [state_bytes] { return bench_lifespan(state_bytes); },
                     .max_task_threads = threads})
     .run();

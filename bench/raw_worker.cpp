@@ -1,6 +1,7 @@
 // bench-raw-worker: the ceiling. A minimal Hatchet worker on the raw gRPC stubs, without actors,
-// JSON or a thread pool: PutWorkflow "benchnoopraw" (task "noop"), Register with --slots slots,
-// read ListenV2 on the main thread and answer each START with STARTED and COMPLETED "{}", both
+// JSON or a thread pool: PutWorkflow "benchnoopraw" (task "noop") and "benchechoraw" (task "echo",
+// whose output is its input's bytes), Register with --slots slots, read ListenV2 on the main
+// thread and answer each START with STARTED and COMPLETED ("{}" for the no-op), both
 // sent at once through gRPC's callback API (no waiting for answers: fully pipelined), plus the
 // 4 s heartbeat. Prints "READY <worker id>" once the stream is open. Ends on SIGTERM (default
 // action: the engine sees the stream close).
@@ -30,6 +31,18 @@ struct pending_call {
   ActionEventResponse resp;
 };
 
+/// The echo task's output: its input's bytes, taken out of the payload without parsing it. The
+/// dev engine writes `{"input":<input>,"parents":...`; the raw client knows that layout (it is the
+/// ceiling, not a worker) and the benchmark's inputs never contain the text searched for.
+std::string echo_output(const std::string& payload) {
+  static const std::string head = "{\"input\":", tail = ",\"parents\":";
+  if (payload.compare(0, head.size(), head) != 0)
+    return "{}";
+  auto end = payload.find(tail, head.size());
+  return end == std::string::npos ? std::string{"{}"}
+                                  : payload.substr(head.size(), end - head.size());
+}
+
 void send_event(Dispatcher::Stub& stub, const hatchet::config& cfg, const AssignedAction& a,
                 const std::string& worker_id, StepActionEventType type) {
   auto* call = new pending_call;
@@ -43,7 +56,12 @@ void send_event(Dispatcher::Stub& stub, const hatchet::config& cfg, const Assign
   e.set_action_id(a.action_id());
   *e.mutable_event_timestamp() = google::protobuf::util::TimeUtil::GetCurrentTime();
   e.set_event_type(type);
-  e.set_event_payload(type == STEP_EVENT_TYPE_STARTED ? "" : "{}");
+  if (type == STEP_EVENT_TYPE_STARTED)
+    e.set_event_payload("");
+  else if (a.action_id() == "benchechoraw:echo")
+    e.set_event_payload(echo_output(a.action_payload()));
+  else
+    e.set_event_payload("{}");
   e.set_retry_count(a.retry_count());
   ++in_flight;
   stub.async()->SendStepActionEvent(&call->ctx, &call->req, &call->resp,
@@ -78,12 +96,12 @@ int main(int argc, char** argv) {
   auto admin = v1::AdminService::NewStub(ch);
   auto dispatcher = Dispatcher::NewStub(ch);
 
-  {
+  for (const char* name : {"benchnoopraw", "benchechoraw"}) {
     v1::CreateWorkflowVersionRequest req;
-    req.set_name("benchnoopraw");
+    req.set_name(name);
     auto* t = req.add_tasks();
-    t->set_readable_id("noop");
-    t->set_action("benchnoopraw:noop");
+    t->set_readable_id(std::strcmp(name, "benchnoopraw") == 0 ? "noop" : "echo");
+    t->set_action(std::string{name} + ":" + t->readable_id());
     t->set_timeout("60s");
     v1::CreateWorkflowVersionResponse resp;
     grpc::ClientContext ctx;
@@ -99,6 +117,7 @@ int main(int argc, char** argv) {
     WorkerRegisterRequest req;
     req.set_worker_name("bench-raw-worker");
     req.add_actions("benchnoopraw:noop");
+    req.add_actions("benchechoraw:echo");
     req.add_services("default");
     (*req.mutable_slot_config())["default"] = slots;
     WorkerRegisterResponse resp;
