@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "actors/json_scan.hpp"
+#include "actors/json_tree.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
@@ -56,12 +57,11 @@ struct payload_members final : json_member_sink {
   }
 };
 
-/// A member's value as a tree; "{}", the usual case, without a parse. Discarded only if the
-/// scan let through something the tree parser refuses (it is as strict; this is a safeguard).
+/// A member's value as a tree; "{}", the usual case, without building anything.
 nlohmann::json member_tree(std::string_view text) {
   if (text == "{}")
     return nlohmann::json::object();
-  return nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  return build_checked_json(text); // checked by the scan of the whole payload
 }
 
 } // namespace
@@ -83,8 +83,6 @@ caf::expected<decoded_payload> decode_payload(const std::string& text) {
     out.input = member_tree(found.input);
   if (!found.parents.empty() && found.parents.front() == '{')
     out.parents = member_tree(found.parents);
-  if (out.input.is_discarded() || out.parents.is_discarded())
-    return decode_payload_tree(text);
   return out;
 }
 
