@@ -16,7 +16,8 @@ namespace {
 
 /// One slot. A synchronous task runs on a task thread (the executor) and reports back here; a
 /// co_task runs right here, on this actor, and is resumed by this actor's messages when what it
-/// waits for (a timer, a blocking job) is done, so a waiting co_task holds no thread.
+/// waits for (a timer, a blocking job, a callback from another thread) is done, so a waiting
+/// co_task holds no thread.
 class task_actor : public caf::event_based_actor, public async_hooks {
 public:
   task_actor(caf::actor_config& cfg, caf::actor dispatcher, std::shared_ptr<executor> exec)
@@ -47,10 +48,10 @@ public:
         if (!stop_ || key != key_)
           return;
         stop_->request_stop();
-        // A co_task asleep wakes at once (its sleep_for yields false); one waiting for a
-        // blocking job goes on waiting for it.
-        if (async_ && sleeping_) {
-          sleeping_ = false;
+        // A co_task asleep, or waiting for a callback, wakes at once (sleep_for yields false,
+        // await_callback errc::cancelled); one waiting for a blocking job goes on waiting for it.
+        if (async_ && interruptible_) {
+          interruptible_ = false;
           ++wait_gen_; // the timer, when it fires, finds nothing to resume
           resume(std::exchange(waiting_, {}));
         }
@@ -58,7 +59,7 @@ public:
       [this](msg::resume_atom, uint64_t gen) {
         if (!async_ || gen != wait_gen_ || !waiting_)
           return;
-        sleeping_ = false;
+        interruptible_ = false;
         resume(std::exchange(waiting_, {}));
       },
       [this](msg::done_atom, msg::task_outcome& outcome) { report(std::move(outcome)); },
@@ -81,8 +82,20 @@ public:
 
   void resume_after(std::chrono::nanoseconds d, std::coroutine_handle<> h) override {
     waiting_ = h;
-    sleeping_ = true;
+    interruptible_ = true;
     delayed_send(this, d, msg::resume_atom::value, ++wait_gen_);
+  }
+
+  std::function<void()> resume_on_call(std::coroutine_handle<> h) override {
+    waiting_ = h;
+    interruptible_ = true;
+    // Weak: a wait that never completes (the run it waits for is lost) must not keep this actor,
+    // and with it the worker's actor system, alive.
+    auto weak = caf::actor_cast<caf::weak_actor_ptr>(caf::actor_cast<caf::actor>(this));
+    return [weak = std::move(weak), gen = ++wait_gen_] {
+      if (auto self = caf::actor_cast<caf::actor>(weak))
+        caf::anon_send(self, msg::resume_atom::value, gen);
+    };
   }
 
   void run_blocking(std::function<void()> job, std::coroutine_handle<> h) override {
@@ -145,7 +158,7 @@ private:
     stop_.reset();
     key_.clear();
     waiting_ = {};
-    sleeping_ = false;
+    interruptible_ = false;
     send(dispatcher_, msg::done_atom::value, std::move(outcome), caf::actor_cast<caf::actor>(this));
   }
 
@@ -155,7 +168,7 @@ private:
   std::optional<std::stop_source> stop_;
   std::shared_ptr<async_run> async_; ///< shared with a running run_blocking job
   std::coroutine_handle<> waiting_; ///< where the co_task waits, if it does
-  bool sleeping_ = false;           ///< ...in sleep_for (a cancel wakes it)
+  bool interruptible_ = false;      ///< ...in sleep_for or await_callback (a cancel wakes it)
   uint64_t wait_gen_ = 0;           ///< tells a current wake-up from a stale one
 };
 

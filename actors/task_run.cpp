@@ -136,6 +136,8 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   info.task_name = a.task->name;
   info.action_id = a.action.action_id;
   info.retry_count = a.action.retry_count;
+  if (a.action.priority >= 1 && a.action.priority <= 3)
+    info.priority = a.action.priority; // an engine that sends none leaves the default, 1
   if (!a.action.additional_metadata.empty()) {
     auto meta = nlohmann::json::parse(a.action.additional_metadata, nullptr, false);
     if (meta.is_object())

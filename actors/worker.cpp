@@ -78,6 +78,9 @@ caf::error workflow::validate() const {
   }
   if (done.size() != tasks_.size())
     return bad("the task parents form a cycle");
+  for (const auto& key : event_triggers_)
+    if (key.empty())
+      return bad("an event key in on_events is empty");
   return caf::none;
 }
 

@@ -1,7 +1,8 @@
 // hatchet-run: triggers runs of a workflow and prints each result as one JSON line, in the order
-// the runs finish.
+// the runs finish. A thin user of the public client API (include/hatchet/client.hpp).
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -12,10 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "client/admin_client.hpp"
 #include "client/parse.hpp"
 #include "command_line.hpp"
-#include "hatchet/config.hpp"
+#include "hatchet/client.hpp"
 #include "hatchet/errors.hpp"
 
 namespace {
@@ -28,9 +28,10 @@ finished run: {"workflow_run_id": ..., "status": "COMPLETED"|"FAILED", "output":
 
 options:
   --count N         number of runs, at least 1 (default 1)
-  --input JSON      input of every run (default {}); `--input -` reads it from standard input
+  --input JSON      input of every run, a JSON object (default {}); `--input -` reads it from
+                    standard input
   --input-file PATH input of every run, read from PATH (for inputs too long for a command line)
-  --metadata JSON   additional metadata of every run
+  --metadata JSON   additional metadata of every run, a JSON object
   --bulk            trigger with BulkTriggerWorkflow (at most 500 runs and 4 MiB a call) instead of
                     one call per run
   --timeout SEC     give up waiting after SEC seconds (default 120)
@@ -129,69 +130,88 @@ int main(int argc, char** argv) {
     std::cerr << usage;
     return usage_exit;
   }
-  if (nlohmann::json::parse(input, nullptr, false).is_discarded()) {
+  auto parsed_input = nlohmann::json::parse(input, nullptr, false);
+  if (parsed_input.is_discarded()) {
     std::cerr << "hatchet-run: the input (--input or --input-file) is not valid JSON\n";
     return usage_exit;
   }
-  auto cfg = hatchet::config::from_env();
-  if (!cfg) {
-    std::cerr << "hatchet-run: " << hatchet::describe(cfg.error()) << "\n";
+  if (!parsed_input.is_object()) {
+    std::cerr << "hatchet-run: the input (--input or --input-file) must be a JSON object\n";
     return usage_exit;
   }
-  auto ch = hatchet::rpc::make_channel(*cfg);
-  hatchet::rpc::admin_client admin{ch, *cfg};
-  std::vector<hatchet::rpc::trigger_request> reqs(
-    static_cast<size_t>(count), hatchet::rpc::trigger_request{workflow, input, metadata});
-  std::vector<std::string> ids;
+  hatchet::run_options options;
+  if (!metadata.empty()) {
+    options.additional_metadata = nlohmann::json::parse(metadata, nullptr, false);
+    if (!options.additional_metadata.is_object()) {
+      std::cerr << "hatchet-run: --metadata must be a JSON object\n";
+      return usage_exit;
+    }
+  }
+  auto client = hatchet::client::from_env();
+  if (!client) {
+    std::cerr << "hatchet-run: " << hatchet::describe(client.error()) << "\n";
+    return usage_exit;
+  }
+  std::vector<hatchet::run_ref> refs;
   if (bulk) {
-    auto r = admin.bulk_trigger(reqs);
+    auto r = client->run_no_wait_many(
+      workflow, std::vector<nlohmann::json>(static_cast<size_t>(count), parsed_input), options);
     if (!r) {
       std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
       return exit_code_for(r.error());
     }
-    ids = std::move(*r);
+    refs = std::move(*r);
   } else {
-    for (const auto& req : reqs) {
-      auto r = admin.trigger(req);
+    for (int i = 0; i < count; ++i) {
+      auto r = client->run_no_wait(workflow, parsed_input, options);
       if (!r) {
         std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
         return exit_code_for(r.error());
       }
-      ids.push_back(std::move(*r));
+      refs.push_back(std::move(*r));
     }
   }
+  // One line per run as each finishes; the callbacks come on the client's listener thread.
+  std::mutex mtx;
+  std::condition_variable cv;
+  size_t reported = 0;
   size_t failed = 0;
-  std::mutex out_mtx;
-  auto err = admin.wait_for_runs(
-    ids,
-    [&](const hatchet::rpc::run_result& r) {
-      nlohmann::json line;
-      line["workflow_run_id"] = r.workflow_run_id;
-      line["status"] = r.failed() ? "FAILED" : "COMPLETED";
-      nlohmann::json outputs = nlohmann::json::object();
-      nlohmann::json errors = nlohmann::json::object();
-      for (const auto& t : r.tasks) {
-        if (t.error && !t.error->empty())
-          errors[t.task_name] = *t.error;
-        else if (t.output)
-          outputs[t.task_name] = nlohmann::json::parse(t.output->empty() ? "{}" : *t.output,
-                                                       nullptr, false);
+  std::string wait_error; // the first error a wait ended with
+  for (const auto& ref : refs) {
+    ref.on_finished([&](caf::expected<hatchet::run_result> r) {
+      std::lock_guard lock{mtx};
+      ++reported;
+      cv.notify_all();
+      if (!r) {
+        ++failed;
+        if (wait_error.empty())
+          wait_error = hatchet::describe(r.error());
+        return;
       }
-      line["output"] = outputs;
-      if (!errors.empty())
-        line["errors"] = errors;
-      std::lock_guard lock{out_mtx};
-      failed += r.failed() ? 1 : 0;
+      nlohmann::json line;
+      line["workflow_run_id"] = r->workflow_run_id;
+      line["status"] = r->failed() ? "FAILED" : "COMPLETED";
+      line["output"] = nlohmann::json(r->outputs);
+      if (r->failed())
+        line["errors"] = nlohmann::json(r->errors);
+      failed += r->failed() ? 1 : 0;
       std::cout << line.dump() << "\n";
-    },
-    timeout);
+    });
+  }
+  std::unique_lock lock{mtx};
+  bool all = cv.wait_for(lock, timeout, [&] { return reported == refs.size(); });
   std::cout.flush();
-  if (err) {
-    std::cerr << "hatchet-run: " << hatchet::describe(err) << "\n";
+  if (!all) {
+    std::cerr << "hatchet-run: " << refs.size() - reported << " of " << refs.size()
+              << " run(s) unfinished after the timeout\n";
+    return 1;
+  }
+  if (!wait_error.empty()) {
+    std::cerr << "hatchet-run: " << wait_error << "\n";
     return 1;
   }
   if (failed > 0) {
-    std::cerr << "hatchet-run: " << failed << " of " << ids.size() << " run(s) failed\n";
+    std::cerr << "hatchet-run: " << failed << " of " << refs.size() << " run(s) failed\n";
     return 1;
   }
   return 0;

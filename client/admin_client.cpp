@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "client/channel_impl.hpp"
-#include "client/hints.hpp"
+#include "client/rpc_error.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "hatchet/errors.hpp"
 #include "v1/workflows.grpc.pb.h"
@@ -19,15 +19,7 @@ namespace hatchet::rpc {
 namespace {
 
 caf::error rpc_error(const char* what, const grpc::Status& grpc_st, const config& cfg) {
-  auto st = to_wire(grpc_st);
-  add_tls_diagnosis(cfg, st); // blocking, as the calls that end here are
-  auto text = std::string{what} + ": " + st.describe();
-  // Not the run's fault but the configuration's: say so, and what to set.
-  if (auto hint = fatal_hint(cfg, st); !hint.empty())
-    return make_error(errc::invalid_config, hint + " (" + text + ")");
-  if (st.code == wire::status::unauthenticated || st.code == wire::status::permission_denied)
-    return make_error(errc::invalid_token, "the engine refused the token (" + text + ")");
-  return make_error(errc::rpc_failed, text);
+  return to_error(what, to_wire(grpc_st), cfg); // blocking, as the calls that end here are
 }
 
 void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const channel& ch) {
@@ -35,6 +27,10 @@ void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const chan
   out.set_input(in.input_json.empty() ? "{}" : in.input_json);
   if (!in.additional_metadata_json.empty())
     out.set_additional_metadata(in.additional_metadata_json);
+  if (in.priority != 0)
+    out.set_priority(in.priority);
+  if (!in.child_key.empty())
+    out.set_child_key(in.child_key);
 }
 
 } // namespace
@@ -68,6 +64,8 @@ struct admin_client::impl {
       opts->set_retries(t->options.retries);
       (*opts->mutable_slot_requests())["default"] = t->options.slot_cost;
     }
+    for (const auto& key : wf.event_triggers())
+      req.add_event_triggers(cfg.apply_namespace(key));
   }
 };
 
@@ -277,6 +275,20 @@ admin_client::cancel(const std::vector<std::string>& external_ids) {
   if (!st.ok())
     return rpc_error("CancelTasks", st, impl_->cfg);
   return std::vector<std::string>(resp.cancelled_tasks().begin(), resp.cancelled_tasks().end());
+}
+
+caf::expected<std::vector<std::string>>
+admin_client::replay(const std::vector<std::string>& external_ids) {
+  grpc::ClientContext ctx;
+  impl_->ch->prepare(ctx, impl_->deadline);
+  v1::ReplayTasksRequest req;
+  for (const auto& id : external_ids)
+    req.add_external_ids(id);
+  v1::ReplayTasksResponse resp;
+  auto st = impl_->admin->ReplayTasks(&ctx, req, &resp);
+  if (!st.ok())
+    return rpc_error("ReplayTasks", st, impl_->cfg);
+  return std::vector<std::string>(resp.replayed_tasks().begin(), resp.replayed_tasks().end());
 }
 
 } // namespace hatchet::rpc

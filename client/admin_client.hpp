@@ -20,9 +20,16 @@
 namespace hatchet::rpc {
 
 struct trigger_request {
+  trigger_request(std::string name = {}, std::string input = "{}", std::string metadata = {})
+    : workflow_name(std::move(name)), input_json(std::move(input)),
+      additional_metadata_json(std::move(metadata)) {
+  }
+
   std::string workflow_name; ///< as defined; the namespace is applied by the client
   std::string input_json = "{}";
   std::string additional_metadata_json; ///< empty: none
+  int priority = 0;                     ///< 1..3; 0: none sent
+  std::string child_key;                ///< empty: none sent
 };
 
 /// One task's outcome inside a finished run (StepRunResult).
@@ -66,6 +73,8 @@ public:
 
   /// v1.AdminService/CancelTasks for these task or run ids; returns the ids cancelled.
   caf::expected<std::vector<std::string>> cancel(const std::vector<std::string>& external_ids);
+  /// v1.AdminService/ReplayTasks for these task or run ids; returns the task ids re-queued.
+  caf::expected<std::vector<std::string>> replay(const std::vector<std::string>& external_ids);
 
 private:
   /// One stream: subscribes to `run_ids`, reports and erases each finished one from `pending`.

@@ -23,6 +23,10 @@ const char* to_string(errc x) noexcept {
     case errc::cleanup_timed_out: return "cleanup_timed_out";
     case errc::cleanup_skipped: return "cleanup_skipped";
     case errc::reload_failed: return "reload_failed";
+    case errc::unknown_workflow: return "unknown_workflow";
+    case errc::timed_out: return "timed_out";
+    case errc::invalid_output: return "invalid_output";
+    case errc::cancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
 // The client-facing unary services: `/WorkflowService/*` (trigger), `/v1.AdminService/*`
-// (register workflows, run details, cancel) and `/EventsService/*` (logs, stream events, pushed
-// events). One translation unit so the generated headers are compiled once.
+// (register workflows, run details, cancel, replay) and `/EventsService/*` (logs, stream events,
+// pushed events, which start the workflows their keys trigger). One translation unit so the
+// generated headers are compiled once.
 
 #include <memory>
 #include <string>
@@ -120,6 +121,7 @@ public:
           ts.slot_requests.emplace(type, units);
         spec.tasks.push_back(std::move(ts));
       }
+      spec.event_triggers.assign(req->event_triggers().begin(), req->event_triggers().end());
       workflow_registered out;
       status st = env_.state.put_workflow(spec, out);
       if (!st.ok())
@@ -141,6 +143,27 @@ public:
         return to_grpc(st);
       for (auto& id : cancelled)
         resp->add_cancelled_tasks(std::move(id));
+      return grpc::Status::OK;
+    });
+  }
+
+  grpc::ServerUnaryReactor* ReplayTasks(grpc::CallbackServerContext* ctx,
+                                        const v1::ReplayTasksRequest* req,
+                                        v1::ReplayTasksResponse* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      if (req->external_ids_size() > 0 && req->has_filter())
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                            "cannot provide both external ids and filter"};
+      if (req->has_filter())
+        return grpc::Status{grpc::StatusCode::UNIMPLEMENTED,
+                            "the dev engine replays by external ids only"};
+      std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
+      std::vector<std::string> replayed;
+      status st = env_.state.replay(ids, replayed);
+      if (!st.ok())
+        return to_grpc(st);
+      for (auto& id : replayed)
+        resp->add_replayed_tasks(std::move(id));
       return grpc::Status::OK;
     });
   }
@@ -180,29 +203,32 @@ private:
 // ---------------------------------------------------------------------------------------------
 // EventsService
 
-/// Validates a pushed event; fills `out` (minus the id) on success.
-grpc::Status to_event(const PushEventRequest& req, const std::string& tenant_id, Event& out) {
-  if (req.key().empty())
-    return {grpc::StatusCode::INVALID_ARGUMENT, "event key is required"};
-  std::string payload = req.payload().empty() ? std::string{"{}"} : req.payload();
-  if (!is_valid_json(payload))
-    return {grpc::StatusCode::INVALID_ARGUMENT, "event payload must be valid JSON"};
-  if (req.has_additional_metadata() && !req.additional_metadata().empty() &&
-      !is_valid_json(req.additional_metadata()))
-    return {grpc::StatusCode::INVALID_ARGUMENT, "additional_metadata must be valid JSON"};
+/// Checks a pushed event as the real engine's ingestor does (the JSON of payload and metadata,
+/// the priority; the key only in a bulk push) and fills the reply `out` (minus the id) and the
+/// model's `spec`.
+grpc::Status to_event(const PushEventRequest& req, const std::string& tenant_id, Event& out,
+                      event_spec& spec) {
+  if (!req.payload().empty() && !is_valid_json(req.payload()))
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "Invalid request: invalid json in field `payload`"};
+  if (req.has_additional_metadata() && !req.additional_metadata().empty()
+      && !is_valid_json(req.additional_metadata()))
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "Invalid request: invalid json in field `additionalMetadata`"};
   if (req.has_priority() && (req.priority() < 1 || req.priority() > 3))
-    return {grpc::StatusCode::INVALID_ARGUMENT, "priority must be between 1 and 3"};
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "priority must be between 1 and 3, got " + std::to_string(req.priority())};
   out.set_tenant_id(tenant_id);
   out.set_key(req.key());
-  out.set_payload(payload);
-  if (req.has_event_timestamp())
-    *out.mutable_event_timestamp() = req.event_timestamp();
-  else
-    set_now(out.mutable_event_timestamp());
+  out.set_payload(req.payload());
+  set_now(out.mutable_event_timestamp()); // the engine's time of receipt, as the real one
   if (req.has_additional_metadata())
     out.set_additional_metadata(req.additional_metadata());
-  if (req.has_scope())
-    out.set_scope(req.scope());
+  spec.key = req.key();
+  spec.payload = req.payload().empty() ? std::string{"{}"} : req.payload();
+  spec.additional_metadata = req.additional_metadata();
+  if (req.has_priority())
+    spec.priority = req.priority();
   return grpc::Status::OK;
 }
 
@@ -210,33 +236,51 @@ class events_service final : public EventsService::CallbackService {
 public:
   explicit events_service(service_env env) : env_(env) {}
 
-  // Events are accepted and acknowledged; the dev engine has no event triggers.
+  // Each event starts a run of every workflow whose event trigger matches its key.
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* ctx, const PushEventRequest* req,
                                  Event* resp) override {
     return unary(ctx, env_.auth, [&] {
-      grpc::Status st = to_event(*req, env_.opts.tenant_id, *resp);
-      if (st.ok())
-        resp->set_event_id(new_uuid());
-      return st;
+      std::vector<event_spec> specs(1);
+      grpc::Status st = to_event(*req, env_.opts.tenant_id, *resp, specs.front());
+      if (!st.ok())
+        return st;
+      std::vector<std::string> ids;
+      env_.state.push_events(specs, ids);
+      resp->set_event_id(ids.front());
+      return grpc::Status::OK;
     });
   }
 
   grpc::ServerUnaryReactor* BulkPush(grpc::CallbackServerContext* ctx,
                                      const BulkPushEventRequest* req, Events* resp) override {
     return unary(ctx, env_.auth, [&] {
-      if (req->events_size() < 1 || req->events_size() > max_bulk_events)
+      if (req->events_size() == 0)
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "No events to ingest"};
+      if (req->events_size() > max_bulk_events)
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
-                            "between 1 and 1000 events per call"};
-      for (const auto& e : req->events()) {
-        Event out;
-        grpc::Status st = to_event(e, env_.opts.tenant_id, out);
+                            "Invalid request: too many events - "
+                              + std::to_string(req->events_size()) + " is over maximum ("
+                              + std::to_string(max_bulk_events) + ")"};
+      // All or nothing: every event is checked before any is taken.
+      std::vector<event_spec> specs(static_cast<size_t>(req->events_size()));
+      for (int i = 0; i < req->events_size(); ++i) {
+        const auto& e = req->events(i);
+        if (e.key().empty()) {
+          resp->Clear();
+          return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                              "Invalid request: event " + std::to_string(i) + ": key is required"};
+        }
+        grpc::Status st = to_event(e, env_.opts.tenant_id, *resp->add_events(),
+                                   specs[static_cast<size_t>(i)]);
         if (!st.ok()) {
           resp->Clear();
           return st;
         }
-        out.set_event_id(new_uuid());
-        *resp->add_events() = std::move(out);
       }
+      std::vector<std::string> ids;
+      env_.state.push_events(specs, ids);
+      for (int i = 0; i < resp->events_size(); ++i)
+        resp->mutable_events(i)->set_event_id(ids[static_cast<size_t>(i)]);
       return grpc::Status::OK;
     });
   }

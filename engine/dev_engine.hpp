@@ -152,6 +152,12 @@ public:
     uint64_t requeued_unacknowledged;
     /// Register calls accepted (each makes a new worker id).
     uint64_t registrations;
+    /// Events taken by Push and BulkPush.
+    uint64_t events_pushed;
+    /// Runs started by pushed events (one per workflow trigger that matched).
+    uint64_t event_runs;
+    /// Task runs re-queued by ReplayTasks.
+    uint64_t replayed;
   };
   stats snapshot() const;
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/event_triggers.hpp"
 #include "engine/go_duration.hpp"
 #include "engine/ids.hpp"
 
@@ -1071,6 +1072,7 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
   if (visited != wf->tasks.size())
     return status::invalid("the parents of workflow '" + spec.name + "' form a cycle");
 
+  wf->event_triggers = spec.event_triggers;
   wf->version_id = new_uuid();
   {
     std::lock_guard lk{mu_};
@@ -1082,7 +1084,10 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     out.workflow_id = wf->workflow_id;
     workflows_[wf->name] = wf;
   }
-  spdlog::info("registered workflow {} ({} tasks)", wf->name, wf->tasks.size());
+  spdlog::info("registered workflow {} ({} tasks{})", wf->name, wf->tasks.size(),
+               wf->event_triggers.empty() ? std::string{}
+                                          : ", " + std::to_string(wf->event_triggers.size())
+                                              + " event trigger(s)");
   return status::success();
 }
 
@@ -1122,42 +1127,156 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
       return status::invalid("workflow names not found: " + names);
     }
     run_ids.reserve(run_ids.size() + specs.size());
-    for (size_t i = 0; i < specs.size(); ++i) {
-      const auto& s = specs[i];
-      auto run = std::make_unique<workflow_run>();
-      run->id = new_uuid();
-      run->wf = defs[i];
-      run->input = s.input;
-      run->additional_metadata = s.additional_metadata.value_or("{}");
-      run->priority = s.priority.value_or(1);
-      run->parent_task_run_external_id = s.parent_task_run_external_id;
-      run->child_index = s.child_index;
-      run->child_key = s.child_key;
-      run->tasks.reserve(defs[i]->tasks.size());
-      for (size_t ti = 0; ti < defs[i]->tasks.size(); ++ti) {
-        auto t = std::make_shared<task_run>();
-        t->external_id = new_uuid();
-        t->run = run.get();
-        t->wf = defs[i];
-        t->index = ti;
-        const auto& def = defs[i]->tasks[ti];
-        auto& q = queues_[def.action];
-        if (!q) {
-          q = std::make_unique<action_queue>();
-          q->action = def.action;
+    for (size_t i = 0; i < specs.size(); ++i)
+      run_ids.push_back(start_run(defs[i], specs[i]));
+    settle(steady::now(), fx);
+  }
+  fx.apply();
+  return status::success();
+}
+
+const std::string& engine_state::start_run(const std::shared_ptr<const workflow_def>& wf,
+                                           const trigger_spec& s) {
+  auto run = std::make_unique<workflow_run>();
+  run->id = new_uuid();
+  run->wf = wf;
+  run->input = s.input;
+  run->additional_metadata = s.additional_metadata.value_or("{}");
+  run->priority = s.priority.value_or(1);
+  // The real engine keeps the child fields only for a run with a parent task.
+  if (s.parent_task_run_external_id) {
+    run->parent_task_run_external_id = s.parent_task_run_external_id;
+    run->child_index = s.child_index;
+    run->child_key = s.child_key;
+  }
+  run->tasks.reserve(wf->tasks.size());
+  for (size_t ti = 0; ti < wf->tasks.size(); ++ti) {
+    auto t = std::make_shared<task_run>();
+    t->external_id = new_uuid();
+    t->run = run.get();
+    t->wf = wf;
+    t->index = ti;
+    const auto& def = wf->tasks[ti];
+    auto& q = queues_[def.action];
+    if (!q) {
+      q = std::make_unique<action_queue>();
+      q->action = def.action;
+    }
+    t->queue = q.get();
+    t->parents_left = def.parents.size();
+    tasks_.emplace(std::string_view{t->external_id}, t.get());
+    run->tasks.push_back(std::move(t));
+  }
+  for (auto& t : run->tasks)
+    if (t->parents_left == 0)
+      enqueue(t);
+  spdlog::debug("triggered workflow run {} of {}", run->id, wf->name);
+  workflow_run* raw = run.get();
+  runs_.emplace(std::string_view{raw->id}, std::move(run));
+  return raw->id;
+}
+
+void engine_state::push_events(const std::vector<event_spec>& events,
+                               std::vector<std::string>& event_ids) {
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    for (const auto& ev : events) {
+      const auto& event_id = event_ids.emplace_back(new_uuid());
+      ++stats_.events_pushed;
+      trigger_spec spec;
+      spec.input = ev.payload.empty() ? std::string{"{}"} : ev.payload;
+      spec.additional_metadata = event_run_metadata(ev.additional_metadata, event_id, ev.key);
+      spec.priority = ev.priority;
+      // Only the latest version of each workflow (the one registered last) is matched, and
+      // each of its triggers that matches starts a run of its own, as the real engine's join of
+      // versions and trigger rows does.
+      for (const auto& [name, wf] : workflows_) {
+        for (const auto& pattern : wf->event_triggers) {
+          if (!event_key_matches(ev.key, pattern))
+            continue;
+          spec.name = name;
+          const auto& run_id = start_run(wf, spec);
+          ++stats_.event_runs;
+          spdlog::debug("event {} ({}) matched '{}' of {}: run {}", event_id, ev.key, pattern,
+                        name, run_id);
         }
-        t->queue = q.get();
-        t->parents_left = def.parents.size();
-        tasks_.emplace(std::string_view{t->external_id}, t.get());
-        run->tasks.push_back(std::move(t));
       }
-      for (auto& t : run->tasks)
-        if (t->parents_left == 0)
-          enqueue(t);
-      run_ids.push_back(run->id);
-      spdlog::debug("triggered workflow run {} of {}", run->id, defs[i]->name);
-      workflow_run* raw = run.get();
-      runs_.emplace(std::string_view{raw->id}, std::move(run));
+    }
+    settle(steady::now(), fx);
+  }
+  fx.apply();
+}
+
+void engine_state::replay_tasks(workflow_run& run, const std::vector<size_t>& which,
+                                std::vector<std::string>& replayed) {
+  if (run.done) {
+    run.done = false;
+    if (auto it = std::find(finished_order_.begin(), finished_order_.end(), &run);
+        it != finished_order_.end())
+      finished_order_.erase(it);
+  }
+  for (size_t i : which) {
+    task_run& t = *run.tasks[i];
+    if (t.terminal())
+      --run.terminal;
+    t.state = task_state::waiting;
+    t.output.clear();
+    t.error.clear();
+    ++t.retry_count; // the same task row again, its retry count one up
+    t.retries_used = 0;
+    ++stats_.replayed;
+    replayed.push_back(t.external_id);
+  }
+  for (size_t i : which) {
+    auto& t = run.tasks[i];
+    t->parents_left = 0;
+    for (size_t pi : t->def().parents)
+      if (run.tasks[pi]->state != task_state::completed)
+        ++t->parents_left;
+    if (t->parents_left == 0)
+      enqueue(t);
+  }
+}
+
+status engine_state::replay(const std::vector<std::string>& ids,
+                            std::vector<std::string>& replayed) {
+  for (const auto& id : ids)
+    if (!is_uuid(id))
+      return status::invalid("invalid external id " + id);
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    for (const auto& id : ids) {
+      workflow_run* run = nullptr;
+      std::vector<size_t> which;
+      if (task_run* t = find_task(id); t != nullptr && t->run != nullptr) {
+        run = t->run;
+        // The task and, transitively, every task that depends on it.
+        std::vector<bool> mark(run->tasks.size(), false);
+        std::vector<size_t> todo{t->index};
+        while (!todo.empty()) {
+          size_t i = todo.back();
+          todo.pop_back();
+          if (mark[i])
+            continue;
+          mark[i] = true;
+          for (size_t c : run->tasks[i]->def().children)
+            todo.push_back(c);
+        }
+        for (size_t i = 0; i < mark.size(); ++i)
+          if (mark[i])
+            which.push_back(i);
+      } else if (auto it = runs_.find(id); it != runs_.end()) {
+        run = it->second.get();
+        for (size_t i = 0; i < run->tasks.size(); ++i)
+          which.push_back(i);
+      }
+      // Unknown ids are ignored; runs still going are skipped, as the real engine's preflight
+      // skips tasks it cannot replay.
+      if (run == nullptr || !run->done)
+        continue;
+      replay_tasks(*run, which, replayed);
     }
     settle(steady::now(), fx);
   }

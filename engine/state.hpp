@@ -175,6 +175,8 @@ struct task_spec {
 struct workflow_spec {
   std::string name;
   std::vector<task_spec> tasks;
+  /// Event key patterns whose pushes start a run (CreateWorkflowVersionRequest.event_triggers).
+  std::vector<std::string> event_triggers;
 };
 
 struct workflow_registered {
@@ -191,6 +193,14 @@ struct trigger_spec {
   std::optional<std::string> parent_task_run_external_id;
   std::optional<int32_t> child_index;
   std::optional<std::string> child_key;
+};
+
+/// One pushed event (PushEventRequest), validated by the service.
+struct event_spec {
+  std::string key;
+  std::string payload; ///< JSON text, "{}" when the push sent none
+  std::string additional_metadata; ///< JSON text as pushed; empty: none
+  std::optional<int32_t> priority;
 };
 
 enum class step_event_kind { started, completed, failed, other };
@@ -271,6 +281,13 @@ public:
   status trigger(const std::vector<trigger_spec>& specs, std::vector<std::string>& run_ids);
   status get_run_details(const std::string& run_id, run_details& out) const;
   status cancel(const std::vector<std::string>& ids, std::vector<std::string>& cancelled);
+  /// Runs again, in place, the finished runs named (or the finished runs of the tasks named):
+  /// the same ids, retry_count + 1; a task id re-runs that task and what depends on it. Ids of
+  /// runs still going are skipped. `replayed` gets the task ids re-queued.
+  status replay(const std::vector<std::string>& ids, std::vector<std::string>& replayed);
+  /// Takes pushed events: gives each an id and starts a run of every workflow with a matching
+  /// event trigger, one per matching trigger (see event_triggers.hpp for the rules).
+  void push_events(const std::vector<event_spec>& events, std::vector<std::string>& event_ids);
 
   // Background and lifecycle
   /// Enforces execution timeouts, requeues tasks of silent workers, retries stuck queues.
@@ -298,6 +315,7 @@ private:
     std::string version_id;
     std::string name;
     std::vector<task_def> tasks;
+    std::vector<std::string> event_triggers;
   };
   struct worker;
   struct workflow_run;
@@ -446,6 +464,12 @@ private:
   void task_terminal(task_run& t, effects& fx);
   void finish_run(workflow_run& run, effects& fx);
   run_finished_ptr make_finished(const workflow_run& run) const;
+  /// Creates a run of `wf` and queues its root tasks; returns its id.
+  const std::string& start_run(const std::shared_ptr<const workflow_def>& wf,
+                               const trigger_spec& spec);
+  /// Resets the finished run's tasks in `which` (indices) and queues the ready ones.
+  void replay_tasks(workflow_run& run, const std::vector<size_t>& which,
+                    std::vector<std::string>& replayed);
   void forget_oldest_runs();
   run_status status_of(const task_run& t) const;
   run_status status_of(const workflow_run& run) const;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstddef>
 #include <fstream>
@@ -136,5 +137,98 @@ caf::error run_embedded(const hatchet::client& client, hatchet::worker_options o
   return reason; // none or exit_reason::normal after a clean stop, else a hatchet::errc error
 }
 // [/snippet:embed]
+
+// [snippet:client_types]
+struct Pair {
+  int a = 0;
+  int b = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Pair, a, b)
+
+struct Sum {
+  int total = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sum, total)
+// [/snippet:client_types]
+
+// [snippet:client_run]
+int add_on_the_engine(const hatchet::client& client) {
+  // Starts a run of AddWorkflow and waits for it; its one task's output comes back as a Sum.
+  caf::expected<Sum> sum = client.run<Sum>("AddWorkflow", Pair{2, 3});
+  if (!sum) {
+    // unknown_workflow, run_failed (naming each failed task), timed_out, invalid_output, ...
+    std::fprintf(stderr, "%s\n", hatchet::describe(sum.error()).c_str());
+    return -1;
+  }
+  return sum->total;
+}
+// [/snippet:client_run]
+
+// [snippet:client_no_wait]
+void start_now_wait_later(const hatchet::client& client) {
+  hatchet::run_options opts;
+  opts.additional_metadata = {{"customer", "acme"}}; // ctx.additional_metadata() in the tasks
+  opts.priority = 3;                                 // 1 (low) .. 3 (high)
+  auto ref = client.run_no_wait("AddWorkflow", Pair{4, 5}, opts); // returns at once
+  if (!ref)
+    return;
+  std::string id = ref->id(); // keep it: client.run_of(id) waits for the same run later
+  auto sum = ref->result<Sum>(std::chrono::seconds{30}); // blocks this thread
+  if (!sum && hatchet::has_code(sum.error(), hatchet::errc::timed_out))
+    client.cancel(id); // or wait again: the run goes on
+  client.replay(id);   // the same run once more, in place: same id, same input
+}
+// [/snippet:client_no_wait]
+
+// [snippet:client_many]
+std::vector<int> add_many(const hatchet::client& client) {
+  std::vector<Pair> inputs = {{1, 1}, {2, 2}, {3, 3}};
+  auto results = client.run_many<Sum>("AddWorkflow", inputs); // one BulkTriggerWorkflow call
+  std::vector<int> totals;
+  if (results)
+    for (const auto& r : *results) // in input order; each a Sum or that run's error
+      totals.push_back(r ? r->total : -1);
+  return totals;
+}
+// [/snippet:client_many]
+
+// [snippet:client_await]
+hatchet::workflow double_sum_workflow(hatchet::client client) {
+  hatchet::workflow wf{"DoubleSumWorkflow"};
+  wf.task("double_sum", [client](const Pair& in,
+                                 hatchet::context& ctx) -> hatchet::co_task<Sum> {
+    auto ref = client.run_no_wait("AddWorkflow", in);
+    if (!ref)
+      throw std::runtime_error(hatchet::describe(ref.error()));
+    // Holds no thread while AddWorkflow runs; resumes on this run's actor.
+    caf::expected<Sum> sum = co_await ref->async_result<Sum>(ctx);
+    if (!sum)
+      throw std::runtime_error(hatchet::describe(sum.error()));
+    co_return Sum{2 * sum->total};
+  });
+  return wf;
+}
+// [/snippet:client_await]
+
+// [snippet:client_events]
+hatchet::workflow welcome_workflow() {
+  hatchet::workflow wf{"WelcomeWorkflow"};
+  wf.on_events({"user:created", "user:invited:*"}); // `*`: any run of characters
+  wf.task("welcome", [](const nlohmann::json& user, hatchet::context& ctx) {
+    // The input is the event's payload; the metadata names the event.
+    auto key = ctx.additional_metadata().value("hatchet__event_key", "");
+    return nlohmann::json{{"welcomed", user.value("name", "")}, {"because", key}};
+  });
+  return wf;
+}
+
+bool sign_up(const hatchet::client& client) {
+  auto events = client.events();
+  auto id = events.push("user:created", {{"name", "Ada"}}, {{"source", "signup-form"}});
+  auto ids = events.bulk_push({{.key = "user:invited:team", .payload = {{"name", "Grace"}}},
+                               {.key = "user:invited:org", .payload = {{"name", "Linus"}}}});
+  return id && ids; // the ids of the events; the runs they start are the engine's business
+}
+// [/snippet:client_events]
 
 } // namespace snippets

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
 #include "hatchet/co_task.hpp"
@@ -35,6 +36,7 @@ struct run_info {
   std::string task_name;
   std::string action_id;
   int retry_count = 0;
+  int priority = 1;
   nlohmann::json additional_metadata = nlohmann::json::object();
   nlohmann::json parents = nlohmann::json::object();
 };
@@ -46,6 +48,11 @@ struct async_hooks {
   virtual void resume_after(std::chrono::nanoseconds d, std::coroutine_handle<> h) = 0;
   /// Runs `job` on a task thread, then resumes `h` on the run's actor.
   virtual void run_blocking(std::function<void()> job, std::coroutine_handle<> h) = 0;
+  /// Suspends `h` until the returned function is called, from any thread (only the first call
+  /// counts), or the run is cancelled; either way `h` resumes on the run's actor, never on the
+  /// caller's thread. The function holds no strong reference to the actor: calling it after the
+  /// run has gone does nothing.
+  virtual std::function<void()> resume_on_call(std::coroutine_handle<> h) = 0;
 };
 
 /// `co_await ctx.sleep_for(d)`: true when the time passed, false when the run was cancelled.
@@ -102,6 +109,49 @@ private:
     std::exception_ptr error;
   };
   async_hooks* hooks_;
+  std::shared_ptr<shared> shared_;
+};
+
+/// `co_await ctx.await_callback<T>(start)`: an operation that completes on a thread of its own.
+template <class T>
+class callback_awaiter {
+public:
+  using complete_fn = std::function<void(caf::expected<T>)>;
+  using start_fn = std::function<void(complete_fn)>;
+
+  callback_awaiter(async_hooks* hooks, start_fn start, std::stop_token stop)
+    : hooks_(hooks), start_(std::move(start)), stop_(std::move(stop)),
+      shared_(std::make_shared<shared>()) {
+  }
+
+  bool await_ready() const noexcept { return stop_.stop_requested(); }
+  void await_suspend(std::coroutine_handle<> h) {
+    // The completion owns what it writes, so it may come after the run (and this frame) is gone.
+    start_([s = shared_, wake = hooks_->resume_on_call(h)](caf::expected<T> v) {
+      {
+        std::lock_guard lock{s->mtx};
+        if (s->value)
+          return;
+        s->value.emplace(std::move(v));
+      }
+      wake();
+    });
+  }
+  caf::expected<T> await_resume() {
+    std::lock_guard lock{shared_->mtx};
+    if (!shared_->value)
+      return make_error(errc::cancelled, "the task was cancelled while it waited");
+    return std::move(*shared_->value);
+  }
+
+private:
+  struct shared {
+    std::mutex mtx;
+    std::optional<caf::expected<T>> value;
+  };
+  async_hooks* hooks_;
+  start_fn start_;
+  std::stop_token stop_;
   std::shared_ptr<shared> shared_;
 };
 
@@ -175,12 +225,27 @@ public:
     return {require_hooks("run_blocking"), std::forward<F>(fn)};
   }
 
+  /// In a co_task: starts an operation that completes on some other thread (a gRPC callback, a
+  /// listener thread) and waits for it without holding a thread. `start` gets the completion
+  /// function: call it once, from any thread, with the value or an error; the co_task then
+  /// resumes on its own actor, never on the caller's thread. Yields that value, or
+  /// errc::cancelled when the run is cancelled first (the operation itself goes on, and its
+  /// late completion is dropped). run_ref::async_result is built on it. Throws
+  /// std::logic_error in a synchronous task.
+  template <class T>
+  detail::callback_awaiter<T>
+  await_callback(typename detail::callback_awaiter<T>::start_fn start) const {
+    return {require_hooks("await_callback"), std::move(start), stop_};
+  }
+
   const std::string& workflow_run_id() const noexcept { return info_.workflow_run_id; }
   const std::string& task_run_external_id() const noexcept { return info_.task_run_external_id; }
   const std::string& task_name() const noexcept { return info_.task_name; }
   const std::string& action_id() const noexcept { return info_.action_id; }
   /// 0 on the first attempt.
   int retry_count() const noexcept { return info_.retry_count; }
+  /// The run's priority as the engine assigned it: 1 (low) to 3 (high).
+  int priority() const noexcept { return info_.priority; }
   /// The run's additional metadata (a JSON object, empty when none was given).
   const nlohmann::json& additional_metadata() const noexcept { return info_.additional_metadata; }
   /// Outputs of completed parent tasks in a DAG, by parent task name.

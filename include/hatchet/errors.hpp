@@ -52,6 +52,15 @@ enum class errc : uint8_t {
   /// A lifespan reload did not put a new state in service (its setup failed, a later reload
   /// finished first, or the worker began stopping); the worker serves on with the state it had.
   reload_failed,
+  /// The engine has no workflow of the name a run or trigger gave (the real engine answers
+  /// INVALID_ARGUMENT "workflow names not found"); the context names it.
+  unknown_workflow,
+  /// A wait for a run's result ended at its timeout; the run itself goes on on the engine.
+  timed_out,
+  /// A run's output did not decode into the type asked for; the context names both.
+  invalid_output,
+  /// A task waiting in a co_task (e.g. for another run's result) was cancelled first.
+  cancelled,
 };
 
 /// Renders an `errc` value as its enumerator name.
@@ -62,6 +71,12 @@ using errc_category = caf::atom_constant<caf::atom("hatchet")>;
 
 /// Builds a `caf::error` of the `hatchet` category with a human-readable context.
 caf::error make_error(errc code, std::string context);
+
+/// True when `err` is of the `hatchet` category with this code (false for no error).
+inline bool has_code(const caf::error& err, errc code) noexcept {
+  // caf::error::category() must not be called on an empty error in CAF 0.17.
+  return err && err.category() == errc_category::value && err.code() == static_cast<uint8_t>(code);
+}
 
 /// Renders any error of our category (or CAF's) as "name: context" text for logs and exceptions.
 std::string describe(const caf::error& err);

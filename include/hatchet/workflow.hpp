@@ -151,17 +151,32 @@ public:
     return *this;
   }
 
+  /// Starts a run of this workflow for every pushed event whose key matches one of `keys`
+  /// (client.events().push). `*` matches any run of characters (`"user:*"`); anything else must
+  /// match exactly, case-sensitively. The run's input is the event's payload; its additional
+  /// metadata is the event's, plus `hatchet__event_id` and `hatchet__event_key`. The namespace,
+  /// if any, is prefixed to each key, as the official SDKs do (pushes get the same prefix).
+  /// Replaces the keys given before. Default: none.
+  workflow& on_events(std::vector<std::string> keys) {
+    event_triggers_ = std::move(keys);
+    return *this;
+  }
+
   const std::string& name() const noexcept { return name_; }
   const std::string& description() const noexcept { return description_; }
+  /// The keys given to on_events, as given (without the namespace).
+  const std::vector<std::string>& event_triggers() const noexcept { return event_triggers_; }
   const std::vector<detail::task_def_ptr>& tasks() const noexcept { return tasks_; }
 
-  /// Checks names (non-empty, [a-zA-Z0-9._-], unique), parents (known, no cycles) and durations.
+  /// Checks names (non-empty, [a-zA-Z0-9._-], unique), parents (known, no cycles), durations and
+  /// event keys (non-empty).
   caf::error validate() const;
 
 private:
   std::string name_;
   std::string description_;
   std::vector<detail::task_def_ptr> tasks_;
+  std::vector<std::string> event_triggers_;
 };
 
 } // namespace hatchet

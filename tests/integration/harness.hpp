@@ -92,8 +92,12 @@ struct engine_fixture {
                                                 std::chrono::milliseconds timeout = 60s) const {
     auto a = admin();
     std::vector<hatchet::rpc::trigger_request> reqs;
-    for (const auto& in : inputs)
-      reqs.push_back({workflow, in, {}});
+    for (const auto& in : inputs) {
+      hatchet::rpc::trigger_request r;
+      r.workflow_name = workflow;
+      r.input_json = in;
+      reqs.push_back(std::move(r));
+    }
     auto ids = a.bulk_trigger(reqs);
     if (!ids)
       BOOST_FAIL("bulk trigger: " << hatchet::describe(ids.error()));
@@ -117,11 +121,13 @@ struct engine_fixture {
   }
 };
 
-/// A worker spawned in its own actor system (configured as hatchet::configure says).
+/// A worker spawned in its own actor system (configured as hatchet::configure says; with
+/// `scheduler_threads` CAF scheduler threads when not 0).
 class running_worker {
 public:
-  running_worker(const hatchet::config& cfg, const std::string& name, hatchet::worker_options opts)
-    : sys_(configured(cfg_)), self_(sys_) {
+  running_worker(const hatchet::config& cfg, const std::string& name, hatchet::worker_options opts,
+                 size_t scheduler_threads = 0)
+    : sys_(configured(cfg_, scheduler_threads)), self_(sys_) {
     hatchet::worker w{cfg, name, std::move(opts)};
     auto sup = w.spawn(sys_);
     if (!sup)
@@ -192,8 +198,11 @@ public:
   }
 
 private:
-  static caf::actor_system_config& configured(caf::actor_system_config& cfg) {
+  static caf::actor_system_config& configured(caf::actor_system_config& cfg,
+                                              size_t scheduler_threads) {
     hatchet::configure(cfg);
+    if (scheduler_threads > 0)
+      cfg.set("scheduler.max-threads", scheduler_threads);
     return cfg;
   }
 

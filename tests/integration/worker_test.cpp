@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(run_workflow_returns_outputs_and_a_failed_run_as_a_result) 
   // Not a run that failed but one that cannot start: an error value.
   auto unknown = client.run_workflow("NoSuchWorkflow", json::object(), 30s);
   BOOST_REQUIRE(!unknown);
-  BOOST_TEST(hatchet::describe(unknown.error()).find("rpc_failed") == 0u,
+  BOOST_TEST(hatchet::describe(unknown.error()).find("unknown_workflow") == 0u,
              hatchet::describe(unknown.error()));
   BOOST_TEST(!w.stop());
 }
