@@ -11,6 +11,7 @@
 #include "actors/drain.hpp"
 #include "actors/engine_session.hpp"
 #include "actors/executor.hpp"
+#include "actors/ack_box.hpp"
 #include "actors/outbox.hpp"
 #include "actors/slot_pool.hpp"
 #include "actors/task_actor.hpp"
@@ -136,6 +137,10 @@ public:
       [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
+      [this](msg::acks_atom) {
+        absorb_acks();
+        advance_stop();
+      },
       [this](msg::retry_atom, uint64_t seq, uint64_t attempt) { on_retry(seq, attempt); },
       // A reload: new assignments get the new state; runs going keep theirs. Dropping ours lets
       // the old state's gate close once its last run ends.
@@ -435,6 +440,7 @@ private:
   // -- heartbeats -------------------------------------------------------------------------------
 
   void heartbeat() {
+    absorb_acks(); // keeps outbox_depth current when no run wakes this actor
     if (session_.current() == engine_session::phase::closed || session_.heartbeats_unsupported())
       return;
     send_heartbeat();
@@ -517,6 +523,7 @@ private:
   // -- work ------------------------------------------------------------------------------------
 
   void on_action(uint64_t, wire::assigned_action& a) {
+    absorb_acks();
     switch (a.type) {
       case wire::action_type::start_step_run:
         return on_start(a);
@@ -631,6 +638,7 @@ private:
   }
 
   void on_done(msg::task_outcome& o, caf::actor& slot) {
+    absorb_acks();
     auto run = pool_.release(o.key, std::move(slot));
     note_slots();
     if (run)
@@ -754,10 +762,25 @@ private:
     e->event.worker_id = worker_id_; // the current registration, if it changed meanwhile
     if (!event_acks_)
       event_acks_ = std::make_shared<const rpc::event_acks>(
-        [self = caf::actor_cast<caf::actor>(this)](uint64_t s, wire::rpc_status st) {
-          caf::anon_send(self, msg::event_ack_atom::value, s, std::move(st));
+        [self = caf::actor_cast<caf::actor>(this), box = ack_box_](uint64_t s,
+                                                                  wire::rpc_status st) {
+          // A success waits in the box (see ack_box.hpp); a failure needs a decision now.
+          if (!st.ok())
+            caf::anon_send(self, msg::event_ack_atom::value, s, std::move(st));
+          else if (box->put(s))
+            caf::anon_send(self, msg::acks_atom::value);
         });
     link_->send_event(e->event, seq, event_acks_);
+  }
+
+  /// Strikes off the events the engine has acknowledged since the last look (see ack_box.hpp).
+  void absorb_acks() {
+    ack_box_->take(absorbed_);
+    if (absorbed_.empty())
+      return;
+    for (auto seq : absorbed_)
+      outbox_.ack(seq);
+    note_outbox();
   }
 
   void on_event_ack(uint64_t seq, const wire::rpc_status& st) {
@@ -824,6 +847,7 @@ private:
 
   /// After a reconnect: everything waiting for its backoff goes out now.
   void flush_outbox_now() {
+    absorb_acks();
     for (auto seq : outbox_.waiting())
       send_event(seq);
   }
@@ -833,6 +857,9 @@ private:
   void begin_stop() {
     if (drain_.stopping())
       return;
+    // The stop waits for the outbox to empty: from now on every answer wakes this actor.
+    ack_box_->wake_on_every_put();
+    absorb_acks();
     bool can_pause = !worker_id_.empty() && !session_.registering();
     drain_.begin(can_pause);
     session_.begin_stop();
@@ -901,6 +928,7 @@ private:
         fail_stragglers("drain_timeout and cancel_grace passed");
         return;
       case msg::stop_timer::flush:
+        absorb_acks();
         if (outbox_.empty() || drain_.current() != drain::phase::flushing)
           return;
         spdlog::error("worker {}: {} event(s) not acknowledged within flush_timeout ({} ms); "
@@ -940,6 +968,8 @@ private:
 
   /// Performs the drain's next steps until it has to wait for something.
   void advance_stop() {
+    if (drain_.stopping())
+      absorb_acks();
     for (;;) {
       switch (drain_.next_step(!pool_.idle(), outbox_.empty(), !worker_id_.empty())) {
         case drain::step::wait:
@@ -1006,6 +1036,9 @@ private:
   std::shared_ptr<rpc::engine_link> link_;
   /// Where the engine's answers to step events go (made at the first event; holds this actor).
   std::shared_ptr<const rpc::event_acks> event_acks_;
+  /// Successful answers to events, waiting to be struck off the outbox (see ack_box.hpp).
+  std::shared_ptr<ack_box> ack_box_ = std::make_shared<ack_box>();
+  std::vector<uint64_t> absorbed_;
   std::shared_ptr<executor> exec_;
   std::shared_ptr<rpc::listen_stream> listen_;
   caf::response_promise start_rp_;

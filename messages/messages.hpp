@@ -40,6 +40,7 @@ using stream_end_atom = caf::atom_constant<caf::atom("stream_end")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using hb_result_atom = caf::atom_constant<caf::atom("hb_result")>;
 using event_ack_atom = caf::atom_constant<caf::atom("event_ack")>;
+using acks_atom = caf::atom_constant<caf::atom("acks")>;            // answers wait in the ack box
 using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;

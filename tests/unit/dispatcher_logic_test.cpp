@@ -1,5 +1,5 @@
 // The dispatcher's plain parts, driven without actors, gRPC or time: the slot pool, the engine
-// session's decisions, and the drain's phases.
+// session's decisions, the drain's phases, and the box where event answers wait.
 #define BOOST_TEST_MODULE dispatcher_logic
 #include <boost/test/unit_test.hpp>
 
@@ -329,6 +329,80 @@ BOOST_AUTO_TEST_CASE(a_forced_stop_does_not_wait_for_the_pause_answer) {
   BOOST_TEST(!d.force(0));
   BOOST_TEST(d.forced());
   BOOST_TEST((d.next_step(false, true, true) == step::close_stream));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- ack box: the engine's answers to events, waiting for the dispatcher ------------------------
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "actors/ack_box.hpp"
+
+BOOST_AUTO_TEST_SUITE(ack_box_suite)
+
+BOOST_AUTO_TEST_CASE(answers_wait_without_a_wake_until_the_dispatcher_asks_for_one) {
+  hatchet::detail::ack_box box;
+  std::vector<uint64_t> got{99}; // take() clears what it is given
+  BOOST_TEST(!box.put(1));
+  BOOST_TEST(!box.put(2));
+  box.take(got);
+  BOOST_TEST(got == (std::vector<uint64_t>{1, 2}), boost::test_tools::per_element());
+  box.take(got);
+  BOOST_TEST(got.empty());
+  box.wake_on_every_put();
+  BOOST_TEST(box.put(3));
+  box.take(got);
+  BOOST_TEST(got == (std::vector<uint64_t>{3}), boost::test_tools::per_element());
+}
+
+// What a stop relies on: an answer put after the dispatcher's request to be woken is either in
+// the take that follows the request or says to wake it; none is lost in between.
+BOOST_AUTO_TEST_CASE(no_answer_is_lost_when_the_wake_request_races_with_puts) {
+  for (int round = 0; round < 50; ++round) {
+    hatchet::detail::ack_box box;
+    constexpr uint64_t per_thread = 2000;
+    std::atomic<int> woke{0};
+    std::vector<std::thread> putters;
+    std::vector<std::vector<uint64_t>> silent(2);
+    for (int t = 0; t < 2; ++t)
+      putters.emplace_back([&, t] {
+        for (uint64_t i = 0; i < per_thread; ++i) {
+          uint64_t seq = static_cast<uint64_t>(t) * per_thread + i;
+          if (box.put(seq))
+            ++woke;
+          else
+            silent[static_cast<size_t>(t)].push_back(seq);
+        }
+      });
+    std::vector<uint64_t> taken, all;
+    box.take(taken);
+    all.insert(all.end(), taken.begin(), taken.end());
+    box.wake_on_every_put();
+    box.take(taken); // the take right after the request
+    all.insert(all.end(), taken.begin(), taken.end());
+    std::vector<uint64_t> by_then = all;
+    std::sort(by_then.begin(), by_then.end());
+    for (auto& p : putters)
+      p.join();
+    box.take(taken);
+    all.insert(all.end(), taken.begin(), taken.end());
+    // Every answer is taken exactly once.
+    std::sort(all.begin(), all.end());
+    BOOST_REQUIRE_EQUAL(all.size(), 2 * per_thread);
+    for (uint64_t i = 0; i < 2 * per_thread; ++i)
+      BOOST_REQUIRE_EQUAL(all[i], i);
+    // An answer that did not ask for a wake-up was in a take up to the one that followed the
+    // request: the dispatcher saw it without being woken.
+    size_t silent_total = silent[0].size() + silent[1].size();
+    BOOST_TEST(silent_total + static_cast<size_t>(woke.load()) == 2 * per_thread);
+    for (const auto& s : silent)
+      for (uint64_t seq : s)
+        BOOST_REQUIRE(std::binary_search(by_then.begin(), by_then.end(), seq));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
