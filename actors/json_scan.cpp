@@ -26,6 +26,29 @@ const char* json_kind_name(json_kind k) noexcept {
   return "value";
 }
 
+size_t utf8_sequence(std::string_view s) noexcept {
+  auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  auto in = [&](size_t i, unsigned lo, unsigned hi) { return byte(i) >= lo && byte(i) <= hi; };
+  const unsigned lead = byte(0);
+  if (lead < 0x80)
+    return s.empty() ? 0 : 1;
+  if (lead >= 0xC2 && lead <= 0xDF)
+    return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (lead == 0xE0)
+    return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
+    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if (lead == 0xED)
+    return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if (lead == 0xF0)
+    return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  if (lead >= 0xF1 && lead <= 0xF3)
+    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  if (lead == 0xF4)
+    return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  return 0;
+}
+
 namespace {
 
 class scanner {
@@ -351,32 +374,15 @@ private:
     }
   }
 
-  /// A UTF-8 sequence starting with the byte `lead` (>= 0x80) at pos_ - 1.
-  bool utf8(unsigned char lead) {
-    auto cont = [this](unsigned char lo, unsigned char hi) {
-      if (at_end() || peek() < lo || peek() > hi)
-        return false;
-      ++pos_;
-      return true;
-    };
-    bool ok = false;
-    if (lead >= 0xC2 && lead <= 0xDF)
-      ok = cont(0x80, 0xBF);
-    else if (lead == 0xE0)
-      ok = cont(0xA0, 0xBF) && cont(0x80, 0xBF);
-    else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
-      ok = cont(0x80, 0xBF) && cont(0x80, 0xBF);
-    else if (lead == 0xED)
-      ok = cont(0x80, 0x9F) && cont(0x80, 0xBF);
-    else if (lead == 0xF0)
-      ok = cont(0x90, 0xBF) && cont(0x80, 0xBF) && cont(0x80, 0xBF);
-    else if (lead >= 0xF1 && lead <= 0xF3)
-      ok = cont(0x80, 0xBF) && cont(0x80, 0xBF) && cont(0x80, 0xBF);
-    else if (lead == 0xF4)
-      ok = cont(0x80, 0x8F) && cont(0x80, 0xBF) && cont(0x80, 0xBF);
-    if (!ok)
+  /// A UTF-8 sequence whose lead byte (>= 0x80) is at pos_ - 1.
+  bool utf8() {
+    size_t n = utf8_sequence(s_.substr(pos_ - 1));
+    if (n == 0) {
       error_ = "ill-formed UTF-8";
-    return ok;
+      return false;
+    }
+    pos_ += n - 1;
+    return true;
   }
 
   /// A string from its opening quote at pos_ to just past its closing quote.
@@ -399,7 +405,7 @@ private:
           *escaped = true;
         if (!escape())
           return false;
-      } else if (c >= 0x80 && !utf8(c)) {
+      } else if (c >= 0x80 && !utf8()) {
         return false;
       }
     }

@@ -29,6 +29,10 @@ struct json_scan_result {
   std::string error;                ///< why not, with the byte offset, when !ok
 };
 
+/// The length (1 to 4) of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no
+/// overlong forms, no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t utf8_sequence(std::string_view s) noexcept;
+
 /// Checks that `text` is exactly one JSON value (RFC 8259), as strictly as nlohmann's parser:
 /// strings must be valid UTF-8 with no raw control characters and matched surrogate pairs, and a
 /// UTF-8 byte order mark is allowed in front, and a NUL byte after the value ends the text. Nesting depth is bounded only by memory (no

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "actors/json_dump.hpp"
 #include "actors/json_scan.hpp"
 #include "actors/json_tree.hpp"
 #include "hatchet/errors.hpp"
@@ -167,7 +168,7 @@ msg::task_outcome settle(const msg::assignment& a,
     msg::task_outcome out;
     out.key = a.action.key();
     out.kind = msg::task_outcome::completed;
-    out.payload = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out.payload = dump_json(result);
     return out;
   } catch (const input_error& e) {
     return failure(a, "hatchet::input_error", e.what(), true);

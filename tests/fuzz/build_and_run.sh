@@ -56,7 +56,7 @@ libs=(-lcaf_core -lspdlog -lfmt -lpthread)
 # Sources per target: the fuzz entry point and the library code it reaches.
 sources_of() {
   case $1 in
-    payload) echo tests/fuzz/fuzz_payload.cpp actors/task_run.cpp actors/json_scan.cpp actors/json_tree.cpp client/errors.cpp ;;
+    payload) echo tests/fuzz/fuzz_payload.cpp actors/task_run.cpp actors/json_scan.cpp actors/json_tree.cpp actors/json_dump.cpp client/errors.cpp ;;
     token) echo tests/fuzz/fuzz_token.cpp client/config.cpp client/base64url.cpp client/errors.cpp ;;
     *) echo "unknown fuzz target '$1' (payload, token)" >&2; exit 2 ;;
   esac

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/json_dump.hpp"
 #include "actors/task_run.hpp"
 #include "hatchet/errors.hpp"
 
@@ -63,6 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (decoded && (dump(decoded->input) != dump(expected->first)
                   || dump(decoded->parents) != dump(expected->second)))
     contract_broken("input or parents differ from a full parse", text);
+  // What the worker writes a task's output with must write what nlohmann writes.
+  if (decoded && hatchet::detail::dump_json(decoded->input) != dump(decoded->input))
+    contract_broken("dump_json differs from nlohmann's dump", text);
   if (decoded) {
     if (!decoded->parents.is_object())
       contract_broken("parents is not an object", text);

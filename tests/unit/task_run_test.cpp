@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE task_run
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include <hatchet/hatchet.hpp>
 
+#include "actors/json_dump.hpp"
 #include "actors/json_scan.hpp"
 #include "actors/task_run.hpp"
 
@@ -172,6 +174,38 @@ BOOST_AUTO_TEST_CASE(payload_decoder_agrees_with_a_full_parse) {
       std::string changed = base;
       changed[i] = b;
       check_agrees_with_tree(changed);
+    }
+  }
+}
+
+// A task's output is written by dump_json, which copies string runs whole: it must write exactly
+// what nlohmann's dump(-1, ' ', false, replace) writes, invalid UTF-8 included.
+BOOST_AUTO_TEST_CASE(dump_json_writes_what_nlohmann_writes) {
+  using nlohmann::json;
+  std::vector<json> trees = {
+    json::object(), json::array(), json(nullptr), json(true), json(false), json(0), json(-0.0),
+    json(1.0), json(0.1), json(1e300), json(-1e-300), json(std::numeric_limits<double>::quiet_NaN()),
+    json(std::numeric_limits<double>::infinity()), json(std::numeric_limits<std::int64_t>::min()),
+    json(std::numeric_limits<std::uint64_t>::max()), json("plain"), json(std::string(70000, 'x')),
+    json(std::string("quote\" backslash\\ slash/ \b\f\n\r\t \x01\x1f\x7f end")),
+    json(std::string("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")),
+    json(std::string("bad \xC3 lone")), json(std::string("\xFF\xFE")), json(std::string("\xED\xA0\x80")),
+    json(std::string("over\xC0\xAFlong")), json(std::string("cut \xF0\x9F\x98")),
+    json(std::string("\0nul\0", 5)),
+    json::parse(R"({"b":[1,2.5,{"c":null}],"a":"x","k\"q":{"":[]},"n":-7,"u":18446744073709551615})"),
+    json::binary({1, 2, 3})};
+  json with_bad_key = json::object();
+  with_bad_key[std::string("key \xC3")] = std::string("value \xFF");
+  trees.push_back(with_bad_key);
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c)
+    all_bytes += static_cast<char>(c);
+  trees.push_back(json(all_bytes));
+  trees.push_back(json::array({json(all_bytes), json::object({{all_bytes, all_bytes}})}));
+  for (const auto& j : trees) {
+    auto expected = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    BOOST_TEST_CONTEXT("expected " << expected.substr(0, 200)) {
+      BOOST_TEST(hatchet::detail::dump_json(j) == expected);
     }
   }
 }
