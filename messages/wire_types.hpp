@@ -2,6 +2,7 @@
 // Plain C++ mirrors of the few protocol messages that cross from the gRPC side (client/) into the
 // actors. The client layer converts to and from protobuf, so no actor code sees gRPC types.
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 
@@ -18,6 +19,19 @@ enum class step_event_type : int32_t { unknown = 0, started = 1, completed = 2, 
                                        acknowledged = 4, cancelled = 5 };
 
 /// The fields of AssignedAction the worker uses (field numbers in proto/dispatcher).
+/// "<task_run_external_id>/<retry_count>", built with one allocation (a run's key is made a few
+/// times per run).
+inline std::string run_key(const std::string& task_run_external_id, int32_t retry_count) {
+  char digits[12];
+  auto end = std::to_chars(digits, digits + sizeof digits, retry_count).ptr;
+  std::string k;
+  k.reserve(task_run_external_id.size() + 1 + static_cast<size_t>(end - digits));
+  k += task_run_external_id;
+  k += '/';
+  k.append(digits, end);
+  return k;
+}
+
 struct assigned_action {
   std::string tenant_id;
   std::string workflow_run_id;
@@ -38,7 +52,7 @@ struct assigned_action {
   std::string workflow_version_id;
 
   /// "<task_run_external_id>/<retry_count>": the run's identity, as the SDKs key it.
-  std::string key() const { return task_run_external_id + "/" + std::to_string(retry_count); }
+  std::string key() const { return run_key(task_run_external_id, retry_count); }
 };
 
 template <class Inspector>
@@ -65,7 +79,7 @@ struct run_ref {
       task_run_external_id(a.task_run_external_id), action_id(a.action_id),
       retry_count(a.retry_count) {
   }
-  std::string key() const { return task_run_external_id + "/" + std::to_string(retry_count); }
+  std::string key() const { return run_key(task_run_external_id, retry_count); }
 };
 
 /// A StepActionEvent as the worker sends it.
