@@ -139,10 +139,11 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   info.retry_count = a.action.retry_count;
   if (a.action.priority >= 1 && a.action.priority <= 3)
     info.priority = a.action.priority; // an engine that sends none leaves the default, 1
-  if (!a.action.additional_metadata.empty()) {
-    auto meta = nlohmann::json::parse(a.action.additional_metadata, nullptr, false);
-    if (meta.is_object())
-      info.additional_metadata = std::move(meta);
+  // Metadata that is not a JSON object is ignored ("{}", the usual case, is what the default is).
+  if (const auto& m = a.action.additional_metadata; !m.empty() && m != "{}") {
+    auto scan = scan_json(m);
+    if (scan.ok && scan.kind == json_kind::object)
+      info.additional_metadata = build_checked_json(m);
   }
   info.parents = std::move(payload->parents);
   prepared_run run;

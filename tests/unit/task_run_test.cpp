@@ -285,6 +285,13 @@ BOOST_AUTO_TEST_CASE(context_carries_metadata_parents_and_ids) {
   BOOST_TEST(j["parents"]["p"]["v"] == 1);
   BOOST_TEST(j["retry"] == 2);
   BOOST_TEST(j["run"] == "wr-1");
+  // Metadata that is not a JSON object is ignored: the task sees {}.
+  for (const char* bad : {"[1]", "not json", "{\"a\":", "\"text\"", "{}"}) {
+    a.action.additional_metadata = bad;
+    auto o = hatchet::detail::execute(a, std::stop_token{});
+    BOOST_REQUIRE((o.kind == hatchet::msg::task_outcome::completed));
+    BOOST_TEST(nlohmann::json::parse(o.payload)["meta"] == nlohmann::json::object(), bad);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(error_type_escapes_colon_space) {
