@@ -2,6 +2,7 @@
 // Entry point of the SDK: holds the configuration, makes workers and runs workflows.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hatchet/config.hpp"
+#include "hatchet/stream.hpp"
 #include "hatchet/worker.hpp"
 
 namespace hatchet {
@@ -56,6 +58,17 @@ public:
                                          = std::chrono::seconds{60}) const;
 
   const config& cfg() const noexcept { return cfg_; }
+
+  /// Reads the stream of the run `workflow_run_id` (Dispatcher/SubscribeToWorkflowEvents): calls
+  /// `on_chunk`, on this thread, for each chunk a task of the run sends with ctx.put_stream(), in
+  /// the order each task sent them, and returns once the run has finished (no error) or
+  /// `timeout` passed (errc::rpc_failed). Only chunks sent after the engine registered the
+  /// subscription arrive: the engine keeps none, so subscribe before the run streams (a run that
+  /// has finished already returns at once). An unknown run is errc::rpc_failed (NOT_FOUND).
+  /// Blocks: call it from a thread of its own, not from an actor.
+  caf::error subscribe_stream(const std::string& workflow_run_id,
+                              const std::function<void(const stream_chunk&)>& on_chunk,
+                              std::chrono::milliseconds timeout = std::chrono::minutes{5}) const;
 
 private:
   config cfg_;
