@@ -33,9 +33,10 @@ std::string go_duration(std::chrono::milliseconds d) {
 
 class run_link final : public engine_calls, public std::enable_shared_from_this<run_link> {
 public:
-  run_link(std::shared_ptr<const worker_services> services, const wire::assigned_action& a)
-    : services_(std::move(services)), task_run_id_(a.task_run_external_id),
-      retry_count_(a.retry_count), key_(a.key()) {
+  run_link(std::shared_ptr<const worker_services> services, const run_info& run)
+    : services_(std::move(services)), task_run_id_(run.task_run_external_id),
+      retry_count_(run.retry_count),
+      key_(run.task_run_external_id + "/" + std::to_string(run.retry_count)) {
   }
 
   void put_log(std::string text, std::string level) override {
@@ -178,9 +179,8 @@ private:
 
 } // namespace
 
-std::shared_ptr<engine_calls> make_run_link(std::shared_ptr<const worker_services> services,
-                                            const wire::assigned_action& action) {
-  return std::make_shared<run_link>(std::move(services), action);
+std::shared_ptr<engine_calls> worker_services::calls_for(const run_info& run) const {
+  return std::make_shared<run_link>(shared_from_this(), run);
 }
 
 } // namespace hatchet::detail

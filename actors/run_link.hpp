@@ -10,7 +10,6 @@
 #include <caf/actor_addr.hpp>
 
 #include "hatchet/context.hpp"
-#include "messages/wire_types.hpp"
 
 namespace hatchet::rpc {
 class engine_link;
@@ -20,15 +19,15 @@ namespace hatchet::detail {
 
 /// What every run of one registration shares: the link, the worker's id, and the dispatcher to
 /// tell when a run gave its slot back (weakly: a late answer must not keep it alive).
-struct worker_services {
+struct worker_services final : engine_calls_source,
+                                std::enable_shared_from_this<worker_services> {
   std::shared_ptr<rpc::engine_link> link;
   std::string worker_id;
   std::string worker_name; ///< for the worker's log
   caf::actor_addr dispatcher;
-};
 
-/// The engine calls of the run `action` (an attempt: its id and retry count).
-std::shared_ptr<engine_calls> make_run_link(std::shared_ptr<const worker_services> services,
-                                            const wire::assigned_action& action);
+  /// The engine calls of the run (an attempt: its id and retry count).
+  std::shared_ptr<engine_calls> calls_for(const run_info& run) const override;
+};
 
 } // namespace hatchet::detail

@@ -157,8 +157,7 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
-  if (a.services)
-    run.ctx->attach_engine_calls(make_run_link(a.services, a.action));
+  run.ctx->attach_engine_calls(a.services.get()); // made on the task's first call, if any
   if (!a.task->options.depends.empty())
     run.ctx->attach_dependencies(
       std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));

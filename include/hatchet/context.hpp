@@ -87,6 +87,13 @@ struct engine_calls {
   virtual void when_drained(std::function<void()> fn) = 0;
 };
 
+/// Makes a run's engine_calls on its first use, so that a run that never calls the engine costs
+/// nothing. Internal: implemented by the worker; outlives every context it is attached to.
+struct engine_calls_source {
+  virtual ~engine_calls_source() = default;
+  virtual std::shared_ptr<engine_calls> calls_for(const run_info& run) const = 0;
+};
+
 /// How a co_task's waits reach the actor running it. Internal: implemented by the task actor.
 struct async_hooks {
   virtual ~async_hooks() = default;
@@ -285,10 +292,11 @@ public:
   /// out in the order they were logged. Empty text is not sent; text over 10,000 characters (the
   /// engine's limit) is cut to 10,000. A refusal is logged by the worker.
   void log(std::string_view text, log_level level = log_level::info) {
-    if (text.empty() || calls_ == nullptr)
+    auto* calls = engine();
+    if (text.empty() || calls == nullptr)
       return;
     static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    calls_->put_log(detail::cut_to_characters(text, 10000), names[static_cast<int>(level)]);
+    calls->put_log(detail::cut_to_characters(text, 10000), names[static_cast<int>(level)]);
   }
 
   /// Sends a chunk of this run's stream (PutStreamEvent), which a client subscribed to the run
@@ -296,8 +304,8 @@ public:
   /// next event_index of this attempt, from 0. A chunk sent while nobody is subscribed is lost,
   /// as on a real engine.
   void put_stream(std::string_view bytes) {
-    if (calls_ != nullptr)
-      calls_->put_stream(std::string{bytes});
+    if (auto* calls = engine())
+      calls->put_stream(std::string{bytes});
   }
 
   /// Moves this run's execution deadline `by` later (RefreshTimeout; the engine adds it to the
@@ -322,9 +330,10 @@ public:
   }
 
   /// Internal: how this run reaches the engine (set by the worker before the task starts).
-  void attach_engine_calls(std::shared_ptr<detail::engine_calls> calls) {
-    calls_ = std::move(calls);
+  void attach_engine_calls(const detail::engine_calls_source* source) noexcept {
+    calls_source_ = source;
   }
+  /// Internal: the run's engine calls if the task made any (read once the task has ended).
   const std::shared_ptr<detail::engine_calls>& engine_calls() const noexcept { return calls_; }
 
   /// The resource the dependency `d` built for this run (see hatchet/depends.hpp). Throws
@@ -350,11 +359,21 @@ public:
   }
 
 private:
-  detail::engine_calls* require_calls(const char* what) const {
-    if (calls_ == nullptr)
+  /// The run's engine calls, made on first use; null when not connected to an engine.
+  detail::engine_calls* engine() {
+    std::call_once(calls_made_, [this] {
+      if (calls_source_ != nullptr)
+        calls_ = calls_source_->calls_for(info_);
+    });
+    return calls_.get();
+  }
+
+  detail::engine_calls* require_calls(const char* what) {
+    auto* calls = engine();
+    if (calls == nullptr)
       throw std::logic_error(std::string{"ctx."} + what
                              + "(): this context is not connected to an engine");
-    return calls_.get();
+    return calls;
   }
 
   /// A call with an answer: waited for in a synchronous task, sent and left in a co_task.
@@ -394,6 +413,8 @@ private:
   const detail::lifespan_state* state_;
   std::stop_token stop_;
   detail::async_hooks* hooks_ = nullptr;
+  const detail::engine_calls_source* calls_source_ = nullptr;
+  std::once_flag calls_made_;
   std::shared_ptr<detail::engine_calls> calls_;
   /// Destroyed after the callbacks (members go in reverse order): no cancel callback can reach a
   /// resource being torn down.
