@@ -13,6 +13,7 @@
 #include "actors/executor.hpp"
 #include "actors/ack_box.hpp"
 #include "actors/outbox.hpp"
+#include "actors/run_link.hpp"
 #include "actors/slot_pool.hpp"
 #include "actors/task_actor.hpp"
 #include "client/engine_link.hpp"
@@ -136,6 +137,7 @@ public:
       },
       [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) { on_done(o, slot); },
+      [this](msg::slot_free_atom, const std::string& key) { on_slot_released(key); },
       [this](msg::event_ack_atom, uint64_t seq, wire::rpc_status& st) { on_event_ack(seq, st); },
       [this](msg::acks_atom) {
         absorb_acks();
@@ -188,6 +190,7 @@ private:
     supervisor_ = nullptr;
     state_.reset();
     listen_.reset();
+    services_.reset();
     link_.reset(); // the last owner of the channel
     event_acks_.reset(); // it holds this actor
     exec_.reset();
@@ -199,14 +202,14 @@ private:
     pool_.add_slot(std::move(t));
   }
 
-  /// A free slot for one more run: an idle task actor, or a new one while fewer than `slots`
-  /// exist.
+  /// A free slot for one more run: fewer than `slots` runs hold one, and a task actor to run it
+  /// (an idle one, or a new one). Runs that released their slot keep their task actors, so
+  /// there may be more task actors than slots, never more slot-holding runs.
   bool free_slot_available() {
-    if (pool_.has_free_slot())
-      return true;
-    if (all_tasks_.size() >= static_cast<size_t>(spec_->options.slots))
+    if (pool_.running() >= static_cast<size_t>(spec_->options.slots))
       return false;
-    add_slot();
+    if (!pool_.has_free_slot())
+      add_slot();
     return true;
   }
 
@@ -354,6 +357,13 @@ private:
     session_.registered();
     register_attempts_ = 0;
     worker_id_ = worker_id;
+    // Runs assigned from now on see this registration's id; runs going on keep theirs.
+    auto services = std::make_shared<worker_services>();
+    services->link = link_;
+    services->worker_id = worker_id_;
+    services->worker_name = spec_->name;
+    services->dispatcher = address();
+    services_ = std::move(services);
     spdlog::info("worker {}: registered as {} with {} slots for {} action(s)", spec_->name,
                  worker_id_, spec_->options.slots, spec_->actions.size());
     if (drain_.stopping())
@@ -574,7 +584,7 @@ private:
       return hand_back(ref);
     }
     emit(ref, wire::step_event_type::started, "", false);
-    msg::assignment job{std::move(a), task->second, state_};
+    msg::assignment job{std::move(a), task->second, state_, services_};
     if (!free_slot_available()) {
       pool_.wait(std::move(key), std::move(job));
       spdlog::warn("worker {}: more runs than slots assigned ({} waiting)", spec_->name,
@@ -613,6 +623,7 @@ private:
   void dispatch(msg::assignment job, wire::run_ref ref, std::string key) {
     // A run that waited for a slot across a reload starts with the state current now.
     job.state = state_;
+    job.services = services_;
     if (spdlog::should_log(spdlog::level::debug)) // the key is not built for nothing
       spdlog::debug("worker {}: run {} ({}) starting", spec_->name, key, job.action.action_id);
     auto slot = pool_.take(std::move(ref), std::move(key));
@@ -637,10 +648,29 @@ private:
                  key);
   }
 
+  /// The engine freed the slot of run `key` at its request (ctx.release_slot): free it here too,
+  /// so that the next run starts while this one goes on. A synchronous run keeps its task
+  /// thread: the thread bound grows by one until it ends, so the next run gets a thread too.
+  void on_slot_released(const std::string& key) {
+    auto* run = pool_.release_early(key);
+    if (run == nullptr)
+      return; // ended meanwhile, or released already
+    auto task = spec_->tasks.find(run->ref.action_id);
+    if (task != spec_->tasks.end() && !task->second->async_fn) {
+      exec_->adjust_bound(+1);
+      run->lent_thread = true;
+    }
+    spdlog::debug("worker {}: run {} released its slot", spec_->name, key);
+    note_slots();
+    dispatch_waiting();
+  }
+
   void on_done(msg::task_outcome& o, caf::actor& slot) {
     absorb_acks();
     auto run = pool_.release(o.key, std::move(slot));
     note_slots();
+    if (run && run->lent_thread)
+      exec_->adjust_bound(-1);
     if (run)
       metrics_->observe_run(std::chrono::steady_clock::now() - run->started);
     if (!run) {
@@ -1034,6 +1064,8 @@ private:
   std::shared_ptr<worker_metrics> metrics_; ///< counted here, served by the health server
   link_factory make_link_;
   std::shared_ptr<rpc::engine_link> link_;
+  /// What the runs of the current registration use to reach the engine (made at registration).
+  std::shared_ptr<const worker_services> services_;
   /// Where the engine's answers to step events go (made at the first event; holds this actor).
   std::shared_ptr<const rpc::event_acks> event_acks_;
   /// Successful answers to events, waiting to be struck off the outbox (see ack_box.hpp).

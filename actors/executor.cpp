@@ -55,6 +55,12 @@ bool executor::shutdown(std::chrono::milliseconds patience) {
   return ended;
 }
 
+void executor::adjust_bound(int delta) {
+  std::lock_guard lock{mtx_};
+  auto bound = static_cast<long>(max_threads_) + delta;
+  max_threads_ = bound < 1 ? 1 : static_cast<size_t>(bound);
+}
+
 size_t executor::threads_started() const {
   std::lock_guard lock{mtx_};
   return started_;

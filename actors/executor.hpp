@@ -37,6 +37,12 @@ public:
 
   size_t threads_started() const;
 
+  /// Raises (delta > 0) or lowers the thread bound. A synchronous run that released its slot
+  /// keeps its thread, so the worker raises the bound by one for as long as it runs: the run
+  /// that takes the freed slot must not wait for a thread. Threads above a lowered bound stay
+  /// (threads never end early) but no new one starts until the count is under it again.
+  void adjust_bound(int delta);
+
 private:
   void loop();
 

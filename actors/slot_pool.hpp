@@ -8,6 +8,13 @@
 // a waiting run keeps its whole job, because it has yet to be handed to a slot. Plain C++, no
 // actors: the dispatcher actor owns one (Slot = a task actor handle) and the unit tests drive one
 // with integers.
+//
+// A run may give its slot back while it goes on (ctx.release_slot(), once the engine freed the
+// slot too): it then counts as released, not running, and keeps its Slot (the task actor running
+// it) until it ends. So the bound is on slot-holding runs: running() never exceeds the slot
+// count the owner checks against, while released runs go on beside them, each on a Slot of its
+// own (the owner makes a new Slot when no free one is left). Released runs are bounded by what
+// the engine assigns, as on the engine: it counts only slot-holding runs too.
 
 #include <algorithm>
 #include <cstddef>
@@ -34,6 +41,8 @@ public:
     bool cancelled_by_engine = false; ///< report nothing when it ends
     bool cancelled_for_stop = false;  ///< the stop cancelled it: report what it did
     std::chrono::steady_clock::time_point started{}; ///< when it took the slot
+    bool released = false;            ///< it gave its slot back and goes on without one
+    bool lent_thread = false;         ///< the owner raised its thread bound for it
   };
 
   /// A slot that can take a run.
@@ -42,11 +51,13 @@ public:
   /// A slot that died: forgotten if free; the run it held, if any, is returned and forgotten.
   std::optional<std::pair<std::string, run>> remove_slot(const Slot& s) {
     std::erase_if(free_, [&](const Slot& f) { return f == s; });
-    for (auto i = running_.begin(); i != running_.end(); ++i) {
-      if (i->second.slot == s) {
-        std::pair<std::string, run> out{i->first, std::move(i->second)};
-        running_.erase(i);
-        return out;
+    for (auto* m : {&running_, &released_}) {
+      for (auto i = m->begin(); i != m->end(); ++i) {
+        if (i->second.slot == s) {
+          std::pair<std::string, run> out{i->first, std::move(i->second)};
+          m->erase(i);
+          return out;
+        }
       }
     }
     return std::nullopt;
@@ -54,7 +65,7 @@ public:
 
   /// Running or waiting: the engine assigned this run here already.
   bool contains(const std::string& key) const {
-    return running_.count(key) != 0 || waiting_keys_.count(key) != 0;
+    return running_.count(key) != 0 || released_.count(key) != 0 || waiting_keys_.count(key) != 0;
   }
 
   bool has_free_slot() const noexcept { return !free_.empty(); }
@@ -94,17 +105,35 @@ public:
   /// (not if it was abandoned at shutdown before it ended).
   std::optional<run> release(const std::string& key, Slot s) {
     free_.push_back(std::move(s));
-    auto i = running_.find(key);
-    if (i == running_.end())
-      return std::nullopt;
-    run r = std::move(i->second);
-    running_.erase(i);
-    return r;
+    for (auto* m : {&running_, &released_}) {
+      auto i = m->find(key);
+      if (i == m->end())
+        continue;
+      run r = std::move(i->second);
+      m->erase(i);
+      return r;
+    }
+    return std::nullopt;
   }
 
-  run* find_running(const std::string& key) {
+  /// The run gave its slot back and goes on: it no longer counts in running(). Returns it, or
+  /// null when it is not running (ended, abandoned, or released already).
+  run* release_early(const std::string& key) {
     auto i = running_.find(key);
-    return i == running_.end() ? nullptr : &i->second;
+    if (i == running_.end())
+      return nullptr;
+    auto [j, inserted] = released_.emplace(key, std::move(i->second));
+    running_.erase(i);
+    j->second.released = true;
+    return &j->second;
+  }
+
+  /// A run going on, holding its slot or released.
+  run* find_running(const std::string& key) {
+    if (auto i = running_.find(key); i != running_.end())
+      return &i->second;
+    auto i = released_.find(key);
+    return i == released_.end() ? nullptr : &i->second;
   }
 
   /// Forgets a waiting run (the engine cancelled it before it started). False if not waiting.
@@ -115,19 +144,24 @@ public:
     return true;
   }
 
+  /// Runs holding a slot.
   size_t running() const noexcept { return running_.size(); }
+  /// Runs going on after giving their slot back.
+  size_t released() const noexcept { return released_.size(); }
   size_t waiting() const noexcept { return waiting_.size(); }
-  bool idle() const noexcept { return running_.empty() && waiting_.empty(); }
+  bool idle() const noexcept { return running_.empty() && released_.empty() && waiting_.empty(); }
 
   /// Marks every running run not yet cancelled as cancelled for the stop; returns them as
   /// (key, slot) so the caller can tell each slot.
   std::vector<std::pair<std::string, Slot>> cancel_all_for_stop() {
     std::vector<std::pair<std::string, Slot>> out;
-    for (auto& [key, r] : running_) {
-      if (r.cancelled_by_engine || r.cancelled_for_stop)
-        continue;
-      r.cancelled_for_stop = true;
-      out.emplace_back(key, r.slot);
+    for (auto* m : {&running_, &released_}) {
+      for (auto& [key, r] : *m) {
+        if (r.cancelled_by_engine || r.cancelled_for_stop)
+          continue;
+        r.cancelled_for_stop = true;
+        out.emplace_back(key, r.slot);
+      }
     }
     return out;
   }
@@ -138,12 +172,14 @@ public:
   template <class RefOfJob>
   std::vector<wire::run_ref> abandon_all(RefOfJob ref_of) {
     std::vector<wire::run_ref> out;
-    for (auto& [key, r] : running_)
-      if (!r.cancelled_by_engine)
-        out.push_back(std::move(r.ref));
+    for (auto* m : {&running_, &released_})
+      for (auto& [key, r] : *m)
+        if (!r.cancelled_by_engine)
+          out.push_back(std::move(r.ref));
     for (auto& [key, job] : waiting_)
       out.push_back(ref_of(job));
     running_.clear();
+    released_.clear();
     waiting_.clear();
     waiting_keys_.clear();
     return out;
@@ -153,6 +189,7 @@ public:
   void clear() {
     free_.clear();
     running_.clear();
+    released_.clear();
     waiting_.clear();
     waiting_keys_.clear();
   }
@@ -160,6 +197,7 @@ public:
 private:
   std::vector<Slot> free_;
   std::unordered_map<std::string, run> running_;
+  std::unordered_map<std::string, run> released_;
   std::deque<std::pair<std::string, Job>> waiting_;
   std::unordered_set<std::string> waiting_keys_;
 };

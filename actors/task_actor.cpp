@@ -36,11 +36,11 @@ public:
         auto token = stop_->get_token();
         auto self = caf::actor_cast<caf::actor>(this);
         exec_->post([a = std::move(a), token, self]() mutable {
-          auto outcome = execute(a, token);
-          caf::anon_send(self, msg::done_atom::value, std::move(outcome));
+          std::shared_ptr<engine_calls> calls;
+          auto outcome = execute(a, token, &calls);
+          report_after(calls, std::move(outcome), std::move(self));
           // Done with CAF first: the state reference may be the lifespan gate's last holder, and
           // once it goes the worker (and its actor system) may end.
-          self = nullptr;
           a = {};
         });
       },
@@ -150,8 +150,26 @@ private:
       return;
     auto& run = *async_;
     auto outcome = settle(run.assignment, [&] { return run.coro.take(); });
+    auto calls = run.ctx->engine_calls();
     async_.reset(); // frame, context and state reference go before the slot is handed back
-    report(std::move(outcome));
+    if (!calls)
+      return report(std::move(outcome));
+    report_after(calls, std::move(outcome), caf::actor_cast<caf::actor>(this));
+  }
+
+  /// The outcome comes back here (done_atom) once the run's log lines and stream chunks have
+  /// been answered, so that none is still on its way when the engine ends the run (a client
+  /// reading the stream would lose it). At once when there are none in flight.
+  static void report_after(const std::shared_ptr<engine_calls>& calls, msg::task_outcome outcome,
+                           caf::actor self) {
+    if (!calls) {
+      caf::anon_send(self, msg::done_atom::value, std::move(outcome));
+      return;
+    }
+    calls->when_drained([self = std::move(self), outcome = std::move(outcome)]() mutable {
+      caf::anon_send(self, msg::done_atom::value, std::move(outcome));
+      self = nullptr;
+    });
   }
 
   void report(msg::task_outcome outcome) {

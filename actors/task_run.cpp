@@ -9,6 +9,7 @@
 #include "actors/json_dump.hpp"
 #include "actors/json_scan.hpp"
 #include "actors/json_tree.hpp"
+#include "actors/run_link.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
@@ -40,12 +41,14 @@ caf::expected<decoded_payload> decode_payload_tree(const std::string& text) {
     out.input = std::move(*i);
   if (auto p = j.find("parents"); p != j.end() && p->is_object())
     out.parents = std::move(*p);
+  if (auto e = j.find("step_run_errors"); e != j.end() && e->is_object())
+    out.step_run_errors = std::move(*e);
   return out;
 }
 
 /// Keeps where `input` and `parents` are (the last of each, as a parser that builds a tree does).
 struct payload_members final : json_member_sink {
-  std::string_view input, parents;
+  std::string_view input, parents, step_run_errors;
   bool escaped_key = false;
 
   void member(std::string_view key, bool escaped, std::string_view value) override {
@@ -55,6 +58,8 @@ struct payload_members final : json_member_sink {
       input = value;
     else if (key == "parents")
       parents = value;
+    else if (key == "step_run_errors")
+      step_run_errors = value;
   }
 };
 
@@ -84,6 +89,8 @@ caf::expected<decoded_payload> decode_payload(const std::string& text) {
     out.input = member_tree(found.input);
   if (!found.parents.empty() && found.parents.front() == '{')
     out.parents = member_tree(found.parents);
+  if (!found.step_run_errors.empty() && found.step_run_errors.front() == '{')
+    out.step_run_errors = member_tree(found.step_run_errors);
   return out;
 }
 
@@ -146,9 +153,13 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
       info.additional_metadata = build_checked_json(m);
   }
   info.parents = std::move(payload->parents);
+  info.step_run_errors = std::move(payload->step_run_errors);
+  if (a.services)
+    info.worker_id = a.services->worker_id;
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
+  run.ctx->attach_engine_calls(a.services.get()); // made on the task's first call, if any
   if (!a.task->options.depends.empty())
     run.ctx->attach_dependencies(
       std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));
@@ -183,11 +194,14 @@ msg::task_outcome settle(const msg::assignment& a,
   }
 }
 
-msg::task_outcome execute(const msg::assignment& a, std::stop_token stop) {
+msg::task_outcome execute(const msg::assignment& a, std::stop_token stop,
+                          std::shared_ptr<engine_calls>* calls) {
   auto prepared = prepare(a, std::move(stop));
   if (auto* early = std::get_if<msg::task_outcome>(&prepared))
     return std::move(*early);
   auto& run = std::get<prepared_run>(prepared);
+  if (calls != nullptr)
+    *calls = run.ctx->engine_calls();
   auto* deps = run.ctx->dependencies();
   if (deps == nullptr)
     return settle(a, [&] { return a.task->fn(run.input, *run.ctx); });

@@ -20,6 +20,8 @@ namespace hatchet::detail {
 struct decoded_payload {
   nlohmann::json input = nlohmann::json::object();
   nlohmann::json parents = nlohmann::json::object();
+  /// `step_run_errors`: what an on-failure task receives (absent for other tasks).
+  nlohmann::json step_run_errors = nlohmann::json::object();
 };
 
 /// Decodes AssignedAction.action_payload. Missing or null `input`/`parents` become `{}` and
@@ -54,6 +56,8 @@ void log_teardown_errors(const msg::assignment& a, const std::string& errors);
 
 /// Runs a synchronous task on the calling thread and never throws: a thrown exception, an
 /// undecodable payload or input, and an output that is not a JSON object become a FAILED outcome.
-msg::task_outcome execute(const msg::assignment& a, std::stop_token stop);
+/// `calls`, when given, receives the run's engine calls (to send the outcome after them).
+msg::task_outcome execute(const msg::assignment& a, std::stop_token stop,
+                          std::shared_ptr<engine_calls>* calls = nullptr);
 
 } // namespace hatchet::detail

@@ -45,19 +45,37 @@ caf::error workflow::validate() const {
   if (tasks_.empty())
     return bad("has no tasks");
   std::set<std::string> names;
-  for (const auto& t : tasks_) {
-    if (!valid_name(t->name))
-      return bad("task name '" + t->name + "' must match [a-zA-Z0-9._-]+");
-    if (!names.insert(to_lower(t->name)).second)
-      return bad("two tasks are named '" + t->name + "'");
-    if (!valid_duration(t->options.timeout))
-      return bad("task '" + t->name + "': timeout '" + t->options.timeout
+  auto check_task = [&](const detail::task_def& t) -> caf::error {
+    if (!valid_name(t.name))
+      return bad("task name '" + t.name + "' must match [a-zA-Z0-9._-]+");
+    if (!names.insert(to_lower(t.name)).second)
+      return bad("two tasks are named '" + t.name + "'");
+    const auto& o = t.options;
+    if (!valid_duration(o.timeout))
+      return bad("task '" + t.name + "': timeout '" + o.timeout
                  + "' is not a duration such as 30s, 5m or 1h");
-    if (t->options.retries < 0)
-      return bad("task '" + t->name + "': retries must be >= 0");
-    if (t->options.slot_cost < 1)
-      return bad("task '" + t->name + "': slot_cost must be >= 1");
-  }
+    if (o.retries < 0)
+      return bad("task '" + t.name + "': retries must be >= 0");
+    if (o.slot_cost < 1)
+      return bad("task '" + t.name + "': slot_cost must be >= 1");
+    // The engine's bounds (PutWorkflow refuses a workflow outside them).
+    if (o.backoff_factor && !(*o.backoff_factor >= 1 && *o.backoff_factor <= 1000))
+      return bad("task '" + t.name + "': backoff_factor must be between 1 and 1000");
+    if (o.backoff_max_seconds && !o.backoff_factor)
+      return bad("task '" + t.name + "': backoff_max_seconds has no effect without backoff_factor");
+    if (o.backoff_max_seconds && (*o.backoff_max_seconds < 1 || *o.backoff_max_seconds > 86400))
+      return bad("task '" + t.name + "': backoff_max_seconds must be between 1 and 86400");
+    if (!o.schedule_timeout.empty() && !valid_duration(o.schedule_timeout))
+      return bad("task '" + t.name + "': schedule_timeout '" + o.schedule_timeout
+                 + "' is not a duration such as 30s, 5m or 1h");
+    return caf::none;
+  };
+  for (const auto& t : tasks_)
+    if (auto err = check_task(*t))
+      return err;
+  if (on_failure_)
+    if (auto err = check_task(*on_failure_))
+      return err;
   for (const auto& t : tasks_)
     for (const auto& p : t->options.parents)
       if (names.count(to_lower(p)) == 0)
@@ -126,7 +144,10 @@ worker_spec::make(config cfg, const std::string& name, worker_options options) {
     if (auto full = cfg.workflow_name(wf.name()); !valid_name(full))
       return make_error(errc::invalid_workflow, "workflow name '" + full
                                                   + "' must match [a-zA-Z0-9._-]+");
-    for (const auto& t : wf.tasks()) {
+    auto all = wf.tasks();
+    if (wf.on_failure_task())
+      all.push_back(wf.on_failure_task()); // served like any task
+    for (const auto& t : all) {
       auto id = cfg.action_id(wf.name(), t->name);
       if (!spec->tasks.emplace(id, t).second)
         return make_error(errc::invalid_workflow, "two tasks map to the action id '" + id + "'");

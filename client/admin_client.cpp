@@ -53,19 +53,32 @@ struct admin_client::impl {
   void build(v1::CreateWorkflowVersionRequest& req, const workflow& wf) const {
     req.set_name(cfg.workflow_name(wf.name()));
     req.set_description(wf.description());
-    for (const auto& t : wf.tasks()) {
-      auto* opts = req.add_tasks();
-      opts->set_readable_id(t->name);
-      opts->set_action(cfg.action_id(wf.name(), t->name));
-      opts->set_timeout(t->options.timeout);
-      opts->set_inputs("{}");
-      for (const auto& p : t->options.parents)
-        opts->add_parents(p);
-      opts->set_retries(t->options.retries);
-      (*opts->mutable_slot_requests())["default"] = t->options.slot_cost;
-    }
+    for (const auto& t : wf.tasks())
+      fill(*req.add_tasks(), wf, *t, true);
+    if (const auto& f = wf.on_failure_task())
+      fill(*req.mutable_on_failure_task(), wf, *f, false);
     for (const auto& key : wf.event_triggers())
       req.add_event_triggers(cfg.apply_namespace(key));
+  }
+
+  void fill(v1::CreateTaskOpts& opts, const workflow& wf, const detail::task_def& t,
+            bool with_parents) const {
+    opts.set_readable_id(t.name);
+    opts.set_action(cfg.action_id(wf.name(), t.name));
+    opts.set_timeout(t.options.timeout);
+    opts.set_inputs("{}");
+    if (with_parents)
+      for (const auto& p : t.options.parents)
+        opts.add_parents(p);
+    opts.set_retries(t.options.retries);
+    (*opts.mutable_slot_requests())["default"] = t.options.slot_cost;
+    if (t.options.backoff_factor) {
+      opts.set_backoff_factor(static_cast<float>(*t.options.backoff_factor));
+      if (t.options.backoff_max_seconds)
+        opts.set_backoff_max_seconds(*t.options.backoff_max_seconds);
+    }
+    if (!t.options.schedule_timeout.empty())
+      opts.set_schedule_timeout(t.options.schedule_timeout);
   }
 };
 

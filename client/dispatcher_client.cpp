@@ -227,4 +227,29 @@ void dispatcher_client::unsubscribe(const std::string& worker_id, callback<wire:
                                     });
 }
 
+void dispatcher_client::refresh_timeout(const std::string& task_run_external_id,
+                                        const std::string& increment,
+                                        callback<wire::rpc_status, int64_t> done) {
+  auto call = std::make_shared<unary_call<RefreshTimeoutRequest, RefreshTimeoutResponse>>(*impl_->ch);
+  impl_->ch->prepare(call->ctx, unary_deadline);
+  call->req.set_task_run_external_id(task_run_external_id);
+  call->req.set_increment_timeout_by(increment);
+  impl_->stub->async()->RefreshTimeout(
+    &call->ctx, &call->req, &call->resp, [call, done = std::move(done)](grpc::Status st) {
+      const auto& at = call->resp.timeout_at();
+      done(to_wire(st), at.seconds() * 1'000'000'000 + at.nanos());
+    });
+}
+
+void dispatcher_client::release_slot(const std::string& task_run_external_id,
+                                     callback<wire::rpc_status> done) {
+  auto call = std::make_shared<unary_call<ReleaseSlotRequest, ReleaseSlotResponse>>(*impl_->ch);
+  impl_->ch->prepare(call->ctx, unary_deadline);
+  call->req.set_task_run_external_id(task_run_external_id);
+  impl_->stub->async()->ReleaseSlot(&call->ctx, &call->req, &call->resp,
+                                    [call, done = std::move(done)](grpc::Status st) {
+                                      done(to_wire(st));
+                                    });
+}
+
 } // namespace hatchet::rpc

@@ -55,6 +55,12 @@ public:
   void send_event(const wire::step_event& ev, uint64_t seq,
                   const std::shared_ptr<const event_acks>& acks);
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done);
+  /// RefreshTimeout: `increment` is a Go duration ("1500ms"); `done` gets the new deadline
+  /// (nanoseconds since the epoch) on success.
+  void refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
+                       callback<wire::rpc_status, int64_t> done);
+  /// ReleaseSlot: the engine frees the task's slot while the task goes on.
+  void release_slot(const std::string& task_run_external_id, callback<wire::rpc_status> done);
 
   /// Deadline applied to unary calls. Default 10 s.
   std::chrono::milliseconds unary_deadline{10000};

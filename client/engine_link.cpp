@@ -5,8 +5,31 @@
 #include "client/admin_client.hpp"
 #include "client/hints.hpp"
 #include "client/rest_client.hpp"
+#include "client/task_events_client.hpp"
 
 namespace hatchet::rpc {
+
+namespace {
+
+wire::rpc_status not_offered(const char* what) {
+  return {wire::status::unimplemented, std::string{what} + " is not offered by this engine link", {}};
+}
+
+} // namespace
+
+void engine_link::put_log(const wire::log_line&, callback<wire::rpc_status> done) {
+  done(not_offered("PutLog"));
+}
+void engine_link::put_stream_event(const wire::stream_chunk&, callback<wire::rpc_status> done) {
+  done(not_offered("PutStreamEvent"));
+}
+void engine_link::refresh_timeout(const std::string&, const std::string&,
+                                  callback<wire::rpc_status, int64_t> done) {
+  done(not_offered("RefreshTimeout"), 0);
+}
+void engine_link::release_slot(const std::string&, callback<wire::rpc_status> done) {
+  done(not_offered("ReleaseSlot"));
+}
 
 namespace {
 
@@ -44,7 +67,7 @@ callback<wire::rpc_status, Rest...> with_tls_diagnosis(const config& cfg,
 class grpc_engine_link final : public engine_link {
 public:
   explicit grpc_engine_link(const config& cfg)
-    : cfg_(cfg), ch_(make_channel(cfg)), dispatcher_(ch_, cfg), admin_(ch_, cfg) {
+    : cfg_(cfg), ch_(make_channel(cfg)), dispatcher_(ch_, cfg), admin_(ch_, cfg), events_(ch_) {
   }
 
   void get_version(callback<wire::rpc_status, std::string> done) override {
@@ -97,11 +120,27 @@ public:
     }
   }
 
+  void put_log(const wire::log_line& line, callback<wire::rpc_status> done) override {
+    events_.put_log(line, std::move(done));
+  }
+  void put_stream_event(const wire::stream_chunk& chunk, callback<wire::rpc_status> done) override {
+    events_.put_stream_event(chunk, std::move(done));
+  }
+  void refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
+                       callback<wire::rpc_status, int64_t> done) override {
+    dispatcher_.refresh_timeout(task_run_external_id, increment, std::move(done));
+  }
+  void release_slot(const std::string& task_run_external_id,
+                    callback<wire::rpc_status> done) override {
+    dispatcher_.release_slot(task_run_external_id, std::move(done));
+  }
+
 private:
   config cfg_;
   std::shared_ptr<channel> ch_;
   dispatcher_client dispatcher_;
   admin_client admin_;
+  task_events_client events_;
 };
 
 } // namespace

@@ -38,6 +38,21 @@ public:
   /// on failure, what went wrong (empty on success).
   virtual void set_paused(const std::string& worker_id, bool paused,
                           callback<int, std::string> done) = 0;
+
+  // What a running task asks of the engine (hatchet::context). Not pure: a link that does not
+  // offer them (a scripted test engine) answers UNIMPLEMENTED.
+
+  /// EventsService/PutLog.
+  virtual void put_log(const wire::log_line& line, callback<wire::rpc_status> done);
+  /// EventsService/PutStreamEvent.
+  virtual void put_stream_event(const wire::stream_chunk& chunk, callback<wire::rpc_status> done);
+  /// Dispatcher/RefreshTimeout; see dispatcher_client::refresh_timeout.
+  virtual void refresh_timeout(const std::string& task_run_external_id,
+                               const std::string& increment,
+                               callback<wire::rpc_status, int64_t> done);
+  /// Dispatcher/ReleaseSlot.
+  virtual void release_slot(const std::string& task_run_external_id,
+                            callback<wire::rpc_status> done);
 };
 
 /// The real link: one gRPC channel for the calls, the REST API at config::server_url.

@@ -100,6 +100,24 @@ v1::RunStatus to_proto(run_status s) {
   return v1::QUEUED;
 }
 
+task_spec to_spec(const v1::CreateTaskOpts& t) {
+  task_spec ts;
+  ts.readable_id = t.readable_id();
+  ts.action = t.action();
+  ts.timeout = t.timeout();
+  ts.retries = t.retries();
+  ts.parents.assign(t.parents().begin(), t.parents().end());
+  for (const auto& [type, units] : t.slot_requests())
+    ts.slot_requests.emplace(type, units);
+  if (t.has_backoff_factor())
+    ts.backoff_factor = t.backoff_factor();
+  if (t.has_backoff_max_seconds())
+    ts.backoff_max_seconds = t.backoff_max_seconds();
+  if (t.has_schedule_timeout())
+    ts.schedule_timeout = t.schedule_timeout();
+  return ts;
+}
+
 class admin_service final : public v1::AdminService::CallbackService {
 public:
   explicit admin_service(service_env env) : env_(env) {}
@@ -110,17 +128,10 @@ public:
     return unary(ctx, env_.auth, [&] {
       workflow_spec spec;
       spec.name = req->name();
-      for (const auto& t : req->tasks()) {
-        task_spec ts;
-        ts.readable_id = t.readable_id();
-        ts.action = t.action();
-        ts.timeout = t.timeout();
-        ts.retries = t.retries();
-        ts.parents.assign(t.parents().begin(), t.parents().end());
-        for (const auto& [type, units] : t.slot_requests())
-          ts.slot_requests.emplace(type, units);
-        spec.tasks.push_back(std::move(ts));
-      }
+      for (const auto& t : req->tasks())
+        spec.tasks.push_back(to_spec(t));
+      if (req->has_on_failure_task())
+        spec.on_failure = to_spec(req->on_failure_task());
       spec.event_triggers.assign(req->event_triggers().begin(), req->event_triggers().end());
       workflow_registered out;
       status st = env_.state.put_workflow(spec, out);
@@ -288,13 +299,15 @@ public:
   grpc::ServerUnaryReactor* PutLog(grpc::CallbackServerContext* ctx, const PutLogRequest* req,
                                    PutLogResponse*) override {
     return unary(ctx, env_.auth, [&] {
-      status st = env_.state.task_exists(req->task_run_external_id());
-      if (!st.ok())
-        return to_grpc(st);
-      if (!req->metadata().empty() && !is_valid_json(req->metadata()))
-        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "metadata must be valid JSON"};
-      spdlog::debug("task {} log: {}", req->task_run_external_id(), req->message());
-      return grpc::Status::OK;
+      log_request r;
+      r.task_run_external_id = req->task_run_external_id();
+      r.message = req->message();
+      if (req->has_level())
+        r.level = req->level();
+      r.metadata = req->metadata();
+      if (req->has_task_retry_count())
+        r.retry_count = req->task_retry_count();
+      return to_grpc(env_.state.put_log(r));
     });
   }
 
@@ -302,7 +315,15 @@ public:
                                            const PutStreamEventRequest* req,
                                            PutStreamEventResponse*) override {
     return unary(ctx, env_.auth, [&] {
-      return to_grpc(env_.state.task_exists(req->task_run_external_id()));
+      std::optional<int64_t> index;
+      if (req->has_event_index())
+        index = req->event_index();
+      auto at = std::chrono::system_clock::time_point{
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds{req->created_at().seconds()}
+          + std::chrono::nanoseconds{req->created_at().nanos()})};
+      return to_grpc(env_.state.put_stream_event(req->task_run_external_id(), req->message(),
+                                                 index, at));
     });
   }
 

@@ -296,4 +296,12 @@ std::optional<dev_engine::worker_info> dev_engine::worker(const std::string& wor
   return worker_info{v.status, v.paused, v.stream_active};
 }
 
+std::vector<dev_engine::log_line> dev_engine::task_logs(const std::string& id) const {
+  return impl_->state.task_logs(id);
+}
+
+size_t dev_engine::stream_subscribers(const std::string& run_id) const {
+  return impl_->state.stream_subscribers(run_id);
+}
+
 } // namespace hatchet::engine

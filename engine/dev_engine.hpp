@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hatchet::engine {
 
@@ -171,6 +172,22 @@ public:
   };
   /// Empty for an unknown worker id.
   std::optional<worker_info> worker(const std::string& worker_id) const;
+
+  /// A log line a task sent (PutLog), as the engine stored it.
+  struct log_line {
+    std::string message;
+    std::string level; ///< INFO when the request had none
+    std::string metadata; ///< JSON object text, "{}" when none
+    int32_t retry_count = 0;
+    std::chrono::system_clock::time_point created_at; ///< when the engine stored it
+  };
+  /// The log lines of a task run, oldest first (the real engine's GET
+  /// /api/v1/stable/tasks/{task}/logs, ascending); empty for an unknown task.
+  std::vector<log_line> task_logs(const std::string& task_run_external_id) const;
+
+  /// How many SubscribeToWorkflowEvents streams follow this run now (stream chunks go only to
+  /// these): a test waits for its subscription to be in place before the run streams.
+  size_t stream_subscribers(const std::string& workflow_run_id) const;
 
   const engine_options& options() const noexcept { return opts_; }
 

@@ -288,6 +288,92 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
+// SubscribeToWorkflowEvents (by run id)
+
+class events_stream final : public grpc::ServerWriteReactor<WorkflowEvent>,
+                            public event_sink,
+                            public write_pump<events_stream, workflow_event, WorkflowEvent> {
+public:
+  using pump_base = write_pump<events_stream, workflow_event, WorkflowEvent>;
+  friend pump_base;
+
+  static events_stream* open(service_env env, grpc::CallbackServerContext* ctx,
+                             const SubscribeToWorkflowEventsRequest& req) {
+    auto s = std::shared_ptr<events_stream>(new events_stream(env));
+    s->self_ = s;
+    if (auto verdict = check_auth(ctx, env.auth); !verdict) {
+      s->abort(unauthenticated(verdict));
+      return s.get();
+    }
+    // The real engine's request rules: a run id wins; otherwise both metadata fields.
+    if (!req.has_workflow_run_id() || req.workflow_run_id().empty()) {
+      if (req.has_additional_meta_key() && req.has_additional_meta_value())
+        s->abort({grpc::StatusCode::UNIMPLEMENTED,
+                  "the dev engine follows runs by workflow_run_id only, not by additional "
+                  "metadata"});
+      else
+        s->abort({grpc::StatusCode::INVALID_ARGUMENT,
+                  "either workflow run id or additional meta key-value must be provided"});
+      return s.get();
+    }
+    bool finished = false;
+    status st = env.state.subscribe_events(req.workflow_run_id(), s, finished);
+    if (!st.ok()) {
+      s->abort(to_grpc(st));
+      return s.get();
+    }
+    s->subscribed_ = !finished;
+    if (finished)
+      s->finish_when_drained(); // a run that has ended: OK at once, no events
+    return s.get();
+  }
+
+  // event_sink
+  void enqueue(workflow_event ev) override { push(std::move(ev)); }
+  void flush() override { pump(); }
+  void end() override { finish_when_drained(); }
+  void close() override { abort(shutting_down()); }
+
+  // reactor
+  void OnWriteDone(bool ok) override { write_done(ok); }
+  void OnCancel() override {
+    abort(grpc::Status{grpc::StatusCode::CANCELLED, "cancelled by the client"});
+  }
+  void OnDone() override {
+    if (subscribed_)
+      env_.state.unsubscribe_events(this);
+    auto keep = std::move(self_);
+  }
+
+private:
+  explicit events_stream(service_env env) : env_(env) {}
+
+  void to_wire(const workflow_event& ev, WorkflowEvent& m) {
+    m.Clear();
+    m.set_workflow_run_id(ev.workflow_run_id);
+    m.set_resource_id(ev.resource_id);
+    set_time(m.mutable_event_timestamp(), ev.at);
+    if (ev.what == workflow_event::kind::stream) {
+      m.set_resource_type(RESOURCE_TYPE_STEP_RUN);
+      m.set_event_type(RESOURCE_EVENT_TYPE_STREAM);
+      m.set_event_payload(ev.payload); // the bytes as sent, not base64
+      if (ev.index)
+        m.set_event_index(*ev.index);
+    } else {
+      m.set_resource_type(RESOURCE_TYPE_WORKFLOW_RUN);
+      m.set_event_type(ev.failed      ? RESOURCE_EVENT_TYPE_FAILED
+                       : ev.cancelled ? RESOURCE_EVENT_TYPE_CANCELLED
+                                      : RESOURCE_EVENT_TYPE_COMPLETED);
+      m.set_hangup(true);
+    }
+  }
+
+  service_env env_;
+  bool subscribed_ = false;
+  std::shared_ptr<events_stream> self_;
+};
+
+// ---------------------------------------------------------------------------------------------
 // The service
 
 std::map<std::string, std::string> labels_of(
@@ -364,6 +450,12 @@ public:
   grpc::ServerBidiReactor<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>*
   SubscribeToWorkflowRuns(grpc::CallbackServerContext* ctx) override {
     return runs_stream::open(env_, ctx);
+  }
+
+  grpc::ServerWriteReactor<WorkflowEvent>*
+  SubscribeToWorkflowEvents(grpc::CallbackServerContext* ctx,
+                            const SubscribeToWorkflowEventsRequest* req) override {
+    return events_stream::open(env_, ctx, *req);
   }
 
   grpc::ServerUnaryReactor* SendStepActionEvent(grpc::CallbackServerContext* ctx,

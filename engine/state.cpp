@@ -1,6 +1,7 @@
 #include "engine/state.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -123,6 +124,11 @@ void engine_state::effects::flush(const std::shared_ptr<run_sink>& s) {
     flush_runs.push_back(s);
 }
 
+void engine_state::effects::flush(const std::shared_ptr<event_sink>& s) {
+  if (flush_events.empty() || flush_events.back() != s)
+    flush_events.push_back(s);
+}
+
 void engine_state::effects::apply() {
   auto dedupe = [](auto& v) {
     if (v.size() > 1) {
@@ -139,6 +145,13 @@ void engine_state::effects::apply() {
   for (auto& s : close_actions)
     s->close();
   for (auto& s : close_runs)
+    s->close();
+  dedupe(flush_events);
+  for (auto& s : flush_events)
+    s->flush();
+  for (auto& s : end_events)
+    s->end();
+  for (auto& s : close_events)
     s->close();
 }
 
@@ -211,6 +224,10 @@ void engine_state::enqueue(const std::shared_ptr<task_run>& t) {
   ++t->attempt;
   t->queue->tasks.push_back(queue_entry{t, t->attempt});
   mark_dirty(t->queue);
+  // The schedule timeout runs from each time the task enters the queue (a retry restarts it),
+  // as the real engine stamps schedule_timeout_at on each queue item it creates.
+  const auto& timeout = t->def().schedule_timeout;
+  schedule_deadlines_[timeout].push_back({steady::now() + timeout, t, t->attempt});
 }
 
 void engine_state::settle(steady::time_point now, effects& fx) {
@@ -401,7 +418,15 @@ std::string engine_state::make_payload(const task_run& t) const {
     p += ':';
     p += parent.output;
   }
-  p += R"(},"triggers":{},"triggered_by":"manual","user_data":{},"overrides":{}})";
+  p += '}';
+  if (t.def().on_failure && !run.step_run_errors.empty()) {
+    nlohmann::json errors = nlohmann::json::object();
+    for (const auto& [name, error] : run.step_run_errors)
+      errors[name] = error;
+    p += R"(,"step_run_errors":)";
+    p += errors.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  p += R"(,"triggers":{},"triggered_by":"manual","user_data":{},"overrides":{}})";
   return p;
 }
 
@@ -415,6 +440,20 @@ void engine_state::requeue(task_run& t, bool consumes_retry) {
   if (consumes_retry)
     ++t.retries_used;
   ++stats_.retried;
+  const auto& def = t.def();
+  if (consumes_retry && def.backoff_factor) {
+    // The real engine's retry trigger: an app failure of a task with a backoff factor waits
+    // min(max, factor ^ app_retry_count) seconds, the count being the new one (1 for the first
+    // retry); internal requeues (a silent worker, a lost START) never wait.
+    double seconds = std::min(static_cast<double>(def.backoff_max_seconds),
+                              std::pow(*def.backoff_factor, t.retries_used));
+    auto delay = std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(seconds));
+    t.state = task_state::waiting;
+    ++t.attempt;
+    backoffs_.emplace(steady::now() + delay, std::make_pair(t.run->tasks[t.index], t.attempt));
+    spdlog::debug("task {}: retry {} in {:.3f} s (backoff)", t.external_id, t.retry_count, seconds);
+    return;
+  }
   enqueue(t.run->tasks[t.index]);
 }
 
@@ -463,8 +502,31 @@ void engine_state::skip_dependants(task_run& t, effects& fx) {
 }
 
 void engine_state::task_terminal(task_run& t, effects& fx) {
-  if (t.run != nullptr && ++t.run->terminal == t.run->tasks.size())
-    finish_run(*t.run, fx);
+  if (t.run == nullptr)
+    return;
+  workflow_run& run = *t.run;
+  ++run.terminal;
+  if (t.state == task_state::failed && !t.def().on_failure && run.wf->has_on_failure
+      && !run.on_failure_fired)
+    fire_on_failure(run, t);
+  // An on-failure task that never fired is not waited for (the real engine leaves it out of
+  // the run's task count).
+  size_t expected = run.tasks.size();
+  if (run.wf->has_on_failure && !run.on_failure_fired)
+    --expected;
+  if (!run.done && run.terminal == expected)
+    finish_run(run, fx);
+}
+
+void engine_state::fire_on_failure(workflow_run& run, const task_run& failed) {
+  // The real engine queues the on-failure task on the first FAILED (after retries) of any task
+  // of the run, without waiting for the others, and at most once; cancellations (also by a
+  // schedule timeout) do not fire it.
+  run.on_failure_fired = true;
+  run.step_run_errors.emplace_back(failed.def().readable_id, failed.error);
+  spdlog::debug("workflow run {}: task {} failed; queueing its on-failure task", run.id,
+                failed.def().readable_id);
+  enqueue(run.tasks.back());
 }
 
 run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
@@ -472,6 +534,8 @@ run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
   ev->workflow_run_id = run.id;
   ev->results.reserve(run.tasks.size());
   for (const auto& t : run.tasks) {
+    if (t->def().on_failure && !run.on_failure_fired)
+      continue; // not part of the run unless it ran
     step_result r;
     r.task_run_external_id = t->external_id;
     r.task_name = t->def().readable_id;
@@ -487,6 +551,22 @@ run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
 void engine_state::finish_run(workflow_run& run, effects& fx) {
   run.done = true;
   finished_order_.push_back(&run);
+  if (!run.event_sinks.empty()) {
+    // The real engine's last message on a run's event stream: the run's end, with hangup.
+    workflow_event end;
+    end.what = workflow_event::kind::run_finished;
+    end.workflow_run_id = run.id;
+    end.resource_id = run.id;
+    end.at = std::chrono::system_clock::now();
+    end.failed = status_of(run) == run_status::failed;
+    end.cancelled = status_of(run) == run_status::cancelled;
+    for (auto& sink : run.event_sinks) {
+      sink->enqueue(end);
+      fx.end_events.push_back(sink);
+      event_sinks_.erase(sink.get());
+    }
+    run.event_sinks.clear();
+  }
   spdlog::debug("workflow run {} finished", run.id);
   // Built only for the subscribers waiting now; a late subscriber gets a fresh one (watch_run).
   if (auto it = waiters_.find(run.id); it != waiters_.end()) {
@@ -858,6 +938,118 @@ status engine_state::release_slot(const std::string& id) {
   return status::success();
 }
 
+status engine_state::put_log(const log_request& req) {
+  // The real engine's order (ingestor putLogV1): the id's form, the task, the metadata, then the
+  // line's fields.
+  if (!is_uuid(req.task_run_external_id))
+    return status::invalid("task run id is not a valid uuid");
+  std::string metadata = "{}";
+  if (!req.metadata.empty()) {
+    auto m = nlohmann::json::parse(req.metadata, nullptr, false);
+    if (m.is_discarded() || !m.is_object())
+      return status::invalid("Invalid metadata JSON: metadata must be a JSON object");
+    if (!is_valid_json(req.metadata))
+      return status::invalid("Invalid request: metadata: invalid JSON (\\u0000 is not allowed)");
+    metadata = m.dump();
+  }
+  size_t characters = 0; // runes, as the validator counts them
+  for (unsigned char c : req.message)
+    characters += (c & 0xC0) != 0x80;
+  if (characters < 1 || characters > 10000)
+    return status::invalid("Invalid request: Validation failed with the following errors:\n0: "
+                           "validation failed on field 'CreateLogLineOpts.Message': the message "
+                           "must have 1 to 10000 characters, not " + std::to_string(characters));
+  if (req.level && *req.level != "INFO" && *req.level != "ERROR" && *req.level != "WARN"
+      && *req.level != "DEBUG")
+    return status::invalid("Invalid request: Validation failed with the following errors:\n0: "
+                           "validation failed on field 'CreateLogLineOpts.Level': must be one of "
+                           "INFO ERROR WARN DEBUG, not '" + *req.level + "'");
+  std::lock_guard lk{mu_};
+  task_run* t = find_task(req.task_run_external_id);
+  if (t == nullptr)
+    return {status_code::internal, "An internal error occurred."}; // the real engine's ErrNoRows
+  dev_engine::log_line line;
+  line.message = req.message;
+  line.level = req.level.value_or("INFO");
+  line.metadata = std::move(metadata);
+  line.retry_count = req.retry_count.value_or(t->retry_count);
+  line.created_at = std::chrono::system_clock::now(); // the request's created_at is not stored
+  t->logs.push_back(std::move(line));
+  return status::success();
+}
+
+std::vector<dev_engine::log_line> engine_state::task_logs(const std::string& id) const {
+  std::lock_guard lk{mu_};
+  task_run* t = find_task(id);
+  return t == nullptr ? std::vector<dev_engine::log_line>{} : t->logs;
+}
+
+status engine_state::put_stream_event(const std::string& id, std::string bytes,
+                                      std::optional<int64_t> index,
+                                      std::chrono::system_clock::time_point created_at) {
+  if (!is_uuid(id))
+    return status::invalid("task run id is not a valid uuid");
+  effects fx;
+  {
+    std::lock_guard lk{mu_};
+    task_run* t = find_task(id);
+    if (t == nullptr)
+      return {status_code::internal, "An internal error occurred."};
+    // Published to whoever follows the run now and kept nowhere: with no subscriber the chunk is
+    // gone. No check on the task's state: a finished task may still publish.
+    if (t->run != nullptr && !t->run->event_sinks.empty()) {
+      workflow_event ev;
+      ev.what = workflow_event::kind::stream;
+      ev.workflow_run_id = t->run->id;
+      ev.resource_id = t->external_id;
+      ev.payload = std::move(bytes);
+      ev.index = index;
+      ev.at = created_at;
+      for (auto& sink : t->run->event_sinks) {
+        sink->enqueue(ev);
+        fx.flush(sink);
+      }
+    }
+  }
+  fx.apply();
+  return status::success();
+}
+
+status engine_state::subscribe_events(const std::string& run_id,
+                                      const std::shared_ptr<event_sink>& sink, bool& finished) {
+  finished = false;
+  if (!is_uuid(run_id))
+    return status::invalid("invalid workflow run id " + run_id);
+  std::lock_guard lk{mu_};
+  if (closing_)
+    return {status_code::unavailable, "engine is stopping"};
+  auto it = runs_.find(run_id);
+  if (it == runs_.end())
+    return status::not_found("workflow run " + run_id + " not found");
+  if (it->second->done) {
+    finished = true; // the real engine returns at once, OK and empty
+    return status::success();
+  }
+  it->second->event_sinks.push_back(sink);
+  event_sinks_[sink.get()] = it->second.get();
+  return status::success();
+}
+
+void engine_state::unsubscribe_events(const event_sink* sink) {
+  std::lock_guard lk{mu_};
+  auto it = event_sinks_.find(sink);
+  if (it == event_sinks_.end())
+    return; // its run ended (finish_run let it go) or it never subscribed
+  std::erase_if(it->second->event_sinks, [&](const auto& s) { return s.get() == sink; });
+  event_sinks_.erase(it);
+}
+
+size_t engine_state::stream_subscribers(const std::string& run_id) const {
+  std::lock_guard lk{mu_};
+  auto it = runs_.find(run_id);
+  return it == runs_.end() ? 0 : it->second->event_sinks.size();
+}
+
 status engine_state::upsert_labels(const std::string& worker_id,
                                    const std::map<std::string, std::string>& labels) {
   if (!is_uuid(worker_id))
@@ -986,6 +1178,70 @@ void engine_state::detach_run_sink(const run_sink* sink) {
 // ---------------------------------------------------------------------------------------------
 // Admin
 
+status engine_state::make_task_def(const task_spec& ts, task_def& def) {
+  if (ts.readable_id.empty())
+    return status::invalid("a task has no readable_id");
+  if (!valid_name(ts.readable_id))
+    return status::invalid("task name '" + ts.readable_id + "' must match ^[a-zA-Z0-9.\\-_]+$");
+  if (ts.action.empty())
+    return status::invalid("task '" + ts.readable_id + "' has no action");
+  def.id = new_uuid();
+  def.readable_id = ts.readable_id;
+  if (!valid_action(ts.action))
+    return status::invalid("action '" + ts.action + "' must look like service:verb");
+  def.action = normalize_step_action(ts.action);
+  if (ts.timeout.empty()) {
+    def.timeout = default_timeout;
+    def.timeout_text = "60s";
+  } else {
+    auto d = parse_go_duration(ts.timeout);
+    if (!d || d->count() <= 0)
+      return status::invalid("task '" + ts.readable_id + "': timeout '" + ts.timeout +
+                             "' is not a positive duration");
+    def.timeout = *d;
+    def.timeout_text = ts.timeout;
+  }
+  if (ts.retries < 0)
+    return status::invalid("task '" + ts.readable_id + "': retries must not be negative");
+  def.retries = ts.retries;
+  // The real engine's CreateStepOpts bounds (validated at PutWorkflow): a factor of 1..1000 and,
+  // with it, a cap of 1..86400 seconds (86400 when unset). Without a factor the cap is ignored
+  // and a retry is queued at once.
+  if (ts.backoff_factor) {
+    if (!(*ts.backoff_factor >= 1 && *ts.backoff_factor <= 1000))
+      return status::invalid("Invalid request: task '" + ts.readable_id + "': backoff_factor "
+                             + nlohmann::json(*ts.backoff_factor).dump()
+                             + " is out of range (1 to 1000)");
+    def.backoff_factor = *ts.backoff_factor;
+    if (ts.backoff_max_seconds) {
+      if (*ts.backoff_max_seconds < 1 || *ts.backoff_max_seconds > 86400)
+        return status::invalid("Invalid request: task '" + ts.readable_id
+                               + "': backoff_max_seconds " + std::to_string(*ts.backoff_max_seconds)
+                               + " is out of range (1 to 86400)");
+      def.backoff_max_seconds = *ts.backoff_max_seconds;
+    }
+  }
+  if (ts.schedule_timeout) {
+    auto d = parse_go_duration(*ts.schedule_timeout);
+    if (!d || d->count() <= 0)
+      return status::invalid("task '" + ts.readable_id + "': schedule_timeout '"
+                             + *ts.schedule_timeout + "' is not a positive duration");
+    def.schedule_timeout = *d;
+    def.schedule_timeout_text = *ts.schedule_timeout;
+  }
+  if (ts.slot_requests.empty()) {
+    def.slot_requests.emplace_back("default", 1);
+  } else {
+    for (const auto& [type, units] : ts.slot_requests) {
+      if (units < 0)
+        return status::invalid("task '" + ts.readable_id + "': slot_requests[" + type +
+                               "] must not be negative");
+      def.slot_requests.emplace_back(type, units);
+    }
+  }
+  return status::success();
+}
+
 status engine_state::put_workflow(const workflow_spec& spec, workflow_registered& out) {
   if (spec.name.empty())
     return status::invalid("workflow name is required");
@@ -997,44 +1253,11 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
   wf->name = spec.name; // kept exactly: names are matched case-sensitively
   std::unordered_map<std::string, size_t> index;
   for (const auto& ts : spec.tasks) {
-    if (ts.readable_id.empty())
-      return status::invalid("a task of workflow '" + spec.name + "' has no readable_id");
-    if (!valid_name(ts.readable_id))
-      return status::invalid("task name '" + ts.readable_id + "' must match ^[a-zA-Z0-9.\\-_]+$");
-    if (ts.action.empty())
-      return status::invalid("task '" + ts.readable_id + "' has no action");
+    task_def def;
+    if (auto st = make_task_def(ts, def); !st.ok())
+      return st;
     if (!index.emplace(ts.readable_id, wf->tasks.size()).second)
       return status::invalid("task '" + ts.readable_id + "' is declared twice");
-    task_def def;
-    def.id = new_uuid();
-    def.readable_id = ts.readable_id;
-    if (!valid_action(ts.action))
-      return status::invalid("action '" + ts.action + "' must look like service:verb");
-    def.action = normalize_step_action(ts.action);
-    if (ts.timeout.empty()) {
-      def.timeout = default_timeout;
-      def.timeout_text = "60s";
-    } else {
-      auto d = parse_go_duration(ts.timeout);
-      if (!d || d->count() <= 0)
-        return status::invalid("task '" + ts.readable_id + "': timeout '" + ts.timeout +
-                               "' is not a positive duration");
-      def.timeout = *d;
-      def.timeout_text = ts.timeout;
-    }
-    if (ts.retries < 0)
-      return status::invalid("task '" + ts.readable_id + "': retries must not be negative");
-    def.retries = ts.retries;
-    if (ts.slot_requests.empty()) {
-      def.slot_requests.emplace_back("default", 1);
-    } else {
-      for (const auto& [type, units] : ts.slot_requests) {
-        if (units < 0)
-          return status::invalid("task '" + ts.readable_id + "': slot_requests[" + type +
-                                 "] must not be negative");
-        def.slot_requests.emplace_back(type, units);
-      }
-    }
     wf->tasks.push_back(std::move(def));
   }
   for (size_t i = 0; i < spec.tasks.size(); ++i) {
@@ -1073,6 +1296,15 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     return status::invalid("the parents of workflow '" + spec.name + "' form a cycle");
 
   wf->event_triggers = spec.event_triggers;
+  if (spec.on_failure) {
+    task_def def;
+    if (auto st = make_task_def(*spec.on_failure, def); !st.ok())
+      return st;
+    def.on_failure = true; // no parents, no children: queued only by fire_on_failure
+    wf->tasks.push_back(std::move(def));
+    wf->has_on_failure = true;
+  }
+
   wf->version_id = new_uuid();
   {
     std::lock_guard lk{mu_};
@@ -1168,7 +1400,7 @@ const std::string& engine_state::start_run(const std::shared_ptr<const workflow_
     run->tasks.push_back(std::move(t));
   }
   for (auto& t : run->tasks)
-    if (t->parents_left == 0)
+    if (t->parents_left == 0 && !t->def().on_failure) // the on-failure task waits for a failure
       enqueue(t);
   spdlog::debug("triggered workflow run {} of {}", run->id, wf->name);
   workflow_run* raw = run.get();
@@ -1270,7 +1502,8 @@ status engine_state::replay(const std::vector<std::string>& ids,
       } else if (auto it = runs_.find(id); it != runs_.end()) {
         run = it->second.get();
         for (size_t i = 0; i < run->tasks.size(); ++i)
-          which.push_back(i);
+          if (!run->tasks[i]->def().on_failure) // it runs on a failure, not on a replay
+            which.push_back(i);
       }
       // Unknown ids are ignored; runs still going are skipped, as the real engine's preflight
       // skips tasks it cannot replay.
@@ -1295,6 +1528,8 @@ status engine_state::get_run_details(const std::string& run_id, run_details& out
   out.done = run.done;
   out.additional_metadata = run.additional_metadata;
   for (const auto& t : run.tasks) {
+    if (t->def().on_failure && !run.on_failure_fired)
+      continue;
     task_details d;
     d.external_id = t->external_id;
     d.readable_id = t->def().readable_id;
@@ -1326,6 +1561,8 @@ status engine_state::cancel(const std::vector<std::string>& ids,
     for (task_run* t : targets) {
       if (t->terminal())
         continue; // already finished, or skipped because an earlier target was its parent
+      if (t->def().on_failure && t->run != nullptr && !t->run->on_failure_fired)
+        continue; // not fired: not part of the run
       if (t->state == task_state::running)
         send_cancel(*t, fx);
       finish_unsuccessfully(*t, task_state::cancelled, "task cancelled", fx);
@@ -1356,6 +1593,39 @@ void engine_state::tick() {
       else
         finish_unsuccessfully(t, task_state::failed,
                               "task timed out after " + t.def().timeout_text, fx);
+    }
+    // Retries whose backoff has passed enter the queue (the real engine's retry queue).
+    while (!backoffs_.empty() && backoffs_.begin()->first <= now) {
+      auto [task, attempt] = std::move(backoffs_.begin()->second);
+      backoffs_.erase(backoffs_.begin());
+      if (task->run != nullptr && task->state == task_state::waiting && task->attempt == attempt)
+        enqueue(task); // not cancelled meanwhile
+    }
+    // Tasks still queued past their schedule timeout are cancelled (SCHEDULING_TIMED_OUT); the
+    // fronts of the deques that were assigned (or cancelled) meanwhile are dropped on the way.
+    std::vector<std::shared_ptr<task_run>> unscheduled;
+    for (auto& [timeout, entries] : schedule_deadlines_) {
+      while (!entries.empty()) {
+        auto& e = entries.front();
+        bool current = e.task->state == task_state::queued && e.task->attempt == e.attempt;
+        if (current && e.due > now)
+          break;
+        if (current)
+          unscheduled.push_back(std::move(e.task));
+        entries.pop_front();
+      }
+    }
+    for (auto& t : unscheduled) {
+      if (t->run == nullptr || t->state != task_state::queued)
+        continue;
+      spdlog::debug("task {}: not assigned within its schedule timeout of {}; cancelled",
+                    t->external_id, t->def().schedule_timeout_text);
+      // A cancellation, not a failure: dependants are cancelled, the on-failure task does not
+      // fire, as in the real engine (SCHEDULING_TIMED_OUT is a cancelled task event there).
+      finish_unsuccessfully(*t, task_state::cancelled,
+                            "SCHEDULING_TIMED_OUT: the task was not assigned to a worker within "
+                            "its schedule timeout of " + t->def().schedule_timeout_text,
+                            fx);
     }
     while (!unacknowledged_.empty() && unacknowledged_.front().requeue_at <= now) {
       auto entry = std::move(unacknowledged_.front());
@@ -1418,6 +1688,10 @@ void engine_state::close_all_streams() {
         fx.close_actions.push_back(s.sink);
     for (auto& [ptr, s] : run_sinks_)
       fx.close_runs.push_back(s);
+    for (auto& [ptr, run] : event_sinks_)
+      for (auto& sink : run->event_sinks)
+        if (sink.get() == ptr)
+          fx.close_events.push_back(sink);
   }
   fx.apply();
 }

@@ -118,6 +118,39 @@ public:
   virtual void close() = 0;
 };
 
+/// One message of a SubscribeToWorkflowEvents stream (WorkflowEvent).
+struct workflow_event {
+  enum class kind { stream, run_finished } what = kind::stream;
+  std::string workflow_run_id;
+  std::string resource_id; ///< stream: the task run; run_finished: the run
+  std::string payload;     ///< stream: the chunk's bytes, as sent
+  std::optional<int64_t> index;
+  std::chrono::system_clock::time_point at;
+  bool failed = false;    ///< run_finished: the run FAILED
+  bool cancelled = false; ///< run_finished: the run was CANCELLED (and none failed)
+};
+
+/// A SubscribeToWorkflowEvents stream as the model sees it. Same locking rules as action_sink.
+class event_sink {
+public:
+  virtual ~event_sink() = default;
+  virtual void enqueue(workflow_event event) = 0;
+  virtual void flush() = 0;
+  /// Finish the stream with OK once everything queued is written (the run ended).
+  virtual void end() = 0;
+  /// Finish the stream (UNAVAILABLE) once the write in flight is done.
+  virtual void close() = 0;
+};
+
+/// A PutLog request.
+struct log_request {
+  std::string task_run_external_id;
+  std::string message;
+  std::optional<std::string> level;
+  std::string metadata;
+  std::optional<int32_t> retry_count;
+};
+
 /// Valid JSON text without the NUL escape (PostgreSQL's jsonb, so the real engine, refuses it).
 bool is_valid_json(const std::string& text);
 
@@ -170,6 +203,9 @@ struct task_spec {
   int32_t retries = 0;
   std::vector<std::string> parents;
   std::map<std::string, int32_t> slot_requests; ///< empty = {"default": 1}
+  std::optional<double> backoff_factor;        ///< retry backoff; none: retry at once
+  std::optional<int32_t> backoff_max_seconds;  ///< with a factor; none: 86400
+  std::optional<std::string> schedule_timeout; ///< Go duration; none: 5m
 };
 
 struct workflow_spec {
@@ -177,6 +213,9 @@ struct workflow_spec {
   std::vector<task_spec> tasks;
   /// Event key patterns whose pushes start a run (CreateWorkflowVersionRequest.event_triggers).
   std::vector<std::string> event_triggers;
+  /// Runs once per run as soon as a task of it fails for good (CreateWorkflowVersionRequest
+  /// on_failure_task); its parents are ignored.
+  std::optional<task_spec> on_failure;
 };
 
 struct workflow_registered {
@@ -255,6 +294,21 @@ public:
   status refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
                          std::chrono::system_clock::time_point& timeout_at);
   status release_slot(const std::string& task_run_external_id);
+
+  // Events service: logs and stream chunks
+  status put_log(const log_request& req);
+  status put_stream_event(const std::string& task_run_external_id, std::string bytes,
+                          std::optional<int64_t> index,
+                          std::chrono::system_clock::time_point created_at);
+  std::vector<dev_engine::log_line> task_logs(const std::string& task_run_external_id) const;
+
+  // Run event subscriptions (SubscribeToWorkflowEvents by run id)
+  /// Follows `run_id`: its stream chunks from now on, then its end. `finished` is set when the
+  /// run has ended already (nothing is registered; the stream ends at once).
+  status subscribe_events(const std::string& run_id, const std::shared_ptr<event_sink>& sink,
+                          bool& finished);
+  void unsubscribe_events(const event_sink* sink);
+  size_t stream_subscribers(const std::string& run_id) const;
   /// Stores (merges) affinity labels. The dev engine keeps them but does not schedule by them.
   status upsert_labels(const std::string& worker_id,
                        const std::map<std::string, std::string>& labels);
@@ -309,12 +363,18 @@ private:
     std::vector<size_t> parents;
     std::vector<size_t> children;
     std::vector<std::pair<std::string, int32_t>> slot_requests;
+    std::optional<double> backoff_factor; ///< set: app-failure retries wait (see requeue)
+    int32_t backoff_max_seconds = 86400;
+    std::chrono::milliseconds schedule_timeout{std::chrono::minutes{5}};
+    std::string schedule_timeout_text = "5m";
+    bool on_failure = false; ///< the workflow's on-failure task (the last of `tasks`)
   };
   struct workflow_def {
     std::string workflow_id;
     std::string version_id;
     std::string name;
-    std::vector<task_def> tasks;
+    std::vector<task_def> tasks; ///< the DAG, then the on-failure task if any
+    bool has_on_failure = false;
     std::vector<std::string> event_triggers;
   };
   struct worker;
@@ -349,6 +409,7 @@ private:
     size_t parents_left = 0;
     std::string output;
     std::string error;
+    std::vector<dev_engine::log_line> logs;
     const task_def& def() const { return wf->tasks[index]; }
     bool terminal() const {
       return state == task_state::completed || state == task_state::failed ||
@@ -367,6 +428,10 @@ private:
     std::vector<std::shared_ptr<task_run>> tasks;
     size_t terminal = 0;
     bool done = false;
+    bool on_failure_fired = false;
+    /// The failures the on-failure task receives (`step_run_errors`): readable id, error text.
+    std::vector<std::pair<std::string, std::string>> step_run_errors;
+    std::vector<std::shared_ptr<event_sink>> event_sinks; ///< SubscribeToWorkflowEvents
   };
   /// A ListenV2 stream of a worker. It becomes active activation_delay after it opened (at once
   /// by default); only active streams carry actions and make the worker eligible.
@@ -430,10 +495,17 @@ private:
     std::vector<std::shared_ptr<action_sink>> close_actions;
     std::vector<std::shared_ptr<run_sink>> flush_runs;
     std::vector<std::shared_ptr<run_sink>> close_runs;
+    std::vector<std::shared_ptr<event_sink>> flush_events;
+    std::vector<std::shared_ptr<event_sink>> end_events;
+    std::vector<std::shared_ptr<event_sink>> close_events;
     void flush(const std::shared_ptr<action_sink>& s);
     void flush(const std::shared_ptr<run_sink>& s);
+    void flush(const std::shared_ptr<event_sink>& s);
     void apply();
   };
+
+  /// Checks a task's options and turns them into its definition (no lock needed).
+  static status make_task_def(const task_spec& ts, task_def& def);
 
   // All private helpers run under mu_.
   worker* find_worker(const std::string& id) const;
@@ -462,6 +534,8 @@ private:
   void finish_unsuccessfully(task_run& t, task_state state, std::string error, effects& fx);
   void skip_dependants(task_run& t, effects& fx);
   void task_terminal(task_run& t, effects& fx);
+  /// Queues the run's on-failure task once, with the failure of `failed` as its errors.
+  void fire_on_failure(workflow_run& run, const task_run& failed);
   void finish_run(workflow_run& run, effects& fx);
   run_finished_ptr make_finished(const workflow_run& run) const;
   /// Creates a run of `wf` and queues its root tasks; returns its id.
@@ -494,6 +568,17 @@ private:
   std::deque<unacknowledged_start> unacknowledged_; // requeue_at ascending (a fixed delay)
   std::deque<pending_activation> activations_;      // active_at ascending (a fixed delay)
   std::deque<workflow_run*> finished_order_; // oldest first
+  /// Retries waiting for their backoff: due time -> (task, attempt when it was put here).
+  std::multimap<steady::time_point, std::pair<std::shared_ptr<task_run>, uint64_t>> backoffs_;
+  /// Queue entries by schedule timeout, each deque in enqueue order (so due order): a task still
+  /// queued when its entry is due is cancelled (SCHEDULING_TIMED_OUT).
+  struct schedule_entry {
+    steady::time_point due;
+    std::shared_ptr<task_run> task;
+    uint64_t attempt = 0;
+  };
+  std::map<std::chrono::milliseconds, std::deque<schedule_entry>> schedule_deadlines_;
+  std::unordered_map<const event_sink*, workflow_run*> event_sinks_;
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id
   std::unordered_map<const run_sink*, std::unordered_set<std::string>> sink_waits_;

@@ -17,6 +17,10 @@
 #include "hatchet/workflow.hpp"
 #include "messages/wire_types.hpp"
 
+namespace hatchet::detail {
+struct worker_services;
+} // namespace hatchet::detail
+
 namespace hatchet::msg {
 
 // Phases and commands.
@@ -51,6 +55,7 @@ using swap_atom = caf::atom_constant<caf::atom("swap")>;          // supervisor 
 using status_atom = caf::atom_constant<caf::atom("status")>;      // dispatcher -> supervisor, queries
 using force_atom = caf::atom_constant<caf::atom("force")>;        // second stop request
 using pause_atom = caf::atom_constant<caf::atom("pause")>;        // REST pause answered
+using slot_free_atom = caf::atom_constant<caf::atom("slot_free")>; // a run released its slot
 
 /// What the dispatcher tells the supervisor about the worker, and what worker_status() reports.
 enum class worker_state : uint8_t {
@@ -84,6 +89,8 @@ struct assignment {
   wire::assigned_action action;
   detail::task_def_ptr task;
   detail::lifespan_state_ptr state;
+  /// How the run's context reaches the engine (logs, stream, timeout, slot); null in unit tests.
+  std::shared_ptr<const detail::worker_services> services;
 };
 
 /// What a task actor reports when its run ends.

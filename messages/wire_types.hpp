@@ -104,6 +104,23 @@ typename Inspector::result_type inspect(Inspector& f, step_event& x) {
            x.should_not_retry);
 }
 
+/// A log line a task sends (EventsService/PutLog). Only handed to callbacks, never a CAF message.
+struct log_line {
+  std::string task_run_external_id;
+  std::string message;  ///< 1..10000 characters (the engine's bounds)
+  std::string level;    ///< "INFO", "WARN", "ERROR" or "DEBUG"; empty: unset (the engine's INFO)
+  int32_t retry_count = 0;
+  int64_t timestamp_ns = 0; ///< created_at, nanoseconds since the epoch
+};
+
+/// A chunk of a task's stream (EventsService/PutStreamEvent).
+struct stream_chunk {
+  std::string task_run_external_id;
+  std::string bytes;
+  int64_t index = 0; ///< event_index: 0, 1, 2, ... per task run attempt
+  int64_t timestamp_ns = 0;
+};
+
 /// A gRPC status reduced to what the actors need to decide (code numbers as grpc::StatusCode).
 struct rpc_status {
   int code = 0;

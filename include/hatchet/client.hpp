@@ -14,6 +14,8 @@
 // block their thread: from an actor or a co_task use run_no_wait and run_ref::async_result.
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "hatchet/run_options.hpp"
 #include "hatchet/run_ref.hpp"
 #include "hatchet/run_result.hpp"
+#include "hatchet/stream.hpp"
 #include "hatchet/worker.hpp"
 
 namespace hatchet {
@@ -137,6 +140,17 @@ public:
   events_client events() const { return events_client{core_}; }
 
   const config& cfg() const noexcept { return cfg_; }
+
+  /// Reads the stream of the run `workflow_run_id` (Dispatcher/SubscribeToWorkflowEvents): calls
+  /// `on_chunk`, on this thread, for each chunk a task of the run sends with ctx.put_stream(), in
+  /// the order each task sent them, and returns once the run has finished (no error) or
+  /// `timeout` passed (errc::rpc_failed). Only chunks sent after the engine registered the
+  /// subscription arrive: the engine keeps none, so subscribe before the run streams (a run that
+  /// has finished already returns at once). An unknown run is errc::rpc_failed (NOT_FOUND).
+  /// Blocks: call it from a thread of its own, not from an actor.
+  caf::error subscribe_stream(const std::string& workflow_run_id,
+                              const std::function<void(const stream_chunk&)>& on_chunk,
+                              std::chrono::milliseconds timeout = std::chrono::minutes{5}) const;
 
 private:
   caf::expected<run_ref> trigger(const std::string& workflow, nlohmann::json input,

@@ -1,8 +1,21 @@
 #pragma once
 // What a running task can see of its run and of the worker: ids, metadata, cancellation, and the
-// lifespan state (read-only).
+// lifespan state (read-only); and what it can tell the engine while it runs: log lines, stream
+// chunks, a longer timeout, giving its slot back.
+//
+// Talking to the engine from a task. log() and put_stream() never block, in any task: each queues
+// its call behind the run's earlier ones (one call in flight per run, so the engine receives them
+// in order) and a failure is logged by the worker, not thrown. The run's outcome goes to the
+// engine only after its log lines and chunks have been answered, so a client reading the stream
+// gets every chunk before the run's end. refresh_timeout() and
+// release_slot() depend on where they are called: in a synchronous task (a task thread of its
+// own) they wait for the engine's answer and throw engine_call_error if it refuses; in a co_task
+// they never block a thread (the co_task runs on CAF's scheduler): they send the call and return
+// at once, and the worker logs a refusal. A co_task that must know the outcome can make the call
+// inside co_await ctx.run_blocking(...), where it waits on a task thread.
 
 #include <chrono>
+#include <condition_variable>
 #include <coroutine>
 #include <exception>
 #include <functional>
@@ -12,6 +25,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <variant>
@@ -19,6 +33,8 @@
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
+
+#include <caf/error.hpp>
 
 #include "hatchet/co_task.hpp"
 #include "hatchet/depends.hpp"
@@ -39,6 +55,45 @@ struct run_info {
   int priority = 1;
   nlohmann::json additional_metadata = nlohmann::json::object();
   nlohmann::json parents = nlohmann::json::object();
+  /// The worker's id as the engine registered it.
+  std::string worker_id;
+  /// The payload's `step_run_errors` (an on-failure task's input): error text by task name.
+  nlohmann::json step_run_errors = nlohmann::json::object();
+};
+
+/// `text` cut to at most `max_chars` characters (UTF-8 code points, as the engine counts them),
+/// never inside a character.
+inline std::string cut_to_characters(std::string_view text, size_t max_chars) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == max_chars)
+      return std::string{text.substr(0, i)};
+  }
+  return std::string{text};
+}
+
+/// How a context reaches the engine for its run. Internal: implemented by the worker
+/// (actors/run_link); each run has its own, made for its attempt.
+struct engine_calls {
+  virtual ~engine_calls() = default;
+  /// Queued behind the run's earlier log lines and chunks; never blocks; failures are logged.
+  virtual void put_log(std::string text, std::string level) = 0;
+  /// As put_log; the chunk gets the run's next event_index (0, 1, 2, ...).
+  virtual void put_stream(std::string bytes) = 0;
+  /// Sends the call; `done` runs once, on another thread, with its outcome (no error: success).
+  virtual void refresh_timeout(std::chrono::milliseconds by,
+                               std::function<void(caf::error)> done) = 0;
+  virtual void release_slot(std::function<void(caf::error)> done) = 0;
+  /// Runs `fn` once every log line and chunk queued so far has been answered: at once, here,
+  /// when none is in flight; else on the thread of the last answer.
+  virtual void when_drained(std::function<void()> fn) = 0;
+};
+
+/// Makes a run's engine_calls on its first use, so that a run that never calls the engine costs
+/// nothing. Internal: implemented by the worker; outlives every context it is attached to.
+struct engine_calls_source {
+  virtual ~engine_calls_source() = default;
+  virtual std::shared_ptr<engine_calls> calls_for(const run_info& run) const = 0;
 };
 
 /// How a co_task's waits reach the actor running it. Internal: implemented by the task actor.
@@ -157,6 +212,23 @@ private:
 
 } // namespace detail
 
+/// Thrown by ctx.parent_output<T>(task) when that task has no output in this run's parents, or
+/// its output does not convert to T. The run fails (retryable) unless the task catches it.
+class parent_output_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Thrown in a synchronous task by ctx.refresh_timeout() and ctx.release_slot() when the engine
+/// refused the call or could not be reached; the message says which call and why.
+class engine_call_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The level of a log line (PutLog's `level`).
+enum class log_level { debug, info, warn, error };
+
 class context {
 public:
   /// `state` is borrowed: the run that owns this context holds the state for as long as the
@@ -251,6 +323,84 @@ public:
   /// Outputs of completed parent tasks in a DAG, by parent task name.
   const nlohmann::json& parents() const noexcept { return info_.parents; }
 
+  /// The output of the parent task `task`, converted to T through nlohmann (from_json). Throws
+  /// parent_output_error naming the task when this run has no output of it (not a parent, or
+  /// misspelt) or when the output does not convert to T.
+  template <class T>
+  T parent_output(const std::string& task) const {
+    auto it = info_.parents.find(task);
+    if (it == info_.parents.end()) {
+      std::string known;
+      for (const auto& [name, value] : info_.parents.items())
+        known += (known.empty() ? "'" : ", '") + name + "'";
+      throw parent_output_error("task '" + info_.task_name + "': no output of parent task '" + task
+                                + "' in this run (parents with outputs: "
+                                + (known.empty() ? std::string{"none"} : known) + ")");
+    }
+    try {
+      return it->template get<T>();
+    } catch (const nlohmann::json::exception& e) {
+      throw parent_output_error("task '" + info_.task_name + "': the output of parent task '"
+                                + task + "' does not convert to " + detail::demangle(typeid(T).name())
+                                + ": " + e.what());
+    }
+  }
+
+  /// In an on-failure task (workflow::on_failure): the error text of each task of the run that
+  /// failed for good, by task name (the payload's `step_run_errors`). Empty in other tasks.
+  const nlohmann::json& task_run_errors() const noexcept { return info_.step_run_errors; }
+
+  /// The id the engine gave this worker when it registered (the one its dashboard shows).
+  const std::string& worker_id() const noexcept { return info_.worker_id; }
+
+  /// Sends a log line to the engine, stored with this task run (PutLog). Never blocks; lines go
+  /// out in the order they were logged. Empty text is not sent; text over 10,000 characters (the
+  /// engine's limit) is cut to 10,000. A refusal is logged by the worker.
+  void log(std::string_view text, log_level level = log_level::info) {
+    auto* calls = engine();
+    if (text.empty() || calls == nullptr)
+      return;
+    static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    calls->put_log(detail::cut_to_characters(text, 10000), names[static_cast<int>(level)]);
+  }
+
+  /// Sends a chunk of this run's stream (PutStreamEvent), which a client subscribed to the run
+  /// receives in order (hatchet::client::subscribe_stream). Never blocks. Each chunk carries the
+  /// next event_index of this attempt, from 0. A chunk sent while nobody is subscribed is lost,
+  /// as on a real engine.
+  void put_stream(std::string_view bytes) {
+    if (auto* calls = engine())
+      calls->put_stream(std::string{bytes});
+  }
+
+  /// Moves this run's execution deadline `by` later (RefreshTimeout; the engine adds it to the
+  /// current deadline, not to now). A synchronous task waits for the answer and throws
+  /// engine_call_error on a refusal; a co_task returns at once (see the file comment).
+  template <class Rep, class Period>
+  void refresh_timeout(std::chrono::duration<Rep, Period> by) {
+    call_engine("refresh_timeout", [&](std::function<void(caf::error)> done) {
+      require_calls("refresh_timeout")->refresh_timeout(
+        std::chrono::ceil<std::chrono::milliseconds>(by), std::move(done));
+    });
+  }
+
+  /// Gives this run's slot back while the run goes on (ReleaseSlot): the engine may assign
+  /// another run to this worker at once, and the worker starts it although this one still runs.
+  /// For the long tail of a task that no longer needs the worker's capacity (waiting on an
+  /// external system). Blocking and errors as refresh_timeout.
+  void release_slot() {
+    call_engine("release_slot", [&](std::function<void(caf::error)> done) {
+      require_calls("release_slot")->release_slot(std::move(done));
+    });
+  }
+
+  /// Internal: how this run reaches the engine (set by the worker before the task starts).
+  void attach_engine_calls(const detail::engine_calls_source* source) noexcept {
+    calls_source_ = source;
+  }
+  /// Internal: the run's engine calls if the task made any (read once the task has ended).
+  const std::shared_ptr<detail::engine_calls>& engine_calls() const noexcept { return calls_; }
+
   /// The resource the dependency `d` built for this run (see hatchet/depends.hpp). Throws
   /// dependency_error when the task did not declare `d` in task_options::depends (nor needs it
   /// through a declared one). The resource lives until the task has ended.
@@ -274,6 +424,48 @@ public:
   }
 
 private:
+  /// The run's engine calls, made on first use; null when not connected to an engine.
+  detail::engine_calls* engine() {
+    std::call_once(calls_made_, [this] {
+      if (calls_source_ != nullptr)
+        calls_ = calls_source_->calls_for(info_);
+    });
+    return calls_.get();
+  }
+
+  detail::engine_calls* require_calls(const char* what) {
+    auto* calls = engine();
+    if (calls == nullptr)
+      throw std::logic_error(std::string{"ctx."} + what
+                             + "(): this context is not connected to an engine");
+    return calls;
+  }
+
+  /// A call with an answer: waited for in a synchronous task, sent and left in a co_task.
+  void call_engine(const char* what,
+                   const std::function<void(std::function<void(caf::error)>)>& start) {
+    if (hooks_ != nullptr) // a co_task: never block CAF's scheduler; the worker logs a refusal
+      return start([](caf::error) {});
+    struct answer {
+      std::mutex mtx;
+      std::condition_variable cv;
+      bool done = false;
+      caf::error err;
+    };
+    auto a = std::make_shared<answer>();
+    start([a](caf::error err) {
+      std::lock_guard lock{a->mtx};
+      a->err = std::move(err);
+      a->done = true;
+      a->cv.notify_all();
+    });
+    std::unique_lock lock{a->mtx};
+    a->cv.wait(lock, [&] { return a->done; });
+    if (a->err)
+      throw engine_call_error(std::string{"ctx."} + what + "() failed: "
+                              + describe(a->err));
+  }
+
   detail::async_hooks* require_hooks(const char* what) const {
     if (hooks_ == nullptr)
       throw std::logic_error(std::string{"ctx."} + what
@@ -286,6 +478,9 @@ private:
   const detail::lifespan_state* state_;
   std::stop_token stop_;
   detail::async_hooks* hooks_ = nullptr;
+  const detail::engine_calls_source* calls_source_ = nullptr;
+  std::once_flag calls_made_;
+  std::shared_ptr<detail::engine_calls> calls_;
   /// Destroyed after the callbacks (members go in reverse order): no cancel callback can reach a
   /// resource being torn down.
   std::unique_ptr<detail::dependency_scope> deps_;

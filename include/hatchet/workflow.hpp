@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -44,6 +45,18 @@ struct task_options {
   /// Resources built for each run before the task and torn down after it (hatchet/depends.hpp);
   /// the task reads them with ctx.use(d). Default: none.
   std::vector<detail::provider_ptr> depends = {};
+  /// Retry backoff: with a factor, the engine waits min(backoff_max_seconds, factor^n) seconds
+  /// before retry n (n = 1, 2, ...; factor 2: 2 s, 4 s, 8 s, ...) of a run that FAILED or timed
+  /// out; without one it retries at once. 1 to 1000. Default: none.
+  std::optional<double> backoff_factor = std::nullopt;
+  /// The cap of that wait, in seconds: 1 to 86400; only with backoff_factor. Default: none (the
+  /// engine's 86400).
+  std::optional<int> backoff_max_seconds = std::nullopt;
+  /// How long a run of this task may wait in the engine's queue for a worker (from each time it
+  /// is queued, retries included) before the engine cancels it (SCHEDULING_TIMED_OUT; the
+  /// workflow's on-failure task does not run for it). A duration string ("30s", "5m").
+  /// Default: empty, the engine's default of 5m.
+  std::string schedule_timeout = {};
 };
 
 /// Thrown when a task's input does not decode into its input type; the run ends FAILED with the
@@ -162,14 +175,30 @@ public:
     return *this;
   }
 
+  /// Sets the workflow's on-failure task (one per workflow; a second call replaces the first):
+  /// the engine runs it once per run, as soon as a task of the run has FAILED for good (its
+  /// retries used up), without waiting for the run's other tasks; a run whose tasks all
+  /// complete, or are only cancelled, never runs it. It reads the failures with
+  /// ctx.task_run_errors() (error text by task name) and gets the run's input. The run stays
+  /// FAILED whatever it returns. `fn` and `options` as for task(); `options.parents` is ignored.
+  template <class F>
+  workflow& on_failure(std::string name, F fn, task_options options = {}) {
+    task(std::move(name), std::move(fn), std::move(options));
+    on_failure_ = std::move(tasks_.back());
+    tasks_.pop_back();
+    return *this;
+  }
+
   const std::string& name() const noexcept { return name_; }
   const std::string& description() const noexcept { return description_; }
   /// The keys given to on_events, as given (without the namespace).
   const std::vector<std::string>& event_triggers() const noexcept { return event_triggers_; }
   const std::vector<detail::task_def_ptr>& tasks() const noexcept { return tasks_; }
+  /// The on-failure task, or null.
+  const detail::task_def_ptr& on_failure_task() const noexcept { return on_failure_; }
 
-  /// Checks names (non-empty, [a-zA-Z0-9._-], unique), parents (known, no cycles), durations and
-  /// event keys (non-empty).
+  /// Checks names (non-empty, [a-zA-Z0-9._-], unique, the on-failure task's too), parents
+  /// (known, no cycles), durations, the backoff's bounds and event keys (non-empty).
   caf::error validate() const;
 
 private:
@@ -177,6 +206,7 @@ private:
   std::string description_;
   std::vector<detail::task_def_ptr> tasks_;
   std::vector<std::string> event_triggers_;
+  detail::task_def_ptr on_failure_;
 };
 
 } // namespace hatchet

@@ -60,6 +60,30 @@ BOOST_AUTO_TEST_CASE(a_released_slot_serves_the_run_that_waited_longest) {
   BOOST_TEST(p.take(make_ref("b")) == s);
 }
 
+BOOST_AUTO_TEST_CASE(a_run_that_gave_its_slot_back_runs_on_outside_the_slot_count) {
+  auto p = with_slots(1);
+  int s = p.take(make_ref("a"));
+  auto* released = p.release_early("a/0");
+  BOOST_REQUIRE(released);
+  BOOST_TEST(released->released);
+  BOOST_TEST(p.release_early("a/0") == nullptr); // once
+  BOOST_TEST(p.running() == 0u); // room for one more slot-holding run
+  BOOST_TEST(p.released() == 1u);
+  BOOST_TEST(p.contains("a/0"));
+  BOOST_TEST(p.find_running("a/0") != nullptr); // a CANCEL still reaches it
+  BOOST_TEST(!p.idle());
+  p.add_slot(7); // the owner's new slot for the next run: "a" keeps its own
+  BOOST_TEST(p.take(make_ref("b")) == 7);
+  BOOST_TEST(p.running() == 1u);
+  auto ended = p.release("a/0", s);
+  BOOST_REQUIRE(ended);
+  BOOST_TEST(ended->released);
+  BOOST_TEST(p.released() == 0u);
+  BOOST_TEST(p.running() == 1u); // "b" still holds its slot
+  auto stop = p.cancel_all_for_stop();
+  BOOST_TEST(stop.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(the_same_run_and_retry_is_known_but_another_retry_is_not) {
   auto p = with_slots(1);
   p.take(make_ref("a", 0));
