@@ -81,6 +81,11 @@ caf::error workflow::validate() const {
   for (const auto& key : event_triggers_)
     if (key.empty())
       return bad("an event key in on_events is empty");
+  for (const auto& expr : cron_triggers_)
+    if (expr.find_first_not_of(" \t") == std::string::npos)
+      return bad("a cron expression in on_crons is empty");
+  if (!cron_input_.is_null() && !cron_input_.is_object())
+    return bad("cron_input must be a JSON object, not " + std::string{cron_input_.type_name()});
   return caf::none;
 }
 

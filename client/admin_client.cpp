@@ -66,6 +66,10 @@ struct admin_client::impl {
     }
     for (const auto& key : wf.event_triggers())
       req.add_event_triggers(cfg.apply_namespace(key));
+    for (const auto& expr : wf.cron_triggers())
+      req.add_cron_triggers(expr);
+    if (!wf.cron_input().is_null())
+      req.set_cron_input(wf.cron_input().dump());
   }
 };
 
