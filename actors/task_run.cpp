@@ -147,6 +147,8 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
+  if (a.client)
+    run.ctx->attach_client(a.client);
   if (!a.task->options.depends.empty())
     run.ctx->attach_dependencies(
       std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));

@@ -17,6 +17,7 @@
 #include "actors/process_tuning.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker_spec.hpp"
+#include "client/client_core.hpp"
 #include "client/rest_client.hpp"
 #include "messages/messages.hpp"
 
@@ -142,6 +143,7 @@ worker_spec::make(config cfg, const std::string& name, worker_options options) {
   // HATCHET_CLIENT_WORKER_PRESET_LABELS add to the worker's labels; its own win on a clash.
   for (const auto& [key, value] : cfg.preset_labels)
     options.labels.emplace(key, value);
+  spec->client = std::make_shared<client_core>(cfg);
   spec->cfg = std::move(cfg);
   spec->options = std::move(options);
   return std::shared_ptr<const worker_spec>{std::move(spec)};

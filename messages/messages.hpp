@@ -17,6 +17,10 @@
 #include "hatchet/workflow.hpp"
 #include "messages/wire_types.hpp"
 
+namespace hatchet::detail {
+class client_core;
+} // namespace hatchet::detail
+
 namespace hatchet::msg {
 
 // Phases and commands.
@@ -83,6 +87,8 @@ struct assignment {
   wire::assigned_action action;
   detail::task_def_ptr task;
   detail::lifespan_state_ptr state;
+  /// The worker's connection for the run's child runs (ctx.spawn); null in unit tests.
+  std::shared_ptr<detail::client_core> client;
 };
 
 /// What a task actor reports when its run ends.
