@@ -584,7 +584,7 @@ private:
       return hand_back(ref);
     }
     emit(ref, wire::step_event_type::started, "", false);
-    msg::assignment job{std::move(a), task->second, state_, services_};
+    msg::assignment job{std::move(a), task->second, state_, services_, spec_->client};
     if (!free_slot_available()) {
       pool_.wait(std::move(key), std::move(job));
       spdlog::warn("worker {}: more runs than slots assigned ({} waiting)", spec_->name,

@@ -160,6 +160,8 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
   run.ctx->attach_engine_calls(a.services.get()); // made on the task's first call, if any
+  if (a.client)
+    run.ctx->attach_client(a.client);
   if (!a.task->options.depends.empty())
     run.ctx->attach_dependencies(
       std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));

@@ -17,6 +17,7 @@
 #include "actors/process_tuning.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker_spec.hpp"
+#include "client/client_core.hpp"
 #include "client/rest_client.hpp"
 #include "messages/messages.hpp"
 
@@ -99,6 +100,11 @@ caf::error workflow::validate() const {
   for (const auto& key : event_triggers_)
     if (key.empty())
       return bad("an event key in on_events is empty");
+  for (const auto& expr : cron_triggers_)
+    if (expr.find_first_not_of(" \t") == std::string::npos)
+      return bad("a cron expression in on_crons is empty");
+  if (!cron_input_.is_null() && !cron_input_.is_object())
+    return bad("cron_input must be a JSON object, not " + std::string{cron_input_.type_name()});
   return caf::none;
 }
 
@@ -158,6 +164,7 @@ worker_spec::make(config cfg, const std::string& name, worker_options options) {
   // HATCHET_CLIENT_WORKER_PRESET_LABELS add to the worker's labels; its own win on a clash.
   for (const auto& [key, value] : cfg.preset_labels)
     options.labels.emplace(key, value);
+  spec->client = std::make_shared<client_core>(cfg);
   spec->cfg = std::move(cfg);
   spec->options = std::move(options);
   return std::shared_ptr<const worker_spec>{std::move(spec)};

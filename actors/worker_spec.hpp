@@ -12,6 +12,8 @@
 
 namespace hatchet::detail {
 
+class client_core;
+
 struct worker_spec {
   config cfg;
   std::string name; ///< namespaced worker name
@@ -19,6 +21,8 @@ struct worker_spec {
   /// action id -> task, for every task of every workflow
   std::unordered_map<std::string, task_def_ptr> tasks;
   std::vector<std::string> actions; ///< sorted action ids
+  /// The connection tasks start child runs on (ctx.spawn), opened on the first spawn.
+  std::shared_ptr<client_core> client;
 
   /// Validates the options and workflows and builds the action table.
   static caf::expected<std::shared_ptr<const worker_spec>>

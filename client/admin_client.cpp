@@ -31,6 +31,12 @@ void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const chan
     out.set_priority(in.priority);
   if (!in.child_key.empty())
     out.set_child_key(in.child_key);
+  if (!in.parent_id.empty())
+    out.set_parent_id(in.parent_id);
+  if (!in.parent_task_run_external_id.empty())
+    out.set_parent_task_run_external_id(in.parent_task_run_external_id);
+  if (in.child_index)
+    out.set_child_index(*in.child_index);
 }
 
 } // namespace
@@ -59,6 +65,10 @@ struct admin_client::impl {
       fill(*req.mutable_on_failure_task(), wf, *f, false);
     for (const auto& key : wf.event_triggers())
       req.add_event_triggers(cfg.apply_namespace(key));
+    for (const auto& expr : wf.cron_triggers())
+      req.add_cron_triggers(expr);
+    if (!wf.cron_input().is_null())
+      req.set_cron_input(wf.cron_input().dump());
   }
 
   void fill(v1::CreateTaskOpts& opts, const workflow& wf, const detail::task_def& t,
@@ -129,6 +139,27 @@ caf::expected<std::string> admin_client::trigger(const trigger_request& r) {
   if (!st.ok())
     return rpc_error("TriggerWorkflow", st, impl_->cfg);
   return resp.workflow_run_id();
+}
+
+void admin_client::trigger(const trigger_request& r,
+                           std::function<void(caf::expected<std::string>)> done) {
+  struct call_t {
+    explicit call_t(const channel& ch) : ticket(ch.ticket()) {}
+    call_ticket ticket; // released after ctx: see channel
+    grpc::ClientContext ctx;
+    v1::TriggerWorkflowRequest req;
+    TriggerWorkflowResponse resp;
+  };
+  auto call = std::make_shared<call_t>(*impl_->ch);
+  impl_->ch->prepare(call->ctx, impl_->deadline);
+  fill(call->req, r, *impl_->ch);
+  impl_->workflows->async()->TriggerWorkflow(
+    &call->ctx, &call->req, &call->resp,
+    [call, cfg = impl_->cfg, done = std::move(done)](grpc::Status st) {
+      if (!st.ok())
+        return done(rpc_error("TriggerWorkflow", st, cfg));
+      done(call->resp.workflow_run_id());
+    });
 }
 
 caf::expected<std::vector<std::string>>

@@ -30,6 +30,10 @@ struct trigger_request {
   std::string additional_metadata_json; ///< empty: none
   int priority = 0;                     ///< 1..3; 0: none sent
   std::string child_key;                ///< empty: none sent
+  /// A child run's links to the task that spawns it; empty/none: not a child.
+  std::string parent_id;                   ///< the parent's workflow run id
+  std::string parent_task_run_external_id; ///< the parent task run
+  std::optional<int> child_index;
 };
 
 /// One task's outcome inside a finished run (StepRunResult).
@@ -59,6 +63,9 @@ public:
 
   /// WorkflowService/TriggerWorkflow; returns the workflow run id.
   caf::expected<std::string> trigger(const trigger_request& req);
+  /// The same call without blocking: `done` runs once, on a gRPC thread, with the run id or the
+  /// error (whose diagnosis may repeat a TLS handshake there).
+  void trigger(const trigger_request& req, std::function<void(caf::expected<std::string>)> done);
   /// WorkflowService/BulkTriggerWorkflow in calls of at most 500 runs and at most what one
   /// message may carry (the send limit, and the engine's 4 MiB); ids in request order.
   caf::expected<std::vector<std::string>> bulk_trigger(const std::vector<trigger_request>& reqs);

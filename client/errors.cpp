@@ -27,6 +27,7 @@ const char* to_string(errc x) noexcept {
     case errc::timed_out: return "timed_out";
     case errc::invalid_output: return "invalid_output";
     case errc::cancelled: return "cancelled";
+    case errc::not_found: return "not_found";
   }
   return "unknown";
 }

@@ -11,6 +11,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "hatchet/errors.hpp"
+
 
 namespace hatchet::rpc {
 
@@ -97,8 +99,46 @@ std::string rest_result::describe() const {
   return text;
 }
 
+caf::error to_error(const std::string& what, const rest_result& r) {
+  if (r.http_status == 0)
+    return make_error(errc::rpc_failed, what + ": " + r.describe());
+  // The API's bodies: {"errors":[{"description"}]} (APIErrors) or {"message"} (echo's).
+  std::string text;
+  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_object()) {
+    if (auto e = body.find("errors"); e != body.end() && e->is_array() && !e->empty()
+                                      && e->front().is_object())
+      text = e->front().value("description", "");
+    if (text.empty())
+      text = body.value("message", "");
+  }
+  if (text.empty())
+    text = r.body.substr(0, 200);
+  auto msg = what + ": HTTP " + std::to_string(r.http_status) + ": " + text;
+  switch (r.http_status) {
+    case 401:
+    case 403:
+      return make_error(errc::invalid_token, msg);
+    case 404:
+      return make_error(errc::not_found, msg);
+    case 400:
+      return make_error(text.find("workflow not found") != std::string::npos
+                          ? errc::unknown_workflow
+                          : errc::invalid_input,
+                        msg);
+    default:
+      return make_error(errc::rpc_failed, msg);
+  }
+}
+
 rest_result set_worker_paused(const config& cfg, const std::string& worker_id, bool paused,
                               std::chrono::milliseconds timeout) {
+  return rest_call(cfg, "PATCH", "/api/v1/workers/" + worker_id,
+                   nlohmann::json{{"isPaused", paused}}.dump(), timeout);
+}
+
+rest_result rest_call(const config& cfg, const std::string& method, const std::string& path,
+                      const std::string& body, std::chrono::milliseconds timeout) {
   rest_result result;
   if (cfg.server_url.empty()) {
     result.error = "no REST API URL: set HATCHET_CLIENT_SERVER_URL or HATCHET_CLIENT_API_URL (or "
@@ -151,10 +191,14 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
   if (!connect_to.empty())
     http.set_hostname_addr_map(connect_to);
   http.set_bearer_token_auth(cfg.token);
-  auto body = nlohmann::json{{"isPaused", paused}}.dump();
-  auto res = http.Patch(prefix + "/api/v1/workers/" + worker_id, body, "application/json");
+  const auto target = prefix + path;
+  httplib::Result res = method == "GET"     ? http.Get(target)
+                        : method == "POST"  ? http.Post(target, body, "application/json")
+                        : method == "PATCH" ? http.Patch(target, body, "application/json")
+                        : method == "DELETE" ? http.Delete(target)
+                                              : httplib::Result{nullptr, httplib::Error::Unknown};
   if (!res) {
-    result.error = "PATCH " + cfg.server_url + "/api/v1/workers/" + worker_id + " failed: "
+    result.error = method + " " + cfg.server_url + path + " failed: "
                    + httplib::to_string(res.error());
     if (res.error() == httplib::Error::SSLServerVerification) {
       long verify = http.get_openssl_verify_result();
@@ -166,6 +210,7 @@ rest_result set_worker_paused(const config& cfg, const std::string& worker_id, b
     return result;
   }
   result.http_status = res->status;
+  result.body = res->body;
   if (!result.ok())
     result.error = res->body.substr(0, 200);
   return result;

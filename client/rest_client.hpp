@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include <caf/error.hpp>
+
 #include "hatchet/config.hpp"
 
 namespace hatchet::rpc {
@@ -14,9 +16,21 @@ namespace hatchet::rpc {
 struct rest_result {
   int http_status = 0;
   std::string error; ///< transport error or the start of the response body
+  std::string body;  ///< the whole response body (any status)
   bool ok() const noexcept { return http_status >= 200 && http_status < 300; }
   std::string describe() const;
 };
+
+/// `method` ("GET", "POST", "PATCH", "DELETE") on `{server_url}{path}` with `body` (JSON; empty:
+/// none) and the bearer token. Blocking, bounded by `timeout` for the connection and the answer
+/// each. TLS as the configuration says (root CA, server name, client certificate under mTLS).
+rest_result rest_call(const config& cfg, const std::string& method, const std::string& path,
+                      const std::string& body, std::chrono::milliseconds timeout);
+
+/// A failed REST call as an error of ours, `what` naming the call: 403 errc::invalid_token, 404
+/// errc::not_found, 400 errc::unknown_workflow ("workflow not found") or errc::invalid_input,
+/// anything else errc::rpc_failed; with the engine's description from the body.
+caf::error to_error(const std::string& what, const rest_result& r);
 
 /// `PATCH {server_url}/api/v1/workers/{worker_id}` with `{"isPaused": paused}` and the bearer
 /// token. A paused worker keeps its stream and its running tasks, and gets no new assignments.

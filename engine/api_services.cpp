@@ -3,6 +3,7 @@
 // pushed events, which start the workflows their keys trigger). One translation unit so the
 // generated headers are compiled once.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,54 @@ public:
     });
   }
 
+  // One scheduled run per timestamp, fired by the ticker (timed_triggers.cpp); the real
+  // engine's checks, in its order (internal/services/admin/server.go, ScheduleWorkflow).
+  grpc::ServerUnaryReactor* ScheduleWorkflow(grpc::CallbackServerContext* ctx,
+                                             const ScheduleWorkflowRequest* req,
+                                             WorkflowVersion* resp) override {
+    return unary(ctx, env_.auth, [&] {
+      if (req->has_parent_id()
+          && (!req->has_parent_task_run_external_id() || !req->has_child_index()))
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                            "parent_task_run_external_id and child_index are required when "
+                            "parent_id is set"};
+      if (!req->input().empty() && !is_valid_json(req->input()))
+        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "input must be valid JSON"};
+      schedule_spec spec;
+      spec.workflow = req->name();
+      spec.input = req->input().empty() ? std::string{"{}"} : req->input();
+      if (req->has_additional_metadata() && !req->additional_metadata().empty())
+        spec.additional_metadata = req->additional_metadata();
+      if (req->has_priority())
+        spec.priority = req->priority();
+      for (const auto& ts : req->schedules())
+        spec.trigger_at.push_back(
+          std::chrono::system_clock::time_point{std::chrono::duration_cast<
+            std::chrono::system_clock::duration>(std::chrono::seconds{ts.seconds()}
+                                                 + std::chrono::nanoseconds{ts.nanos()})});
+      std::vector<schedule_view> made;
+      status st = env_.state.create_schedules(spec, made);
+      if (!st.ok())
+        return to_grpc(st);
+      if (!made.empty()) {
+        resp->set_id(made.front().workflow_version_id);
+        resp->set_workflow_id(made.front().workflow_id);
+      }
+      set_now(resp->mutable_created_at());
+      set_now(resp->mutable_updated_at());
+      for (const auto& m : made) {
+        auto* sw = resp->add_scheduled_workflows();
+        sw->set_id(m.id);
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    m.trigger_at.time_since_epoch())
+                    .count();
+        sw->mutable_trigger_at()->set_seconds(ns / 1'000'000'000);
+        sw->mutable_trigger_at()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+      }
+      return grpc::Status::OK;
+    });
+  }
+
 private:
   service_env env_;
 };
@@ -133,6 +182,9 @@ public:
       if (req->has_on_failure_task())
         spec.on_failure = to_spec(req->on_failure_task());
       spec.event_triggers.assign(req->event_triggers().begin(), req->event_triggers().end());
+      spec.cron_triggers.assign(req->cron_triggers().begin(), req->cron_triggers().end());
+      if (req->has_cron_input())
+        spec.cron_input = req->cron_input();
       workflow_registered out;
       status st = env_.state.put_workflow(spec, out);
       if (!st.ok())

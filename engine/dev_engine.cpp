@@ -304,4 +304,12 @@ size_t dev_engine::stream_subscribers(const std::string& run_id) const {
   return impl_->state.stream_subscribers(run_id);
 }
 
+std::optional<dev_engine::run_info> dev_engine::run(const std::string& run_id) const {
+  auto links = impl_->state.links_of(run_id);
+  if (!links)
+    return std::nullopt;
+  return run_info{links->workflow_name, links->parent_task_run_external_id, links->child_index,
+                  links->child_key, links->additional_metadata, links->input};
+}
+
 } // namespace hatchet::engine

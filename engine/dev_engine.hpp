@@ -159,6 +159,10 @@ public:
     uint64_t event_runs;
     /// Task runs re-queued by ReplayTasks.
     uint64_t replayed;
+    /// Runs started by crons (declared with a workflow, or made over REST).
+    uint64_t cron_runs;
+    /// Runs started by one-off schedules (each fires once, then is gone).
+    uint64_t scheduled_runs;
   };
   stats snapshot() const;
 
@@ -188,6 +192,18 @@ public:
   /// How many SubscribeToWorkflowEvents streams follow this run now (stream chunks go only to
   /// these): a test waits for its subscription to be in place before the run streams.
   size_t stream_subscribers(const std::string& workflow_run_id) const;
+  /// What the engine holds of one run: its workflow, the task that spawned it (the tree the real
+  /// engine's API and UI show), its metadata and input. For tests and diagnostics.
+  struct run_info {
+    std::string workflow;
+    std::optional<std::string> parent_task_run_external_id; ///< set for a child run
+    std::optional<int32_t> child_index;
+    std::optional<std::string> child_key;
+    std::string additional_metadata; ///< JSON text
+    std::string input;               ///< JSON text
+  };
+  /// Empty for an unknown (or forgotten) run id.
+  std::optional<run_info> run(const std::string& run_id) const;
 
   const engine_options& options() const noexcept { return opts_; }
 

@@ -31,6 +31,8 @@ inline grpc::Status to_grpc(const status& st) {
       return {grpc::StatusCode::UNAVAILABLE, st.message};
     case status_code::internal:
       return {grpc::StatusCode::INTERNAL, st.message};
+    case status_code::unknown:
+      return {grpc::StatusCode::UNKNOWN, st.message};
   }
   return {grpc::StatusCode::INTERNAL, st.message};
 }

@@ -3,6 +3,7 @@
 #include "engine/rest_server.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -118,6 +119,126 @@ std::optional<bool> parse_update(const std::string& body, std::string& error) {
   return it->get<bool>();
 }
 
+// The workflow routes: crons and one-off schedules (the real engine's CronWorkflows and
+// ScheduledWorkflows handlers under api/v1/server/handlers/workflows/).
+constexpr const char* cron_create_path = R"(/api/v1/tenants/([^/]+)/workflows/([^/]+)/crons)";
+constexpr const char* cron_list_path = R"(/api/v1/tenants/([^/]+)/workflows/crons)";
+constexpr const char* cron_item_path = R"(/api/v1/tenants/([^/]+)/workflows/crons/([^/]+))";
+constexpr const char* schedule_create_path =
+  R"(/api/v1/tenants/([^/]+)/workflows/([^/]+)/scheduled)";
+constexpr const char* schedule_item_path =
+  R"(/api/v1/tenants/([^/]+)/workflows/scheduled/([^/]+))";
+
+/// The API's error body for a 400: `{"errors":[{"description": ...}]}` (APIErrors).
+void reply_errors(httplib::Response& res, int status, const std::string& text) {
+  reply(res, status, json{{"errors", json::array({json{{"description", text}}})}});
+}
+
+/// RFC 3339 ("2024-05-01T12:00:00.123Z", "...+02:00"), as JavaScript's toISOString() and Go
+/// write it; nullopt if malformed.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+                  &consumed) != 6
+      || consumed != 19)
+    return std::nullopt;
+  using namespace std::chrono;
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
+  size_t i = 19;
+  nanoseconds frac{0};
+  if (i < text.size() && text[i] == '.') {
+    int64_t scale = 100'000'000;
+    ++i;
+    if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i])))
+      return std::nullopt;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      frac += nanoseconds{(text[i] - '0') * scale};
+      scale /= 10;
+    }
+  }
+  minutes offset{0};
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') && text[i + 3] == ':') {
+    int oh = 0, om = 0;
+    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2)
+      return std::nullopt;
+    offset = minutes{(text[i] == '-' ? -1 : 1) * (oh * 60 + om)};
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != text.size())
+    return std::nullopt;
+  auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  return time_point_cast<system_clock::duration>(t);
+}
+
+json object_text(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+/// The real engine's `CronWorkflows` schema, in the parts the dev engine knows.
+json to_json(const cron_view& c) {
+  return json{{"metadata",
+               {{"id", c.id},
+                {"createdAt", rfc3339(c.created_at)},
+                {"updatedAt", rfc3339(c.created_at)}}},
+              {"workflowId", c.workflow_id},
+              {"workflowVersionId", c.workflow_version_id},
+              {"workflowName", c.workflow_name},
+              {"cron", c.expression},
+              {"name", c.name},
+              {"input", object_text(c.input)},
+              {"additionalMetadata", object_text(c.additional_metadata)},
+              {"enabled", true},
+              {"method", c.method},
+              {"priority", c.priority}};
+}
+
+/// The real engine's `ScheduledWorkflows` schema, in part.
+json to_json(const schedule_view& s) {
+  return json{{"metadata",
+               {{"id", s.id},
+                {"createdAt", rfc3339(s.created_at)},
+                {"updatedAt", rfc3339(s.created_at)}}},
+              {"workflowId", s.workflow_id},
+              {"workflowVersionId", s.workflow_version_id},
+              {"workflowName", s.workflow_name},
+              {"triggerAt", rfc3339(s.trigger_at)},
+              {"input", object_text(s.input)},
+              {"additionalMetadata", object_text(s.additional_metadata)},
+              {"method", "API"},
+              {"priority", s.priority}};
+}
+
+/// A JSON object member that must be an object when present; "" or what is wrong.
+std::string object_member(const json& body, const char* name, std::string& out) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    out = "{}";
+    return {};
+  }
+  if (!it->is_object())
+    return std::string{"invalid input format: "} + name + " must be a JSON object";
+  out = it->dump();
+  return {};
+}
+
+/// An optional priority member: nullopt-with-no-error when absent.
+std::string priority_member(const json& body, std::optional<int32_t>& out) {
+  auto it = body.find("priority");
+  if (it == body.end() || it->is_null())
+    return {};
+  if (!it->is_number_integer())
+    return "priority must be an integer";
+  out = it->get<int32_t>();
+  return {};
+}
+
 } // namespace
 
 struct rest_server::impl {
@@ -154,6 +275,117 @@ struct rest_server::impl {
     reply(res, 200, to_json(view));
   }
 
+  /// Checks the token and the tenant of a workflow route; false when it has answered.
+  bool admit(const httplib::Request& req, httplib::Response& res) {
+    if (auto verdict = auth.check_header(req.get_header_value("Authorization")); !verdict) {
+      reply_message(res, 403, "Please provide valid credentials: " + verdict.reason);
+      return false;
+    }
+    if (req.matches[1].str() != state.options().tenant_id) {
+      reply_errors(res, 403, "the token is not for tenant " + req.matches[1].str());
+      return false;
+    }
+    return true;
+  }
+
+  static std::optional<json> body_object(const httplib::Request& req, httplib::Response& res) {
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      reply_errors(res, 400, "the request body must be a JSON object");
+      return std::nullopt;
+    }
+    return body;
+  }
+
+  void create_cron(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res))
+      return;
+    auto body = body_object(req, res);
+    if (!body)
+      return;
+    cron_spec spec;
+    spec.workflow = req.matches[2].str();
+    spec.name = body->value("cronName", "");
+    spec.expression = body->value("cronExpression", "");
+    std::string err = object_member(*body, "input", spec.input);
+    if (err.empty())
+      err = object_member(*body, "additionalMetadata", spec.additional_metadata);
+    if (err.empty())
+      err = priority_member(*body, spec.priority);
+    if (!err.empty())
+      return reply_errors(res, 400, err);
+    cron_view view;
+    status st = state.create_cron(spec, view);
+    if (!st.ok()) // the real handler answers 400 for each of its refusals
+      return reply_errors(res, 400, st.message);
+    reply(res, 200, to_json(view));
+  }
+
+  void list_crons(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res))
+      return;
+    json rows = json::array();
+    for (const auto& c : state.list_crons())
+      rows.push_back(to_json(c));
+    auto n = static_cast<int64_t>(rows.size());
+    reply(res, 200,
+          json{{"rows", std::move(rows)},
+               {"pagination", {{"current_page", 1}, {"num_pages", 1}, {"next_page", 1}}},
+               {"total", n}});
+  }
+
+  void delete_cron(const httplib::Request& req, httplib::Response& res) {
+    if (!is_uuid(req.matches[2].str()))
+      return reply_errors(res, 400, "invalid cron id");
+    if (!admit(req, res))
+      return;
+    status st = state.delete_cron(req.matches[2].str());
+    if (!st.ok())
+      return reply_errors(res, 404, st.message);
+    res.status = 204;
+  }
+
+  void create_schedule(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res))
+      return;
+    auto body = body_object(req, res);
+    if (!body)
+      return;
+    schedule_spec spec;
+    spec.workflow = req.matches[2].str();
+    auto at = body->find("triggerAt");
+    if (at == body->end() || !at->is_string())
+      return reply_errors(res, 400, "triggerAt is required (an RFC 3339 time)");
+    auto when = parse_rfc3339(at->get<std::string>());
+    if (!when)
+      return reply_errors(res, 400, "triggerAt '" + at->get<std::string>()
+                                      + "' is not an RFC 3339 time");
+    spec.trigger_at.push_back(*when);
+    std::string err = object_member(*body, "input", spec.input);
+    if (err.empty())
+      err = object_member(*body, "additionalMetadata", spec.additional_metadata);
+    if (err.empty())
+      err = priority_member(*body, spec.priority);
+    if (!err.empty())
+      return reply_errors(res, 400, err);
+    std::vector<schedule_view> made;
+    status st = state.create_schedules(spec, made);
+    if (!st.ok())
+      return reply_errors(res, 400, st.message);
+    reply(res, 200, to_json(made.front()));
+  }
+
+  void delete_schedule(const httplib::Request& req, httplib::Response& res) {
+    if (!is_uuid(req.matches[2].str()))
+      return reply_errors(res, 400, "invalid scheduled workflow run id");
+    if (!admit(req, res))
+      return;
+    status st = state.delete_schedule(req.matches[2].str());
+    if (!st.ok())
+      return reply_errors(res, 404, st.message);
+    res.status = 204;
+  }
+
   std::unique_ptr<httplib::Server> make_server(const rest_tls& tls) {
     std::unique_ptr<httplib::Server> s;
     if (tls.cert_file.empty())
@@ -181,6 +413,16 @@ struct rest_server::impl {
     s->Patch(worker_path, [this](const httplib::Request& req, httplib::Response& res) {
       handle(req, res, true);
     });
+    using handler = void (impl::*)(const httplib::Request&, httplib::Response&);
+    auto route = [this](handler h) {
+      return [this, h](const httplib::Request& req, httplib::Response& res) { (this->*h)(req, res); };
+    };
+    // The list route first: "crons" would otherwise be taken for a workflow name.
+    s->Get(cron_list_path, route(&impl::list_crons));
+    s->Post(cron_create_path, route(&impl::create_cron));
+    s->Delete(cron_item_path, route(&impl::delete_cron));
+    s->Post(schedule_create_path, route(&impl::create_schedule));
+    s->Delete(schedule_item_path, route(&impl::delete_schedule));
     s->set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                 std::exception_ptr ep) {
       std::string what = "unexpected error";

@@ -6,6 +6,9 @@
 // Served (HTTP/1.1, JSON, `Authorization: Bearer <token>` with the tokens the gRPC side accepts):
 //   GET   /api/v1/workers/{worker}                     the Worker
 //   PATCH /api/v1/workers/{worker}  {"isPaused": bool}  pause or unpause; answers the Worker
+//   POST/GET/DELETE .../tenants/{tenant}/workflows/{workflow}/crons, .../workflows/crons[/{id}]
+//   POST/DELETE     .../tenants/{tenant}/workflows/{workflow}/scheduled, .../scheduled/{id}
+//     crons and one-off schedules as the SDKs create and delete them (see engine/README.md)
 // Statuses: 200; 400 {"message"} for an id that is not a uuid or a body that is not a JSON
 // object with an optional boolean `isPaused`; 403 {"message"} for a missing or bad token; 404
 // {"message"} for an unknown worker (a real engine answers 500 there: its not-found error is not

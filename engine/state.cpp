@@ -1295,6 +1295,25 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
   if (visited != wf->tasks.size())
     return status::invalid("the parents of workflow '" + spec.name + "' form a cycle");
 
+  // Crons: the real engine's registration check (an unanchored pattern), then the scheduler's
+  // parser. A real engine accepts an expression that passes the pattern but does not parse, and
+  // its ticker deletes it at the next poll; the dev engine refuses it here, saying why.
+  std::vector<std::pair<std::string, cron_schedule>> crons;
+  for (size_t i = 0; i < spec.cron_triggers.size(); ++i) {
+    const auto& expr = spec.cron_triggers[i];
+    auto field = "CreateWorkflowVersionOpts.CronTriggers[" + std::to_string(i) + "]";
+    if (!passes_registration_check(expr))
+      return status::invalid("Validation failed with the following errors:\n0: validation failed "
+                             "on field '" + field + "': Invalid cron expression\n");
+    std::string why;
+    auto parsed = cron_schedule::parse(expr, why);
+    if (!parsed)
+      return status::invalid("invalid cron expression '" + expr + "' (" + field + "): " + why);
+    crons.emplace_back(expr, *parsed);
+  }
+  if (spec.cron_input && !is_valid_json(*spec.cron_input))
+    return status::invalid("cron_input of workflow '" + spec.name + "' must be valid JSON");
+
   wf->event_triggers = spec.event_triggers;
   if (spec.on_failure) {
     task_def def;
@@ -1315,6 +1334,7 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     out.version_id = wf->version_id;
     out.workflow_id = wf->workflow_id;
     workflows_[wf->name] = wf;
+    declare_crons(*wf, crons, spec.cron_input.value_or("{}"));
   }
   spdlog::info("registered workflow {} ({} tasks{})", wf->name, wf->tasks.size(),
                wf->event_triggers.empty() ? std::string{}
@@ -1334,7 +1354,11 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
     if (s.priority && (*s.priority < 1 || *s.priority > 3))
       return status::invalid("priority must be between 1 and 3");
     if (s.parent_task_run_external_id && !is_uuid(*s.parent_task_run_external_id))
-      return status::invalid("parent_task_run_external_id must be a uuid");
+      return status::invalid("parentStepRunId must be a valid UUID");
+    // The real engine dereferences child_index for every child without a check (a missing one
+    // would crash its handler); the dev engine refuses it.
+    if (s.parent_task_run_external_id && !s.child_index)
+      return status::invalid("child_index is required with parent_task_run_external_id");
   }
   effects fx;
   {
@@ -1358,13 +1382,51 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
         names += (names.empty() ? "" : ", ") + n;
       return status::invalid("workflow names not found: " + names);
     }
+    // Children: the parent task must exist, and a spawn key seen before gives back its run (OK,
+    // not ALREADY_EXISTS) without starting another. All checked before any run starts.
+    for (const auto& spec : specs)
+      if (auto st = check_child(spec); !st.ok())
+        return st;
     run_ids.reserve(run_ids.size() + specs.size());
-    for (size_t i = 0; i < specs.size(); ++i)
-      run_ids.push_back(start_run(defs[i], specs[i]));
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const auto& s = specs[i];
+      if (!s.parent_task_run_external_id) {
+        run_ids.push_back(start_run(defs[i], s));
+        continue;
+      }
+      auto key = *s.parent_task_run_external_id + ".0."
+                 + (s.child_key ? *s.child_key : std::to_string(*s.child_index));
+      auto [it, fresh] = children_.try_emplace(key);
+      if (fresh)
+        it->second = start_run(defs[i], s);
+      else
+        spdlog::debug("child spawn {} again: run {}", key, it->second);
+      run_ids.push_back(it->second);
+    }
     settle(steady::now(), fx);
   }
   fx.apply();
   return status::success();
+}
+
+status engine_state::check_child(const trigger_spec& s) const {
+  if (!s.parent_task_run_external_id)
+    return status::success();
+  if (find_task(*s.parent_task_run_external_id) == nullptr)
+    // A plain error in the real engine's trigger path, which gRPC reports as UNKNOWN.
+    return {status_code::unknown, "could not create trigger opt: could not find parent task: "
+                                    + *s.parent_task_run_external_id};
+  return status::success();
+}
+
+std::optional<run_links> engine_state::links_of(const std::string& run_id) const {
+  std::lock_guard lk{mu_};
+  auto it = runs_.find(run_id);
+  if (it == runs_.end())
+    return std::nullopt;
+  const workflow_run& run = *it->second;
+  return run_links{run.wf->name, run.parent_task_run_external_id, run.child_index, run.child_key,
+                   run.additional_metadata, run.input};
 }
 
 const std::string& engine_state::start_run(const std::shared_ptr<const workflow_def>& wf,
@@ -1668,6 +1730,7 @@ void engine_state::tick() {
         requeue(*t, false); // the worker's fault, not the task's: keep the retry budget
       }
     }
+    fire_timed_triggers(std::chrono::system_clock::now());
     // Scheduling is event driven (trigger, heartbeat, stream opened, slot freed); this sweep is
     // the safety net that bounds the wait should some path ever miss an event.
     for (auto& [action, q] : queues_)

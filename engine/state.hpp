@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/cron.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace hatchet::engine {
@@ -39,6 +40,7 @@ enum class status_code {
   failed_precondition, ///< valid request in the wrong state (heartbeat without a listener)
   unavailable,         ///< the engine is stopping
   internal,            ///< what a real engine reports as INTERNAL (e.g. an unknown SDK language)
+  unknown,             ///< a plain Go error that reaches gRPC unmapped (UNKNOWN)
 };
 
 struct status {
@@ -216,6 +218,9 @@ struct workflow_spec {
   /// Runs once per run as soon as a task of it fails for good (CreateWorkflowVersionRequest
   /// on_failure_task); its parents are ignored.
   std::optional<task_spec> on_failure;
+  /// Cron expressions that start a run (cron_triggers), each with `cron_input` as its input.
+  std::vector<std::string> cron_triggers;
+  std::optional<std::string> cron_input; ///< JSON text
 };
 
 struct workflow_registered {
@@ -240,6 +245,63 @@ struct event_spec {
   std::string payload; ///< JSON text, "{}" when the push sent none
   std::string additional_metadata; ///< JSON text as pushed; empty: none
   std::optional<int32_t> priority;
+};
+
+/// A cron made through the REST API (CreateCronWorkflowTriggerRequest), validated by the server.
+struct cron_spec {
+  std::string workflow; ///< the workflow's name, matched exactly
+  std::string name;
+  std::string expression;
+  std::string input = "{}";               ///< JSON object text
+  std::string additional_metadata = "{}"; ///< JSON object text
+  std::optional<int32_t> priority;
+};
+
+/// A cron as the REST API shows it (the real `CronWorkflows` schema, in part).
+struct cron_view {
+  std::string id;
+  std::string workflow_name;
+  std::string workflow_id;
+  std::string workflow_version_id;
+  std::string name; ///< "" for a declared cron
+  std::string expression;
+  std::string input;
+  std::string additional_metadata;
+  int32_t priority = 1;
+  std::string method; ///< "API" or "DEFAULT" (declared with the workflow)
+  std::chrono::system_clock::time_point created_at;
+};
+
+/// One-off runs at given times (ScheduleWorkflowRequest, or the REST API's create).
+struct schedule_spec {
+  std::string workflow; ///< matched exactly
+  std::vector<std::chrono::system_clock::time_point> trigger_at;
+  std::string input = "{}";
+  std::string additional_metadata = "{}";
+  std::optional<int32_t> priority;
+};
+
+/// A scheduled run as the APIs show it (`ScheduledWorkflows`, in part).
+struct schedule_view {
+  std::string id;
+  std::string workflow_name;
+  std::string workflow_id;
+  std::string workflow_version_id;
+  std::chrono::system_clock::time_point trigger_at;
+  std::string input;
+  std::string additional_metadata;
+  int32_t priority = 1;
+  std::chrono::system_clock::time_point created_at;
+};
+
+/// How a run is linked to the task that spawned it, as the engine stores it (for tests).
+struct run_links {
+  std::string workflow_name;
+  std::optional<std::string> parent_task_run_external_id;
+  std::optional<int32_t> child_index;
+  std::optional<std::string> child_key;
+  std::string additional_metadata;
+  std::string input;
 };
 
 enum class step_event_kind { started, completed, failed, other };
@@ -343,6 +405,23 @@ public:
   /// event trigger, one per matching trigger (see event_triggers.hpp for the rules).
   void push_events(const std::vector<event_spec>& events, std::vector<std::string>& event_ids);
 
+  // Crons and schedules (timed_triggers.cpp)
+  /// NOT_FOUND "workflow not found"; INVALID_ARGUMENT for a missing name, a name-expression pair
+  /// the workflow already has, or an expression that does not parse.
+  status create_cron(const cron_spec& spec, cron_view& out);
+  /// NOT_FOUND for an unknown id; a deleted cron never fires again.
+  status delete_cron(const std::string& id);
+  /// The crons of every workflow, declared and API-made.
+  std::vector<cron_view> list_crons() const;
+  /// One scheduled run per time (past times fire at the next tick). NOT_FOUND "workflow not
+  /// found"; INVALID_ARGUMENT for bad JSON or priority.
+  status create_schedules(const schedule_spec& spec, std::vector<schedule_view>& out);
+  /// NOT_FOUND for an unknown (or already fired) id.
+  status delete_schedule(const std::string& id);
+
+  /// The parent links of a run (nullopt for an unknown id).
+  std::optional<run_links> links_of(const std::string& run_id) const;
+
   // Background and lifecycle
   /// Enforces execution timeouts, requeues tasks of silent workers, retries stuck queues.
   void tick();
@@ -376,6 +455,16 @@ private:
     std::vector<task_def> tasks; ///< the DAG, then the on-failure task if any
     bool has_on_failure = false;
     std::vector<std::string> event_triggers;
+  };
+  /// A cron that fires: declared with a workflow (method DEFAULT) or made over REST (API).
+  struct cron_entry {
+    cron_view view;
+    cron_schedule schedule;
+    std::chrono::sys_seconds next_at{};
+    bool expired = false; ///< never fires again (no next time within five years)
+  };
+  struct schedule_entry {
+    schedule_view view;
   };
   struct worker;
   struct workflow_run;
@@ -545,6 +634,13 @@ private:
   void replay_tasks(workflow_run& run, const std::vector<size_t>& which,
                     std::vector<std::string>& replayed);
   void forget_oldest_runs();
+  /// Starts the runs of the crons and schedules due at `now` (wall clock, UTC).
+  void fire_timed_triggers(std::chrono::system_clock::time_point now);
+  /// Replaces the declared crons of `wf` (a new version drops the old version's).
+  void declare_crons(const workflow_def& wf, const std::vector<std::pair<std::string, cron_schedule>>& crons,
+                     const std::string& input);
+  /// A child trigger's parent task must exist (the real engine's GetTaskByExternalId).
+  status check_child(const trigger_spec& s) const;
   run_status status_of(const task_run& t) const;
   run_status status_of(const workflow_run& run) const;
 
@@ -572,13 +668,20 @@ private:
   std::multimap<steady::time_point, std::pair<std::shared_ptr<task_run>, uint64_t>> backoffs_;
   /// Queue entries by schedule timeout, each deque in enqueue order (so due order): a task still
   /// queued when its entry is due is cancelled (SCHEDULING_TIMED_OUT).
-  struct schedule_entry {
+  struct schedule_timeout_entry {
     steady::time_point due;
     std::shared_ptr<task_run> task;
     uint64_t attempt = 0;
   };
-  std::map<std::chrono::milliseconds, std::deque<schedule_entry>> schedule_deadlines_;
+  std::map<std::chrono::milliseconds, std::deque<schedule_timeout_entry>> schedule_deadlines_;
   std::unordered_map<const event_sink*, workflow_run*> event_sinks_;
+
+  std::unordered_map<std::string, std::vector<cron_entry>> declared_crons_; // by workflow name
+  std::map<std::string, cron_entry> api_crons_;                             // by id
+  std::map<std::string, schedule_entry> schedules_;                         // by id
+  /// Children spawned by a task, by "<parent task id>.<child key, or child index>": the real
+  /// engine's spawn key, which makes a second spawn with the same key return the first run.
+  std::unordered_map<std::string, std::string> children_;
 
   std::unordered_map<std::string, std::vector<std::shared_ptr<run_sink>>> waiters_; // by run id
   std::unordered_map<const run_sink*, std::unordered_set<std::string>> sink_waits_;

@@ -19,6 +19,7 @@
 
 namespace hatchet::detail {
 struct worker_services;
+class client_core;
 } // namespace hatchet::detail
 
 namespace hatchet::msg {
@@ -91,6 +92,8 @@ struct assignment {
   detail::lifespan_state_ptr state;
   /// How the run's context reaches the engine (logs, stream, timeout, slot); null in unit tests.
   std::shared_ptr<const detail::worker_services> services;
+  /// The worker's connection for the run's child runs (ctx.spawn); null in unit tests.
+  std::shared_ptr<detail::client_core> client;
 };
 
 /// What a task actor reports when its run ends.

@@ -24,11 +24,13 @@
 #include <nlohmann/json.hpp>
 
 #include "hatchet/config.hpp"
+#include "hatchet/crons.hpp"
 #include "hatchet/events.hpp"
 #include "hatchet/run_options.hpp"
 #include "hatchet/run_ref.hpp"
 #include "hatchet/run_result.hpp"
 #include "hatchet/stream.hpp"
+#include "hatchet/schedules.hpp"
 #include "hatchet/worker.hpp"
 
 namespace hatchet {
@@ -138,6 +140,13 @@ public:
 
   /// Pushing events (see events.hpp); shares this client's connection.
   events_client events() const { return events_client{core_}; }
+
+  // -- crons and schedules -------------------------------------------------------------------
+
+  /// Crons made and deleted from here (see crons.hpp); over the engine's REST API.
+  crons_client crons() const { return crons_client{core_}; }
+  /// One-off runs at a given time (see schedules.hpp); over the engine's REST API.
+  schedules_client schedules() const { return schedules_client{core_}; }
 
   const config& cfg() const noexcept { return cfg_; }
 

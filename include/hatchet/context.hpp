@@ -1,7 +1,7 @@
 #pragma once
 // What a running task can see of its run and of the worker: ids, metadata, cancellation, and the
-// lifespan state (read-only); and what it can tell the engine while it runs: log lines, stream
-// chunks, a longer timeout, giving its slot back.
+// lifespan state (read-only); what it can tell the engine while it runs: log lines, stream
+// chunks, a longer timeout, giving its slot back; and the child runs it starts (spawn, run_child).
 //
 // Talking to the engine from a task. log() and put_stream() never block, in any task: each queues
 // its call behind the run's earlier ones (one call in flight per run, so the engine receives them
@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <coroutine>
 #include <exception>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,10 +41,16 @@
 #include "hatchet/depends.hpp"
 #include "hatchet/errors.hpp"
 #include "hatchet/lifespan.hpp"
+#include "hatchet/run_options.hpp"
+#include "hatchet/run_result.hpp"
 
 namespace hatchet {
 
+class run_ref; // run_ref.hpp, included at the end of this file
+
 namespace detail {
+
+class client_core; // client/client_core.hpp: the connection child runs are started on
 
 /// The per-run facts the worker hands to a context. Internal: built by the task actor.
 struct run_info {
@@ -400,6 +407,51 @@ public:
   }
   /// Internal: the run's engine calls if the task made any (read once the task has ended).
   const std::shared_ptr<detail::engine_calls>& engine_calls() const noexcept { return calls_; }
+  // -- child runs ---------------------------------------------------------------------------
+
+  /// Starts a run of `workflow` as a child of this task and returns at once (one short blocking
+  /// TriggerWorkflow call): the engine links it to this task (parent_task_run_external_id), with
+  /// this task's next child index (0, 1, 2, ... per attempt, in call order) and options.key as
+  /// its child key. A second spawn with the same key (or, without a key, the same index) from
+  /// this task gives back the first run instead of starting another: so a retried task that
+  /// spawns the same children in the same order gets its earlier children back. Of `options`,
+  /// additional_metadata, priority and key are sent (the child does not inherit this run's
+  /// metadata). Errors: those of client::run_no_wait.
+  caf::expected<run_ref> spawn(const std::string& workflow,
+                               const nlohmann::json& input = nlohmann::json::object(),
+                               const run_options& options = {});
+
+  /// In a co_task: spawns a child as spawn() does and waits for its result without holding a
+  /// thread (the trigger is asynchronous too), yielding what run_ref::result<Out>() would:
+  /// the child's output as Out, or errc::run_failed, errc::invalid_output, errc::unknown_workflow,
+  /// ...; errc::cancelled when this task is cancelled first (the child goes on). The child index
+  /// is taken when run_child is called. Throws std::logic_error in a synchronous task (use
+  /// spawn(...)->result<Out>() there). Give the awaiter a name and co_await that:
+  ///   auto child = ctx.run_child<Out>("Child", input);  auto out = co_await child;
+  /// GCC 12 destroys the temporaries of a co_await expression wrongly (the arguments converted
+  /// here, the default options), which crashes once the co_task resumes.
+  template <class Out = nlohmann::json>
+  detail::callback_awaiter<Out> run_child(const std::string& workflow,
+                                          const nlohmann::json& input = nlohmann::json::object(),
+                                          const run_options& options = {}) {
+    require_hooks("run_child");
+    auto start = child_starter(workflow, input, options);
+    return await_callback<Out>(
+      [start = std::move(start)](std::function<void(caf::expected<Out>)> complete) {
+        start([complete = std::move(complete)](caf::expected<run_result> r) {
+          if (!r)
+            complete(std::move(r.error()));
+          else
+            complete(detail::typed_result<Out>(*r));
+        });
+      });
+  }
+
+  /// The child index the next spawn or run_child of this attempt takes (0 before the first).
+  int next_child_index() const noexcept { return next_child_index_.load(); }
+
+  /// Internal: the connection child runs are started on (set by the worker before the task).
+  void attach_client(std::shared_ptr<detail::client_core> core) { client_ = std::move(core); }
 
   /// The resource the dependency `d` built for this run (see hatchet/depends.hpp). Throws
   /// dependency_error when the task did not declare `d` in task_options::depends (nor needs it
@@ -465,6 +517,12 @@ private:
       throw engine_call_error(std::string{"ctx."} + what + "() failed: "
                               + describe(a->err));
   }
+  using child_done = std::function<void(caf::expected<run_result>)>;
+  /// Takes the next child index now and returns what starts that child (asynchronously) and
+  /// reports its result once. Defined in client/child_runs.cpp.
+  std::function<void(child_done)> child_starter(const std::string& workflow,
+                                                const nlohmann::json& input,
+                                                const run_options& options);
 
   detail::async_hooks* require_hooks(const char* what) const {
     if (hooks_ == nullptr)
@@ -481,6 +539,9 @@ private:
   const detail::engine_calls_source* calls_source_ = nullptr;
   std::once_flag calls_made_;
   std::shared_ptr<detail::engine_calls> calls_;
+  std::shared_ptr<detail::client_core> client_;
+  /// Per attempt, from 0, as the official SDKs count (the TS SDK's nextChildIndex).
+  std::atomic<int> next_child_index_{0};
   /// Destroyed after the callbacks (members go in reverse order): no cancel callback can reach a
   /// resource being torn down.
   std::unique_ptr<detail::dependency_scope> deps_;
@@ -488,3 +549,6 @@ private:
 };
 
 } // namespace hatchet
+
+// ctx.spawn returns a run_ref, whose header needs context complete: it comes after the class.
+#include "hatchet/run_ref.hpp"

@@ -61,6 +61,8 @@ enum class errc : uint8_t {
   invalid_output,
   /// A task waiting in a co_task (e.g. for another run's result) was cancelled first.
   cancelled,
+  /// The engine has no cron or scheduled run of the id given (deleted, or already fired).
+  not_found,
 };
 
 /// Renders an `errc` value as its enumerator name.

@@ -189,7 +189,31 @@ public:
     return *this;
   }
 
+  /// Starts a run of this workflow on each cron expression, in UTC: 5 fields (minute hour
+  /// day-of-month month day-of-week), 6 with a leading seconds field, or a descriptor (@hourly,
+  /// @daily, @weekly, @monthly, @yearly, @every 90s), as the real engine's scheduler reads them.
+  /// The runs get cron_input() as input and `hatchet__cron_expression` (and an empty
+  /// `hatchet__cron_name`) as metadata. The engine refuses an expression it cannot read when
+  /// the worker registers the workflow, and the worker does not start. Registering a workflow
+  /// again replaces the crons declared before. Replaces the expressions given before. Default:
+  /// none.
+  workflow& on_crons(std::vector<std::string> expressions) {
+    cron_triggers_ = std::move(expressions);
+    return *this;
+  }
+
+  /// The input of the runs on_crons starts (CreateWorkflowVersionRequest.cron_input): a JSON
+  /// object. Default: none sent, and the runs get {}. (The official SDKs send none.)
+  workflow& cron_input(nlohmann::json input) {
+    cron_input_ = std::move(input);
+    return *this;
+  }
+
   const std::string& name() const noexcept { return name_; }
+  /// The expressions given to on_crons.
+  const std::vector<std::string>& cron_triggers() const noexcept { return cron_triggers_; }
+  /// The cron input; null when none was given.
+  const nlohmann::json& cron_input() const noexcept { return cron_input_; }
   const std::string& description() const noexcept { return description_; }
   /// The keys given to on_events, as given (without the namespace).
   const std::vector<std::string>& event_triggers() const noexcept { return event_triggers_; }
@@ -198,7 +222,8 @@ public:
   const detail::task_def_ptr& on_failure_task() const noexcept { return on_failure_; }
 
   /// Checks names (non-empty, [a-zA-Z0-9._-], unique, the on-failure task's too), parents
-  /// (known, no cycles), durations, the backoff's bounds and event keys (non-empty).
+  /// (known, no cycles), durations, the backoff's bounds, event keys and cron expressions
+  /// (non-empty; the engine reads them) and the cron input (an object).
   caf::error validate() const;
 
 private:
@@ -207,6 +232,8 @@ private:
   std::vector<detail::task_def_ptr> tasks_;
   std::vector<std::string> event_triggers_;
   detail::task_def_ptr on_failure_;
+  std::vector<std::string> cron_triggers_;
+  nlohmann::json cron_input_;
 };
 
 } // namespace hatchet

@@ -1,0 +1,102 @@
+// client.schedules(): one-off scheduled runs over the engine's REST API
+// (include/hatchet/schedules.hpp), the routes the TypeScript SDK uses:
+// POST /api/v1/tenants/{tenant}/workflows/{workflow}/scheduled and
+// DELETE /api/v1/tenants/{tenant}/workflows/scheduled/{id}.
+
+#include "hatchet/schedules.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "client/client_core.hpp"
+#include "client/rest_client.hpp"
+#include "hatchet/errors.hpp"
+
+namespace hatchet {
+
+namespace {
+
+constexpr std::chrono::seconds rest_timeout{30};
+
+/// "2024-05-01T12:00:00.123Z": JavaScript's toISOString(), what the TypeScript SDK sends.
+std::string iso_utc(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
+  auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  int frac = static_cast<int>(ms - static_cast<int64_t>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, frac);
+  return out;
+}
+
+bool looks_like_uuid(const std::string& s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+caf::expected<schedule_ref> schedules_client::create_json(const std::string& workflow,
+                                                          std::chrono::system_clock::time_point at,
+                                                          nlohmann::json input,
+                                                          const run_options& options) const {
+  if (auto err = core_->ready())
+    return err;
+  if (auto err = options.validate())
+    return err;
+  if (input.is_null())
+    input = nlohmann::json::object();
+  if (!input.is_object())
+    return make_error(errc::invalid_input, "the input of a scheduled run of '" + workflow
+                                             + "' must be a JSON object, not "
+                                             + std::string{input.type_name()});
+  const auto& cfg = core_->cfg();
+  const auto wf_name = cfg.workflow_name(workflow);
+  nlohmann::json body = {{"input", input},
+                         {"additionalMetadata", options.additional_metadata},
+                         {"triggerAt", iso_utc(at)}};
+  if (options.priority != 0)
+    body["priority"] = options.priority;
+  auto r = rpc::rest_call(cfg, "POST",
+                          "/api/v1/tenants/" + cfg.tenant_id + "/workflows/" + wf_name
+                            + "/scheduled",
+                          body.dump(), rest_timeout);
+  if (!r.ok())
+    return rpc::to_error("scheduling a run of '" + wf_name + "'", r);
+  auto answer = nlohmann::json::parse(r.body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("metadata"))
+    return make_error(errc::rpc_failed, "scheduling a run of '" + wf_name
+                                          + "': the engine's answer is not a ScheduledWorkflows "
+                                            "object");
+  schedule_ref ref;
+  ref.id = answer["metadata"].value("id", "");
+  ref.trigger_at = at;
+  return ref;
+}
+
+caf::error schedules_client::remove(const std::string& id) const {
+  if (auto err = core_->ready())
+    return err;
+  if (!looks_like_uuid(id))
+    return make_error(errc::invalid_config, "a scheduled run's id is a uuid, not '" + id + "'");
+  const auto& cfg = core_->cfg();
+  auto r = rpc::rest_call(cfg, "DELETE",
+                          "/api/v1/tenants/" + cfg.tenant_id + "/workflows/scheduled/" + id, {},
+                          rest_timeout);
+  if (!r.ok())
+    return rpc::to_error("deleting the scheduled run " + id, r);
+  return caf::none;
+}
+
+} // namespace hatchet
