@@ -200,10 +200,6 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
   return ids;
 }
 
-namespace {
-
-/// A subscription stream that ended with this status may be opened again: the connection broke
-/// or the engine restarted, not a refusal.
 bool resubscribable(const wire::rpc_status& st) {
   switch (st.code) {
     case wire::status::unavailable:
@@ -217,8 +213,6 @@ bool resubscribable(const wire::rpc_status& st) {
       return false;
   }
 }
-
-} // namespace
 
 caf::error admin_client::wait_for_runs(const std::vector<std::string>& run_ids,
                                        std::function<void(const run_result&)> on_result,

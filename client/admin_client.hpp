@@ -52,6 +52,10 @@ struct run_result {
   bool failed() const;
 };
 
+/// Whether a run subscription (SubscribeToWorkflowRuns) that ended with this status may be
+/// opened again: the connection broke, or the engine restarted or closed it; not a refusal.
+bool resubscribable(const wire::rpc_status& st);
+
 class admin_client {
 public:
   admin_client(std::shared_ptr<channel> ch, const config& cfg);

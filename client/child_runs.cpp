@@ -16,24 +16,12 @@ caf::expected<rpc::trigger_request> child_request(const context& ctx, int index,
                                                   const std::string& workflow,
                                                   nlohmann::json input,
                                                   const run_options& options) {
-  if (auto err = options.validate())
-    return err;
-  if (input.is_null())
-    input = nlohmann::json::object();
-  if (!input.is_object())
-    return make_error(errc::invalid_input, "the input of a child run of '" + workflow
-                                             + "' must be a JSON object, not "
-                                             + std::string{input.type_name()});
-  rpc::trigger_request req;
-  req.workflow_name = workflow;
-  req.input_json = input.dump();
-  if (!options.additional_metadata.empty())
-    req.additional_metadata_json = options.additional_metadata.dump();
-  req.priority = options.priority;
-  req.child_key = options.key;
-  req.parent_id = ctx.workflow_run_id();
-  req.parent_task_run_external_id = ctx.task_run_external_id();
-  req.child_index = index;
+  auto req = detail::make_trigger_request(workflow, std::move(input), options, "a child run");
+  if (!req)
+    return req;
+  req->parent_id = ctx.workflow_run_id();
+  req->parent_task_run_external_id = ctx.task_run_external_id();
+  req->child_index = index;
   return req;
 }
 

@@ -28,21 +28,17 @@ rpc::run_listener& client_core::listener() {
   return *listener_;
 }
 
-} // namespace detail
-
-namespace {
-
-/// The wire request of one run.
-caf::expected<rpc::trigger_request> make_request(const std::string& workflow,
-                                                 nlohmann::json input,
-                                                 const run_options& options) {
+caf::expected<rpc::trigger_request> make_trigger_request(const std::string& workflow,
+                                                         nlohmann::json input,
+                                                         const run_options& options,
+                                                         const char* what) {
   if (auto err = options.validate())
     return err;
   if (input.is_null()) // no input given
     input = nlohmann::json::object();
   if (!input.is_object())
-    return make_error(errc::invalid_input, "the input of a run of '" + workflow
-                                             + "' must be a JSON object, not "
+    return make_error(errc::invalid_input, std::string{"the input of "} + what + " of '"
+                                             + workflow + "' must be a JSON object, not "
                                              + std::string{input.type_name()});
   rpc::trigger_request req;
   req.workflow_name = workflow;
@@ -53,6 +49,11 @@ caf::expected<rpc::trigger_request> make_request(const std::string& workflow,
   req.child_key = options.key;
   return req;
 }
+
+} // namespace detail
+
+namespace {
+
 
 } // namespace
 
@@ -75,7 +76,7 @@ caf::expected<run_ref> client::trigger(const std::string& workflow, nlohmann::js
                                        const run_options& options) const {
   if (auto err = core_->ready())
     return err;
-  auto req = make_request(workflow, input, options);
+  auto req = detail::make_trigger_request(workflow, input, options, "a run");
   if (!req)
     return std::move(req.error());
   auto id = core_->admin().trigger(*req);
@@ -92,7 +93,7 @@ client::bulk_trigger(const std::string& workflow, const std::vector<nlohmann::js
   std::vector<rpc::trigger_request> reqs;
   reqs.reserve(inputs.size());
   for (const auto& in : inputs) {
-    auto req = make_request(workflow, in, options);
+    auto req = detail::make_trigger_request(workflow, in, options, "a run");
     if (!req)
       return std::move(req.error());
     reqs.push_back(std::move(*req));

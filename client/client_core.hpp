@@ -6,11 +6,14 @@
 #include <mutex>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
 
 #include "client/admin_client.hpp"
 #include "client/channel.hpp"
 #include "client/run_listener.hpp"
 #include "hatchet/config.hpp"
+#include "hatchet/run_options.hpp"
 
 namespace hatchet::detail {
 
@@ -40,5 +43,12 @@ private:
   std::mutex listener_mtx_;
   std::unique_ptr<rpc::run_listener> listener_;
 };
+
+/// The wire request of one run of `workflow`: options checked, input a JSON object (null becomes
+/// {}), metadata, priority and key set. `what` names the run in errors ("a run", "a child run").
+caf::expected<rpc::trigger_request> make_trigger_request(const std::string& workflow,
+                                                         nlohmann::json input,
+                                                         const run_options& options,
+                                                         const char* what);
 
 } // namespace hatchet::detail

@@ -16,17 +16,6 @@ namespace {
 
 constexpr std::chrono::seconds rest_timeout{30};
 
-bool looks_like_uuid(const std::string& s) {
-  if (s.size() != 36)
-    return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
-      return false;
-  }
-  return true;
-}
-
 } // namespace
 
 caf::error cron_options::validate() const {
@@ -82,7 +71,7 @@ caf::expected<cron_ref> crons_client::create(const std::string& workflow, const 
 caf::error crons_client::remove(const std::string& id) const {
   if (auto err = core_->ready())
     return err;
-  if (!looks_like_uuid(id)) // as the TypeScript SDK checks before it calls
+  if (!rpc::looks_like_uuid(id)) // as the TypeScript SDK checks before it calls
     return make_error(errc::invalid_config, "a cron id is a uuid, not '" + id + "'");
   const auto& cfg = core_->cfg();
   auto r = rpc::rest_call(cfg, "DELETE",

@@ -1,5 +1,7 @@
 #include "client/rest_client.hpp"
 
+#include <cctype>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -214,6 +216,17 @@ rest_result rest_call(const config& cfg, const std::string& method, const std::s
   if (!result.ok())
     result.error = res->body.substr(0, 200);
   return result;
+}
+
+bool looks_like_uuid(const std::string& s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  }
+  return true;
 }
 
 } // namespace hatchet::rpc

@@ -12,6 +12,7 @@
 
 #include "client/channel_impl.hpp"
 #include "client/rpc_error.hpp"
+#include "client/admin_client.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "hatchet/errors.hpp"
 
@@ -19,21 +20,6 @@ namespace hatchet::rpc {
 
 namespace {
 
-/// A stream that ended with this status may be opened again: the connection broke or the
-/// engine restarted or closed it, not a refusal.
-bool resubscribable(const wire::rpc_status& st) {
-  switch (st.code) {
-    case wire::status::unavailable:
-    case wire::status::cancelled: // a cut connection, as grpc++ reports some
-    case wire::status::unknown:
-    case wire::status::internal:
-    case wire::status::aborted:
-    case wire::status::ok: // the engine closed the stream with runs still unfinished
-      return true;
-    default:
-      return false;
-  }
-}
 
 hatchet::run_result to_result(const WorkflowRunEvent& ev) {
   hatchet::run_result r;

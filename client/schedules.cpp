@@ -34,17 +34,6 @@ std::string iso_utc(std::chrono::system_clock::time_point tp) {
   return out;
 }
 
-bool looks_like_uuid(const std::string& s) {
-  if (s.size() != 36)
-    return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
-      return false;
-  }
-  return true;
-}
-
 } // namespace
 
 caf::expected<schedule_ref> schedules_client::create_json(const std::string& workflow,
@@ -88,7 +77,7 @@ caf::expected<schedule_ref> schedules_client::create_json(const std::string& wor
 caf::error schedules_client::remove(const std::string& id) const {
   if (auto err = core_->ready())
     return err;
-  if (!looks_like_uuid(id))
+  if (!rpc::looks_like_uuid(id))
     return make_error(errc::invalid_config, "a scheduled run's id is a uuid, not '" + id + "'");
   const auto& cfg = core_->cfg();
   auto r = rpc::rest_call(cfg, "DELETE",
