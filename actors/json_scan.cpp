@@ -26,6 +26,25 @@ const char* json_kind_name(json_kind k) noexcept {
   return "value";
 }
 
+bool hex4_value(std::string_view s, uint32_t& out) noexcept {
+  if (s.size() < 4)
+    return false;
+  out = 0;
+  for (int i = 0; i < 4; ++i) {
+    char c = s[static_cast<size_t>(i)];
+    out <<= 4;
+    if (c >= '0' && c <= '9')
+      out |= static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      out |= static_cast<uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      out |= static_cast<uint32_t>(c - 'A' + 10);
+    else
+      return false;
+  }
+  return true;
+}
+
 size_t utf8_sequence(std::string_view s) noexcept {
   auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
   auto in = [&](size_t i, unsigned lo, unsigned hi) { return byte(i) >= lo && byte(i) <= hi; };
@@ -310,21 +329,11 @@ private:
       error_ = "unexpected end of text in a \\u escape";
       return false;
     }
-    cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = s_[pos_++];
-      cp <<= 4;
-      if (c >= '0' && c <= '9')
-        cp |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        cp |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        cp |= static_cast<uint32_t>(c - 'A' + 10);
-      else {
-        error_ = "invalid \\u escape";
-        return false;
-      }
+    if (!hex4_value(s_.substr(pos_, 4), cp)) {
+      error_ = "invalid \\u escape";
+      return false;
     }
+    pos_ += 4;
     return true;
   }
 

@@ -4,6 +4,7 @@
 // carries half a dozen members of which a task uses two; building a tree for all of them cost
 // more than the rest of a run's own work.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,10 @@ struct json_scan_result {
   json_kind kind = json_kind::null; ///< of the whole text, when ok
   std::string error;                ///< why not, with the byte offset, when !ok
 };
+
+/// The value of the four hex digits at the start of `s` (a \u escape's), or false when `s` does
+/// not start with four hex digits.
+bool hex4_value(std::string_view s, uint32_t& out) noexcept;
 
 /// The length (1 to 4) of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no
 /// overlong forms, no surrogates, nothing above U+10FFFF), or 0 when it is not one.

@@ -1,5 +1,7 @@
 #include "actors/json_tree.hpp"
 
+#include "actors/json_scan.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -115,18 +117,11 @@ private:
     ++pos_; // ':'
   }
 
+  /// The four hex digits of a \u escape (checked by the scan).
   uint32_t hex4() {
     uint32_t cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = s_[pos_++];
-      cp <<= 4;
-      if (c >= '0' && c <= '9')
-        cp |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        cp |= static_cast<uint32_t>(c - 'a' + 10);
-      else
-        cp |= static_cast<uint32_t>(c - 'A' + 10);
-    }
+    hex4_value(s_.substr(pos_, 4), cp);
+    pos_ += 4;
     return cp;
   }
 

@@ -334,15 +334,23 @@ struct rest_server::impl {
                {"total", n}});
   }
 
-  void delete_cron(const httplib::Request& req, httplib::Response& res) {
+  /// DELETE of a cron or a schedule by the id in the path: 400 for a malformed id (checked
+  /// before the token), 404 for an unknown one, else 204.
+  template <class Delete>
+  void delete_by_id(const httplib::Request& req, httplib::Response& res, const char* what,
+                    Delete remove) {
     if (!is_uuid(req.matches[2].str()))
-      return reply_errors(res, 400, "invalid cron id");
+      return reply_errors(res, 400, std::string{"invalid "} + what + " id");
     if (!admit(req, res))
       return;
-    status st = state.delete_cron(req.matches[2].str());
+    status st = remove(req.matches[2].str());
     if (!st.ok())
       return reply_errors(res, 404, st.message);
     res.status = 204;
+  }
+
+  void delete_cron(const httplib::Request& req, httplib::Response& res) {
+    delete_by_id(req, res, "cron", [&](const std::string& id) { return state.delete_cron(id); });
   }
 
   void create_schedule(const httplib::Request& req, httplib::Response& res) {
@@ -376,14 +384,8 @@ struct rest_server::impl {
   }
 
   void delete_schedule(const httplib::Request& req, httplib::Response& res) {
-    if (!is_uuid(req.matches[2].str()))
-      return reply_errors(res, 400, "invalid scheduled workflow run id");
-    if (!admit(req, res))
-      return;
-    status st = state.delete_schedule(req.matches[2].str());
-    if (!st.ok())
-      return reply_errors(res, 404, st.message);
-    res.status = 204;
+    delete_by_id(req, res, "scheduled workflow run",
+                 [&](const std::string& id) { return state.delete_schedule(id); });
   }
 
   std::unique_ptr<httplib::Server> make_server(const rest_tls& tls) {

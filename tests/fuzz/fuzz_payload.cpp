@@ -22,6 +22,7 @@
 
 #include "actors/json_dump.hpp"
 #include "actors/task_run.hpp"
+#include "tests/payload_reference.hpp"
 #include "hatchet/errors.hpp"
 
 namespace {
@@ -32,28 +33,12 @@ namespace {
   std::abort();
 }
 
-/// The decoder's contract computed the slow way: the whole payload as a tree.
-std::optional<std::pair<nlohmann::json, nlohmann::json>> reference(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_discarded() && j.is_string())
-    j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return std::nullopt;
-  std::pair<nlohmann::json, nlohmann::json> out{nlohmann::json::object(),
-                                                nlohmann::json::object()};
-  if (auto i = j.find("input"); i != j.end() && !i->is_null())
-    out.first = *i;
-  if (auto p = j.find("parents"); p != j.end() && p->is_object())
-    out.second = *p;
-  return out;
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto decoded = hatchet::detail::decode_payload(text);
-  auto expected = reference(text);
+  auto expected = payload_reference::decode(text);
   if (static_cast<bool>(decoded) != expected.has_value())
     contract_broken(decoded ? "accepted what a full parse refuses" : "refused what a full parse accepts",
                     text);

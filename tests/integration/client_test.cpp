@@ -3,6 +3,7 @@
 // cancel, replay, run options, and events that start workflows.
 #define BOOST_TEST_MODULE client
 #include "harness.hpp"
+#include "mailbox.hpp"
 
 #include <deque>
 #include <future>
@@ -35,31 +36,7 @@ hatchet::workflow add_workflow() {
   return wf;
 }
 
-/// A blocking queue tasks fill and the test drains (no sleeps).
-template <class T>
-class mailbox {
-public:
-  void push(T v) {
-    {
-      std::lock_guard lk{mu_};
-      items_.push_back(std::move(v));
-    }
-    cv_.notify_all();
-  }
-  std::optional<T> pop(std::chrono::milliseconds timeout = 20s) {
-    std::unique_lock lk{mu_};
-    if (!cv_.wait_for(lk, timeout, [&] { return !items_.empty(); }))
-      return std::nullopt;
-    T v = std::move(items_.front());
-    items_.pop_front();
-    return v;
-  }
-
-private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<T> items_;
-};
+using harness::mailbox;
 
 std::string text(const caf::error& err) { return hatchet::describe(err); }
 

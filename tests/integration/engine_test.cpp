@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE dev_engine
 #include <boost/test/unit_test.hpp>
 
+#include "mailbox.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -47,31 +49,7 @@ constexpr auto must_happen = 5s;
 /// How long a test watches for something that must *not* happen.
 constexpr auto stays_quiet = 300ms;
 
-/// A blocking queue the stream reader threads fill and the test drains.
-template <class T>
-class mailbox {
-public:
-  void push(T v) {
-    {
-      std::lock_guard lk{mu_};
-      items_.push_back(std::move(v));
-    }
-    cv_.notify_all();
-  }
-  std::optional<T> pop(std::chrono::milliseconds timeout = must_happen) {
-    std::unique_lock lk{mu_};
-    if (!cv_.wait_for(lk, timeout, [&] { return !items_.empty(); }))
-      return std::nullopt;
-    T v = std::move(items_.front());
-    items_.pop_front();
-    return v;
-  }
-
-private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<T> items_;
-};
+using harness::mailbox; // the stream reader threads fill it, the test drains it
 
 struct task_opts {
   std::string name;

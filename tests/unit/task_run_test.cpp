@@ -14,6 +14,7 @@
 #include "actors/json_dump.hpp"
 #include "actors/json_scan.hpp"
 #include "actors/task_run.hpp"
+#include "tests/payload_reference.hpp"
 
 namespace {
 
@@ -102,27 +103,11 @@ BOOST_AUTO_TEST_CASE(payloads_that_are_not_json_objects_are_errors) {
 
 namespace {
 
-/// What decode_payload must find, computed by a parser that builds the whole tree.
-std::optional<std::pair<nlohmann::json, nlohmann::json>> tree_decode(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_discarded() && j.is_string())
-    j = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return std::nullopt;
-  std::pair<nlohmann::json, nlohmann::json> out{nlohmann::json::object(),
-                                                nlohmann::json::object()};
-  if (auto i = j.find("input"); i != j.end() && !i->is_null())
-    out.first = *i;
-  if (auto p = j.find("parents"); p != j.end() && p->is_object())
-    out.second = *p;
-  return out;
-}
-
 void check_agrees_with_tree(const std::string& text) {
   BOOST_TEST_CONTEXT("payload " << nlohmann::json(text).dump(-1, ' ', true,
                                                          nlohmann::json::error_handler_t::replace)) {
     auto fast = hatchet::detail::decode_payload(text);
-    auto tree = tree_decode(text);
+    auto tree = payload_reference::decode(text);
     BOOST_TEST_REQUIRE(static_cast<bool>(fast) == tree.has_value());
     if (fast) {
       // dump() as well as ==: == finds 1 and 1.0 equal, and the types must match too.
