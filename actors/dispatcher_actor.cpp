@@ -541,30 +541,30 @@ private:
         return on_cancel(a);
       default:
         spdlog::warn("worker {}: ignoring action type {} for {}", spec_->name,
-                     static_cast<int>(a.type), a.action_id);
+                     static_cast<int>(a.type), a.ids->action_id);
     }
   }
 
   void on_start(wire::assigned_action& a) {
-    auto key = a.key();
+    const auto& ref = a.ids;
+    const auto& key = ref->key;
     if (pool_.contains(key)) {
       spdlog::warn("worker {}: duplicate assignment of {} ignored", spec_->name, key);
       return;
     }
-    wire::run_ref ref{a};
-    auto task = spec_->tasks.find(a.action_id);
+    auto task = spec_->tasks.find(ref->action_id);
     if (task == spec_->tasks.end()) {
       spdlog::error("worker {}: assigned unknown action '{}' (run {}); failing it", spec_->name,
-                    a.action_id, key);
+                    ref->action_id, key);
       return emit(ref, wire::step_event_type::failed,
-                  "hatchet::unknown_action: this worker does not serve action '" + a.action_id
+                  "hatchet::unknown_action: this worker does not serve action '" + ref->action_id
                     + "'",
                   true);
     }
     if (a.action_payload.size() > static_cast<size_t>(spec_->cfg.max_recv_bytes)) {
       spdlog::error("worker {}: run {} ({}) carries a {}-byte payload, over this worker's limit "
                     "of {} bytes; failing it",
-                    spec_->name, key, a.action_id, a.action_payload.size(),
+                    spec_->name, key, ref->action_id, a.action_payload.size(),
                     spec_->cfg.max_recv_bytes);
       return emit(ref, wire::step_event_type::failed,
                   "hatchet::payload_too_large: the action payload has "
@@ -584,14 +584,15 @@ private:
       return hand_back(ref);
     }
     emit(ref, wire::step_event_type::started, "", false);
-    msg::assignment job{std::move(a), task->second, state_, services_, spec_->client};
     if (!free_slot_available()) {
-      pool_.wait(std::move(key), std::move(job));
+      std::string waiting_key = key;
+      pool_.wait(std::move(waiting_key),
+                 msg::assignment{std::move(a), task->second, state_, services_, spec_->client});
       spdlog::warn("worker {}: more runs than slots assigned ({} waiting)", spec_->name,
                    pool_.waiting());
       return;
     }
-    dispatch(std::move(job), std::move(ref), std::move(key));
+    dispatch(msg::assignment{std::move(a), task->second, state_, services_, spec_->client});
   }
 
   /// A run this worker will not start: FAILED and retryable, so the engine runs it elsewhere.
@@ -605,35 +606,28 @@ private:
   void dispatch_waiting() {
     if (drain_.refuses_new_runs()) {
       while (auto job = pool_.next_waiting())
-        hand_back(wire::run_ref{job->action});
+        hand_back(job->action.ids);
       return;
     }
     if (pool_.waiting() > 0 && free_slot_available())
       dispatch(std::move(*pool_.next_waiting()));
   }
 
-  /// A waiting run takes a slot: its references are made from its assignment.
+  /// A run takes a free slot.
   void dispatch(msg::assignment job) {
-    wire::run_ref ref{job.action};
-    auto key = ref.key();
-    dispatch(std::move(job), std::move(ref), std::move(key));
-  }
-
-  /// `ref` and `key` are the run's, made once when it was assigned.
-  void dispatch(msg::assignment job, wire::run_ref ref, std::string key) {
     // A run that waited for a slot across a reload starts with the state current now.
     job.state = state_;
     job.services = services_;
-    if (spdlog::should_log(spdlog::level::debug)) // the key is not built for nothing
-      spdlog::debug("worker {}: run {} ({}) starting", spec_->name, key, job.action.action_id);
-    auto slot = pool_.take(std::move(ref), std::move(key));
+    const auto& ids = *job.action.ids;
+    spdlog::debug("worker {}: run {} ({}) starting", spec_->name, ids.key, ids.action_id);
+    auto slot = pool_.take(job.action.ids);
     worker_metrics::add(metrics_->runs_started);
     note_slots();
     send(slot, msg::run_atom::value, std::move(job));
   }
 
   void on_cancel(const wire::assigned_action& a) {
-    auto key = a.key();
+    const auto& key = a.key();
     if (auto* run = pool_.find_running(key)) {
       spdlog::info("worker {}: run {} cancelled by the engine", spec_->name, key);
       run->cancelled_by_engine = true;
@@ -655,7 +649,7 @@ private:
     auto* run = pool_.release_early(key);
     if (run == nullptr)
       return; // ended meanwhile, or released already
-    auto task = spec_->tasks.find(run->ref.action_id);
+    auto task = spec_->tasks.find(run->ref->action_id);
     if (task != spec_->tasks.end() && !task->second->async_fn) {
       exec_->adjust_bound(+1);
       run->lent_thread = true;
@@ -667,7 +661,8 @@ private:
 
   void on_done(msg::task_outcome& o, caf::actor& slot) {
     absorb_acks();
-    auto run = pool_.release(o.key, std::move(slot));
+    const auto& key = o.run->key;
+    auto run = pool_.release(key, std::move(slot));
     note_slots();
     if (run && run->lent_thread)
       exec_->adjust_bound(-1);
@@ -676,18 +671,18 @@ private:
     if (!run) {
       // Reported FAILED at the end of the grace period already; its result is too late.
       spdlog::warn("worker {}: run {} ended after it was reported failed at shutdown",
-                   spec_->name, o.key);
+                   spec_->name, key);
     } else if (run->cancelled_by_engine) {
-      spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, o.key);
+      spdlog::debug("worker {}: cancelled run {} ended; nothing reported", spec_->name, key);
       worker_metrics::add(metrics_->runs_cancelled);
     } else if (run->cancelled_for_stop && o.kind == msg::task_outcome::failed) {
       // Interrupted by the shutdown: let the engine run it again elsewhere.
       emit(std::move(run->ref), wire::step_event_type::failed, std::move(o.payload), false);
     } else if (o.kind == msg::task_outcome::completed) {
-      spdlog::debug("worker {}: run {} completed", spec_->name, o.key);
+      spdlog::debug("worker {}: run {} completed", spec_->name, key);
       emit(std::move(run->ref), wire::step_event_type::completed, std::move(o.payload), false);
     } else {
-      spdlog::info("worker {}: run {} ({}) failed: {}", spec_->name, o.key, run->ref.action_id,
+      spdlog::info("worker {}: run {} ({}) failed: {}", spec_->name, key, run->ref->action_id,
                    o.payload.substr(0, o.payload.find('\n')));
       emit(std::move(run->ref), wire::step_event_type::failed, std::move(o.payload),
            o.should_not_retry);
@@ -740,7 +735,7 @@ private:
     if (type == wire::step_event_type::completed) {
       spdlog::error("worker {}: run {} ({}) returned a {}-byte output, over what this worker can "
                     "send ({} bytes); failing it",
-                    spec_->name, r.key(), r.action_id, payload.size(), limit);
+                    spec_->name, r->key, r->action_id, payload.size(), limit);
       payload = "hatchet::output_too_large: the task's output has " + std::to_string(payload.size())
                 + " bytes, over the " + std::to_string(limit)
                 + " bytes an event may carry under this worker's send limit of "
@@ -755,25 +750,15 @@ private:
     payload = truncated(std::move(payload), std::min(limit, truncated_error_bytes));
   }
 
-  void emit(const wire::run_ref& r, wire::step_event_type type, std::string payload,
-            bool should_not_retry) {
-    emit(wire::run_ref{r}, type, std::move(payload), should_not_retry);
-  }
-
-  /// The run's last event: its ids move into the event instead of being copied.
-  void emit(wire::run_ref&& r, wire::step_event_type type, std::string payload,
+  /// Queues an event about run `r` (its ids are shared with the event, not copied) and sends it.
+  void emit(wire::run_ref r, wire::step_event_type type, std::string payload,
             bool should_not_retry) {
     fit_to_limit(r, type, payload, should_not_retry);
-    wire::step_event ev; // worker_id: set at each send
-    ev.job_id = std::move(r.job_id);
-    ev.job_run_id = std::move(r.job_run_id);
-    ev.task_id = std::move(r.task_id);
-    ev.task_run_external_id = std::move(r.task_run_external_id);
-    ev.action_id = std::move(r.action_id);
+    wire::step_event ev;
+    ev.run = std::move(r);
     ev.timestamp_ns = now_ns();
     ev.type = type;
     ev.payload = std::move(payload);
-    ev.retry_count = r.retry_count;
     ev.should_not_retry = should_not_retry;
     if (type == wire::step_event_type::completed)
       worker_metrics::add(metrics_->runs_completed);
@@ -789,7 +774,6 @@ private:
     if (e == nullptr)
       return;
     e->in_flight = true;
-    e->event.worker_id = worker_id_; // the current registration, if it changed meanwhile
     if (!event_acks_)
       event_acks_ = std::make_shared<const rpc::event_acks>(
         [self = caf::actor_cast<caf::actor>(this), box = ack_box_](uint64_t s,
@@ -800,7 +784,8 @@ private:
           else if (box->put(s))
             caf::anon_send(self, msg::acks_atom::value);
         });
-    link_->send_event(e->event, seq, event_acks_);
+    // The worker id is the current registration's, if it changed since the event was made.
+    link_->send_event(e->event, worker_id_, seq, event_acks_);
   }
 
   /// Strikes off the events the engine has acknowledged since the last look (see ack_box.hpp).
@@ -831,7 +816,7 @@ private:
         // Even the short replacement was refused: there is nothing left to make smaller.
         spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
                       "({}); dropped",
-                      spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
+                      spec_->name, ev.payload.size(), ev.run->task_run_external_id, ev.run->retry_count,
                       st.describe());
         outbox_.ack(seq);
         note_outbox();
@@ -839,7 +824,7 @@ private:
       }
       spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
                     "({}); reporting the run FAILED instead",
-                    spec_->name, ev.payload.size(), ev.task_run_external_id, ev.retry_count,
+                    spec_->name, ev.payload.size(), ev.run->task_run_external_id, ev.run->retry_count,
                     st.describe());
       if (ev.type == wire::step_event_type::failed) {
         ev.payload = truncated(std::move(ev.payload), 1024);
@@ -854,15 +839,15 @@ private:
     }
     if (!outbox::retryable(st.code)) {
       spdlog::error("worker {}: the engine refused event {} for run {}/{}: {}; dropped",
-                    spec_->name, static_cast<int>(e->event.type), e->event.task_run_external_id,
-                    e->event.retry_count, st.describe());
+                    spec_->name, static_cast<int>(e->event.type), e->event.run->task_run_external_id,
+                    e->event.run->retry_count, st.describe());
       outbox_.ack(seq);
       note_outbox();
       return advance_stop();
     }
     auto delay = outbox_.backoff(seq);
     spdlog::warn("worker {}: sending event for run {}/{} failed ({}); retrying in {} ms",
-                 spec_->name, e->event.task_run_external_id, e->event.retry_count, st.describe(),
+                 spec_->name, e->event.run->task_run_external_id, e->event.run->retry_count, st.describe(),
                  delay.count());
     delayed_send(this, delay, msg::retry_atom::value, seq, static_cast<uint64_t>(e->attempts));
   }
@@ -967,8 +952,8 @@ private:
         for (auto seq : outbox_.all()) {
           if (auto* e = outbox_.find(seq))
             spdlog::error("worker {}:   dropped event {} for run {}/{}", spec_->name,
-                          static_cast<int>(e->event.type), e->event.task_run_external_id,
-                          e->event.retry_count);
+                          static_cast<int>(e->event.type), e->event.run->task_run_external_id,
+                          e->event.run->retry_count);
           outbox_.ack(seq);
         }
         note_outbox();
@@ -986,11 +971,11 @@ private:
   void fail_stragglers(const std::string& why) {
     auto text = "hatchet::worker_shutdown: the worker shut down before this run finished (" + why
                 + "); the engine may retry it";
-    auto refs = pool_.abandon_all([](const msg::assignment& j) { return wire::run_ref{j.action}; });
+    auto refs = pool_.abandon_all([](const msg::assignment& j) { return j.action.ids; });
     drain_.on_grace_deadline(refs.size());
     for (auto& r : refs) {
       spdlog::warn("worker {}: run {} abandoned at shutdown; reported FAILED", spec_->name,
-                   r.key());
+                   r->key);
       emit(r, wire::step_event_type::failed, text, false);
     }
     advance_stop();

@@ -34,9 +34,12 @@ std::string go_duration(std::chrono::milliseconds d) {
 class run_link final : public engine_calls, public std::enable_shared_from_this<run_link> {
 public:
   run_link(std::shared_ptr<const worker_services> services, const run_info& run)
-    : services_(std::move(services)), task_run_id_(run.task_run_external_id),
-      retry_count_(run.retry_count),
-      key_(run.task_run_external_id + "/" + std::to_string(run.retry_count)) {
+    : run_link(std::move(services), run.ids ? *run.ids : no_run_ids()) {
+  }
+
+  run_link(std::shared_ptr<const worker_services> services, const run_ids& ids)
+    : services_(std::move(services)), task_run_id_(ids.task_run_external_id),
+      retry_count_(ids.retry_count), key_(ids.key) {
   }
 
   void put_log(std::string text, std::string level) override {

@@ -4,8 +4,9 @@
 //
 // Shaped after a slot supplier: a slot is taken (reserved and marked used in one step, since a
 // START is all the engine sends) for a run and released when the run ends. The pool keeps the
-// ids the events about a run need (wire::run_ref), never a copy of a running run's payload; only
-// a waiting run keeps its whole job, because it has yet to be handed to a slot. Plain C++, no
+// ids the events about a run need (wire::run_ref, shared with the run: a running run is indexed
+// by a view of its own key), never a copy of a running run's payload; only a waiting run keeps
+// its whole job, because it has yet to be handed to a slot. Plain C++, no
 // actors: the dispatcher actor owns one (Slot = a task actor handle) and the unit tests drive one
 // with integers.
 //
@@ -21,6 +22,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -54,7 +56,7 @@ public:
     for (auto* m : {&running_, &released_}) {
       for (auto i = m->begin(); i != m->end(); ++i) {
         if (i->second.slot == s) {
-          std::pair<std::string, run> out{i->first, std::move(i->second)};
+          std::pair<std::string, run> out{std::string{i->first}, std::move(i->second)};
           m->erase(i);
           return out;
         }
@@ -64,24 +66,19 @@ public:
   }
 
   /// Running or waiting: the engine assigned this run here already.
-  bool contains(const std::string& key) const {
-    return running_.count(key) != 0 || released_.count(key) != 0 || waiting_keys_.count(key) != 0;
+  bool contains(std::string_view key) const {
+    return running_.count(key) != 0 || released_.count(key) != 0
+           || waiting_keys_.find(key) != waiting_keys_.end();
   }
 
   bool has_free_slot() const noexcept { return !free_.empty(); }
 
-  /// Takes a free slot for the run `ref`. Precondition: has_free_slot().
+  /// Takes a free slot for the run `ref` (not null). Precondition: has_free_slot().
   Slot take(wire::run_ref ref) {
-    auto key = ref.key();
-    return take(std::move(ref), std::move(key));
-  }
-
-  /// take(ref) for a caller that has the run's key already (`ref.key()`).
-  Slot take(wire::run_ref ref, std::string key) {
     Slot s = std::move(free_.back());
     free_.pop_back();
-    running_.emplace(std::move(key),
-                     run{s, std::move(ref), false, false, std::chrono::steady_clock::now()});
+    std::string_view key = ref->key; // lives as long as the entry: the entry holds the ids
+    running_.emplace(key, run{s, std::move(ref), false, false, std::chrono::steady_clock::now()});
     return s;
   }
 
@@ -103,7 +100,7 @@ public:
 
   /// A run ended on `s`: the slot is free again. Returns the run if the pool still counted it
   /// (not if it was abandoned at shutdown before it ended).
-  std::optional<run> release(const std::string& key, Slot s) {
+  std::optional<run> release(std::string_view key, Slot s) {
     free_.push_back(std::move(s));
     for (auto* m : {&running_, &released_}) {
       auto i = m->find(key);
@@ -118,18 +115,18 @@ public:
 
   /// The run gave its slot back and goes on: it no longer counts in running(). Returns it, or
   /// null when it is not running (ended, abandoned, or released already).
-  run* release_early(const std::string& key) {
+  run* release_early(std::string_view key) {
     auto i = running_.find(key);
     if (i == running_.end())
       return nullptr;
-    auto [j, inserted] = released_.emplace(key, std::move(i->second));
+    auto [j, inserted] = released_.emplace(i->first, std::move(i->second));
     running_.erase(i);
     j->second.released = true;
     return &j->second;
   }
 
   /// A run going on, holding its slot or released.
-  run* find_running(const std::string& key) {
+  run* find_running(std::string_view key) {
     if (auto i = running_.find(key); i != running_.end())
       return &i->second;
     auto i = released_.find(key);
@@ -137,9 +134,11 @@ public:
   }
 
   /// Forgets a waiting run (the engine cancelled it before it started). False if not waiting.
-  bool drop_waiting(const std::string& key) {
-    if (waiting_keys_.erase(key) == 0)
+  bool drop_waiting(std::string_view key) {
+    auto k = waiting_keys_.find(key);
+    if (k == waiting_keys_.end())
       return false;
+    waiting_keys_.erase(k);
     std::erase_if(waiting_, [&](const auto& w) { return w.first == key; });
     return true;
   }
@@ -160,7 +159,7 @@ public:
         if (r.cancelled_by_engine || r.cancelled_for_stop)
           continue;
         r.cancelled_for_stop = true;
-        out.emplace_back(key, r.slot);
+        out.emplace_back(std::string{key}, r.slot);
       }
     }
     return out;
@@ -195,11 +194,18 @@ public:
   }
 
 private:
+  /// Looks a waiting run's key up by a view, without making a string of it.
+  struct key_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+  };
+
   std::vector<Slot> free_;
-  std::unordered_map<std::string, run> running_;
-  std::unordered_map<std::string, run> released_;
+  // Keyed by a view of the entry's own ref->key (see take()).
+  std::unordered_map<std::string_view, run> running_;
+  std::unordered_map<std::string_view, run> released_;
   std::deque<std::pair<std::string, Job>> waiting_;
-  std::unordered_set<std::string> waiting_keys_;
+  std::unordered_set<std::string, key_hash, std::equal_to<>> waiting_keys_;
 };
 
 } // namespace hatchet::detail

@@ -29,7 +29,7 @@ public:
   caf::behavior make_behavior() override {
     return {
       [this](msg::run_atom, msg::assignment& a) {
-        key_ = a.action.key();
+        run_ = a.action.ids;
         stop_.emplace();
         if (a.task->async_fn)
           return start_async(std::move(a));
@@ -45,7 +45,7 @@ public:
         });
       },
       [this](msg::cancel_atom, const std::string& key) {
-        if (!stop_ || key != key_)
+        if (!stop_ || !run_ || key != run_->key)
           return;
         stop_->request_stop();
         // A co_task asleep, or waiting for a callback, wakes at once (sleep_for yields false,
@@ -174,7 +174,7 @@ private:
 
   void report(msg::task_outcome outcome) {
     stop_.reset();
-    key_.clear();
+    run_.reset();
     waiting_ = {};
     interruptible_ = false;
     send(dispatcher_, msg::done_atom::value, std::move(outcome), caf::actor_cast<caf::actor>(this));
@@ -182,7 +182,7 @@ private:
 
   caf::actor dispatcher_;
   std::shared_ptr<executor> exec_;
-  std::string key_;
+  wire::run_ref run_; ///< the run going on here, if any
   std::optional<std::stop_source> stop_;
   std::shared_ptr<async_run> async_; ///< shared with a running run_blocking job
   std::coroutine_handle<> waiting_; ///< where the co_task waits, if it does

@@ -39,6 +39,8 @@ caf::expected<decoded_payload> decode_payload_tree(const std::string& text) {
   decoded_payload out;
   if (auto i = j.find("input"); i != j.end() && !i->is_null())
     out.input = std::move(*i);
+  else
+    out.input = nlohmann::json::object();
   if (auto p = j.find("parents"); p != j.end() && p->is_object())
     out.parents = std::move(*p);
   if (auto e = j.find("step_run_errors"); e != j.end() && e->is_object())
@@ -63,11 +65,18 @@ struct payload_members final : json_member_sink {
   }
 };
 
-/// A member's value as a tree; "{}", the usual case, without building anything.
+/// A member's value as a tree; "{}", the usual case, without parsing anything.
 nlohmann::json member_tree(std::string_view text) {
   if (text == "{}")
     return nlohmann::json::object();
   return build_checked_json(text); // checked by the scan of the whole payload
+}
+
+/// An object member that may be absent: its tree, or null for none (and for "{}", the usual case).
+nlohmann::json optional_object(std::string_view text) {
+  if (text.empty() || text.front() != '{' || text == "{}")
+    return nullptr;
+  return build_checked_json(text);
 }
 
 } // namespace
@@ -87,10 +96,10 @@ caf::expected<decoded_payload> decode_payload(const std::string& text) {
   decoded_payload out;
   if (!found.input.empty() && found.input != "null")
     out.input = member_tree(found.input);
-  if (!found.parents.empty() && found.parents.front() == '{')
-    out.parents = member_tree(found.parents);
-  if (!found.step_run_errors.empty() && found.step_run_errors.front() == '{')
-    out.step_run_errors = member_tree(found.step_run_errors);
+  else
+    out.input = nlohmann::json::object();
+  out.parents = optional_object(found.parents);
+  out.step_run_errors = optional_object(found.step_run_errors);
   return out;
 }
 
@@ -123,9 +132,9 @@ namespace {
 msg::task_outcome failure(const msg::assignment& a, const std::string& type,
                           const std::string& what, bool final) {
   msg::task_outcome out;
-  out.key = a.action.key();
+  out.run = a.action.ids;
   out.kind = msg::task_outcome::failed;
-  out.payload = format_error(type, what, a.action.task_run_external_id);
+  out.payload = format_error(type, what, a.action.ids->task_run_external_id);
   out.should_not_retry = final;
   return out;
 }
@@ -139,11 +148,8 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
     return failure(a, "hatchet::input_error",
                    "task '" + a.task->name + "': " + describe(payload.error()), true);
   run_info info;
-  info.workflow_run_id = a.action.workflow_run_id;
-  info.task_run_external_id = a.action.task_run_external_id;
-  info.task_name = a.task->name;
-  info.action_id = a.action.action_id;
-  info.retry_count = a.action.retry_count;
+  info.ids = a.action.ids;
+  info.task_name = &a.task->name;
   if (a.action.priority >= 1 && a.action.priority <= 3)
     info.priority = a.action.priority; // an engine that sends none leaves the default, 1
   // Metadata that is not a JSON object is ignored ("{}", the usual case, is what the default is).
@@ -155,7 +161,7 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   info.parents = std::move(payload->parents);
   info.step_run_errors = std::move(payload->step_run_errors);
   if (a.services)
-    info.worker_id = a.services->worker_id;
+    info.worker_id = &a.services->worker_id;
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
@@ -180,7 +186,7 @@ msg::task_outcome settle(const msg::assignment& a,
                        + "; a task's output must be a JSON object",
                      true);
     msg::task_outcome out;
-    out.key = a.action.key();
+    out.run = a.action.ids;
     out.kind = msg::task_outcome::completed;
     out.payload = dump_json(result);
     return out;
@@ -218,7 +224,7 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop,
 
 void log_teardown_errors(const msg::assignment& a, const std::string& errors) {
   if (!errors.empty())
-    spdlog::warn("task {} (run {}): {}", a.task->name, a.action.task_run_external_id, errors);
+    spdlog::warn("task {} (run {}): {}", a.task->name, a.action.ids->task_run_external_id, errors);
 }
 
 } // namespace hatchet::detail

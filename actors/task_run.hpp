@@ -16,17 +16,19 @@
 
 namespace hatchet::detail {
 
-/// The parts of a START_STEP_RUN payload a task uses.
+/// The parts of a START_STEP_RUN payload a task uses. `parents` and `step_run_errors` are objects,
+/// or null for none (what run_info expects: an empty object is not built for every run).
 struct decoded_payload {
-  nlohmann::json input = nlohmann::json::object();
-  nlohmann::json parents = nlohmann::json::object();
+  nlohmann::json input; ///< never null once decoded
+  nlohmann::json parents;
   /// `step_run_errors`: what an on-failure task receives (absent for other tasks).
-  nlohmann::json step_run_errors = nlohmann::json::object();
+  nlohmann::json step_run_errors;
 };
 
-/// Decodes AssignedAction.action_payload. Missing or null `input`/`parents` become `{}` and
-/// unknown keys are ignored (as the official SDKs); double-encoded JSON is unwrapped once. Text
-/// that is not JSON, or not an object, is an `errc::invalid_input` error that says why.
+/// Decodes AssignedAction.action_payload. Missing or null `input` becomes `{}`, `parents` that is
+/// missing, null or not an object is none, and unknown keys are ignored (as the official SDKs);
+/// double-encoded JSON is unwrapped once. Text that is not JSON, or not an object, is an
+/// `errc::invalid_input` error that says why.
 caf::expected<decoded_payload> decode_payload(const std::string& text);
 
 /// The FAILED payload in the layout the Python SDK writes and parses back:

@@ -17,27 +17,25 @@ void set_now(google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
 }
 
-/// Moves the strings out of `a` (the stream's read buffer, parsed afresh by the next read): an
-/// assignment's dozen ids and its payload are not copied.
-wire::assigned_action from_proto(AssignedAction& a) {
+/// Copies what the worker uses of `a`, leaving the message's strings in place: the stream parses
+/// the next assignment into them, reusing their storage. The ids go into one shared object made
+/// here, and nothing copies them again.
+wire::assigned_action from_proto(const AssignedAction& a) {
+  auto ids = std::make_shared<detail::run_ids>();
+  ids->workflow_run_id = a.workflow_run_id();
+  ids->job_id = a.job_id();
+  ids->job_run_id = a.job_run_id();
+  ids->task_id = a.task_id();
+  ids->task_run_external_id = a.task_run_external_id();
+  ids->action_id = a.action_id();
+  ids->retry_count = a.retry_count();
+  ids->make_key();
   wire::assigned_action x;
-  x.tenant_id = std::move(*a.mutable_tenant_id());
-  x.workflow_run_id = std::move(*a.mutable_workflow_run_id());
-  x.job_id = std::move(*a.mutable_job_id());
-  x.job_name = std::move(*a.mutable_job_name());
-  x.job_run_id = std::move(*a.mutable_job_run_id());
-  x.task_id = std::move(*a.mutable_task_id());
-  x.task_run_external_id = std::move(*a.mutable_task_run_external_id());
-  x.action_id = std::move(*a.mutable_action_id());
+  x.ids = std::move(ids);
   x.type = static_cast<wire::action_type>(a.action_type());
-  x.action_payload = std::move(*a.mutable_action_payload());
-  x.task_name = std::move(*a.mutable_task_name());
-  x.retry_count = a.retry_count();
-  x.additional_metadata = std::move(*a.mutable_additional_metadata());
-  x.parent_workflow_run_id = std::move(*a.mutable_parent_workflow_run_id());
+  x.action_payload = a.action_payload();
+  x.additional_metadata = a.additional_metadata();
   x.priority = a.priority();
-  x.workflow_id = std::move(*a.mutable_workflow_id());
-  x.workflow_version_id = std::move(*a.mutable_workflow_version_id());
   return x;
 }
 
@@ -188,26 +186,27 @@ struct event_call : unary_call<StepActionEvent, ActionEventResponse> {
   std::shared_ptr<const event_acks> acks;
 };
 
-void dispatcher_client::send_event(const wire::step_event& ev, uint64_t seq,
-                                   const std::shared_ptr<const event_acks>& acks) {
+void dispatcher_client::send_event(const wire::step_event& ev, const std::string& worker_id,
+                                   uint64_t seq, const std::shared_ptr<const event_acks>& acks) {
   auto* call = new event_call(*impl_->ch, seq, acks);
   // No deadline, as in the official SDKs: a deadline arms a gRPC timer per call, which cost
   // about a tenth of the worker's CPU per run. A dead connection still fails the call (the
   // keepalive pings find it within 70 s) and the outbox sends it again; at a stop, the flush
   // is bounded by flush_timeout.
   impl_->ch->prepare(call->ctx, std::chrono::milliseconds{0});
+  const auto& run = *ev.run;
   auto& req = call->req;
-  req.set_worker_id(ev.worker_id);
-  req.set_job_id(ev.job_id);
-  req.set_job_run_id(ev.job_run_id);
-  req.set_task_id(ev.task_id);
-  req.set_task_run_external_id(ev.task_run_external_id);
-  req.set_action_id(ev.action_id);
+  req.set_worker_id(worker_id);
+  req.set_job_id(run.job_id);
+  req.set_job_run_id(run.job_run_id);
+  req.set_task_id(run.task_id);
+  req.set_task_run_external_id(run.task_run_external_id);
+  req.set_action_id(run.action_id);
   req.mutable_event_timestamp()->set_seconds(ev.timestamp_ns / 1'000'000'000);
   req.mutable_event_timestamp()->set_nanos(static_cast<int32_t>(ev.timestamp_ns % 1'000'000'000));
   req.set_event_type(static_cast<StepActionEventType>(ev.type));
   req.set_event_payload(ev.payload);
-  req.set_retry_count(ev.retry_count);
+  req.set_retry_count(run.retry_count);
   if (ev.type == wire::step_event_type::failed)
     req.set_should_not_retry(ev.should_not_retry);
   impl_->stub->async()->SendStepActionEvent(&call->ctx, &call->req, &call->resp,

@@ -52,7 +52,7 @@ public:
                                         callback<wire::rpc_status> on_end, bool legacy = false);
   void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done);
   /// SendStepActionEvent; `acks` gets `seq` and the outcome on a gRPC thread.
-  void send_event(const wire::step_event& ev, uint64_t seq,
+  void send_event(const wire::step_event& ev, const std::string& worker_id, uint64_t seq,
                   const std::shared_ptr<const event_acks>& acks);
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done);
   /// RefreshTimeout: `increment` is a Go duration ("1500ms"); `done` gets the new deadline

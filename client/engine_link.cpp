@@ -88,9 +88,9 @@ public:
   void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) override {
     dispatcher_.heartbeat(worker_id, std::move(done));
   }
-  void send_event(const wire::step_event& ev, uint64_t seq,
+  void send_event(const wire::step_event& ev, const std::string& worker_id, uint64_t seq,
                   const std::shared_ptr<const event_acks>& acks) override {
-    dispatcher_.send_event(ev, seq, acks);
+    dispatcher_.send_event(ev, worker_id, seq, acks);
   }
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) override {
     dispatcher_.unsubscribe(worker_id, std::move(done));

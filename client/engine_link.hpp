@@ -31,7 +31,7 @@ public:
                                                 bool legacy) = 0;
   virtual void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) = 0;
   /// See dispatcher_client::send_event.
-  virtual void send_event(const wire::step_event& ev, uint64_t seq,
+  virtual void send_event(const wire::step_event& ev, const std::string& worker_id, uint64_t seq,
                           const std::shared_ptr<const event_acks>& acks) = 0;
   virtual void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) = 0;
   /// Pauses (or resumes) the worker on the engine's REST API; `done` gets the HTTP status and,

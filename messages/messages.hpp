@@ -101,23 +101,22 @@ struct task_outcome {
   enum class kind_t : uint8_t { completed, failed };
   static constexpr kind_t completed = kind_t::completed;
   static constexpr kind_t failed = kind_t::failed;
-  std::string key; ///< assigned_action::key()
+  wire::run_ref run; ///< the run's ids, as assigned (its key: run->key)
   kind_t kind = kind_t::completed;
   std::string payload; ///< COMPLETED: output JSON text; FAILED: error text
   bool should_not_retry = false;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
-  return f(caf::meta::type_name("task_outcome"), x.key, x.kind, x.payload, x.should_not_retry);
-}
-
 } // namespace hatchet::msg
 
 // Whitelisted because they carry shared_ptrs (CAF 0.17 cannot serialise them; we only send them
-// locally, by reference, which is the point: the state is never copied).
+// locally, by reference, which is the point: the state and a run's ids are never copied).
 using hatchet_assignment = hatchet::msg::assignment;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_assignment)
+using hatchet_assigned_action = hatchet::wire::assigned_action;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_assigned_action)
+using hatchet_task_outcome = hatchet::msg::task_outcome;
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_task_outcome)
 using hatchet_lifespan_state_ptr = hatchet::detail::lifespan_state_ptr;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hatchet_lifespan_state_ptr)
 // Local-only enums: never serialised.

@@ -42,6 +42,7 @@
 #include "hatchet/errors.hpp"
 #include "hatchet/lifespan.hpp"
 #include "hatchet/run_options.hpp"
+#include "hatchet/run_ids.hpp"
 #include "hatchet/run_result.hpp"
 
 namespace hatchet {
@@ -52,21 +53,35 @@ namespace detail {
 
 class client_core; // client/client_core.hpp: the connection child runs are started on
 
-/// The per-run facts the worker hands to a context. Internal: built by the task actor.
+/// The per-run facts the worker hands to a context. Internal: built by the task actor. Nothing
+/// here is a copy made for the context: the ids are the run's shared ones, the names are borrowed
+/// from what the run holds for as long as its context lives (its task's definition, the worker's
+/// services), and a JSON member left null stands for an empty object (none given), so that a run
+/// without metadata or parents allocates nothing for them.
 struct run_info {
-  std::string workflow_run_id;
-  std::string task_run_external_id;
-  std::string task_name;
-  std::string action_id;
-  int retry_count = 0;
+  run_ids_ptr ids;                          ///< null only without a run (unit tests)
+  const std::string* task_name = nullptr;   ///< borrowed; null: ""
   int priority = 1;
-  nlohmann::json additional_metadata = nlohmann::json::object();
-  nlohmann::json parents = nlohmann::json::object();
-  /// The worker's id as the engine registered it.
-  std::string worker_id;
-  /// The payload's `step_run_errors` (an on-failure task's input): error text by task name.
-  nlohmann::json step_run_errors = nlohmann::json::object();
+  nlohmann::json additional_metadata;       ///< an object, or null for {}
+  nlohmann::json parents;                   ///< an object, or null for {}
+  /// The worker's id as the engine registered it (borrowed; null: "").
+  const std::string* worker_id = nullptr;
+  /// The payload's `step_run_errors` (an on-failure task's input): error text by task name; an
+  /// object, or null for {}.
+  nlohmann::json step_run_errors;
 };
+
+/// `j`, or an empty object when `j` is null (see run_info).
+inline const nlohmann::json& object_or_empty(const nlohmann::json& j) noexcept {
+  static const nlohmann::json empty = nlohmann::json::object();
+  return j.is_null() ? empty : j;
+}
+
+/// `*s`, or "" when `s` is null (see run_info).
+inline const std::string& string_or_empty(const std::string* s) noexcept {
+  static const std::string empty;
+  return s != nullptr ? *s : empty;
+}
 
 /// `text` cut to at most `max_chars` characters (UTF-8 code points, as the engine counts them),
 /// never inside a character.
@@ -317,37 +332,40 @@ public:
     return {require_hooks("await_callback"), std::move(start), stop_};
   }
 
-  const std::string& workflow_run_id() const noexcept { return info_.workflow_run_id; }
-  const std::string& task_run_external_id() const noexcept { return info_.task_run_external_id; }
-  const std::string& task_name() const noexcept { return info_.task_name; }
-  const std::string& action_id() const noexcept { return info_.action_id; }
+  const std::string& workflow_run_id() const noexcept { return ids().workflow_run_id; }
+  const std::string& task_run_external_id() const noexcept { return ids().task_run_external_id; }
+  const std::string& task_name() const noexcept { return detail::string_or_empty(info_.task_name); }
+  const std::string& action_id() const noexcept { return ids().action_id; }
   /// 0 on the first attempt.
-  int retry_count() const noexcept { return info_.retry_count; }
+  int retry_count() const noexcept { return ids().retry_count; }
   /// The run's priority as the engine assigned it: 1 (low) to 3 (high).
   int priority() const noexcept { return info_.priority; }
   /// The run's additional metadata (a JSON object, empty when none was given).
-  const nlohmann::json& additional_metadata() const noexcept { return info_.additional_metadata; }
+  const nlohmann::json& additional_metadata() const noexcept {
+    return detail::object_or_empty(info_.additional_metadata);
+  }
   /// Outputs of completed parent tasks in a DAG, by parent task name.
-  const nlohmann::json& parents() const noexcept { return info_.parents; }
+  const nlohmann::json& parents() const noexcept { return detail::object_or_empty(info_.parents); }
 
   /// The output of the parent task `task`, converted to T through nlohmann (from_json). Throws
   /// parent_output_error naming the task when this run has no output of it (not a parent, or
   /// misspelt) or when the output does not convert to T.
   template <class T>
   T parent_output(const std::string& task) const {
-    auto it = info_.parents.find(task);
-    if (it == info_.parents.end()) {
+    const auto& all = parents();
+    auto it = all.find(task);
+    if (it == all.end()) {
       std::string known;
-      for (const auto& [name, value] : info_.parents.items())
+      for (const auto& [name, value] : all.items())
         known += (known.empty() ? "'" : ", '") + name + "'";
-      throw parent_output_error("task '" + info_.task_name + "': no output of parent task '" + task
+      throw parent_output_error("task '" + task_name() + "': no output of parent task '" + task
                                 + "' in this run (parents with outputs: "
                                 + (known.empty() ? std::string{"none"} : known) + ")");
     }
     try {
       return it->template get<T>();
     } catch (const nlohmann::json::exception& e) {
-      throw parent_output_error("task '" + info_.task_name + "': the output of parent task '"
+      throw parent_output_error("task '" + task_name() + "': the output of parent task '"
                                 + task + "' does not convert to " + detail::demangle(typeid(T).name())
                                 + ": " + e.what());
     }
@@ -355,10 +373,12 @@ public:
 
   /// In an on-failure task (workflow::on_failure): the error text of each task of the run that
   /// failed for good, by task name (the payload's `step_run_errors`). Empty in other tasks.
-  const nlohmann::json& task_run_errors() const noexcept { return info_.step_run_errors; }
+  const nlohmann::json& task_run_errors() const noexcept {
+    return detail::object_or_empty(info_.step_run_errors);
+  }
 
   /// The id the engine gave this worker when it registered (the one its dashboard shows).
-  const std::string& worker_id() const noexcept { return info_.worker_id; }
+  const std::string& worker_id() const noexcept { return detail::string_or_empty(info_.worker_id); }
 
   /// Sends a log line to the engine, stored with this task run (PutLog). Never blocks; lines go
   /// out in the order they were logged. Empty text is not sent; text over 10,000 characters (the
@@ -460,7 +480,7 @@ public:
   T& use(const dependency<T>& d) {
     void* built = deps_ ? deps_->find(d.provider().get()) : nullptr;
     if (built == nullptr)
-      throw dependency_error("task '" + info_.task_name + "' uses the dependency '" + d.name()
+      throw dependency_error("task '" + task_name() + "' uses the dependency '" + d.name()
                              + "', which it does not declare (task_options::depends)");
     return *static_cast<T*>(built);
   }
@@ -530,6 +550,10 @@ private:
                              + "() is for co_task tasks; a synchronous task has a thread of its "
                                "own and can wait on ctx.stop_token()");
     return hooks_;
+  }
+
+  const detail::run_ids& ids() const noexcept {
+    return info_.ids ? *info_.ids : detail::no_run_ids();
   }
 
   detail::run_info info_;

@@ -13,10 +13,11 @@ using hatchet::wire::run_ref;
 namespace {
 
 run_ref make_ref(const std::string& id, int retry = 0) {
-  run_ref r;
-  r.task_run_external_id = id;
-  r.retry_count = retry;
-  r.action_id = "wf:task";
+  auto r = std::make_shared<hatchet::detail::run_ids>();
+  r->task_run_external_id = id;
+  r->retry_count = retry;
+  r->action_id = "wf:task";
+  r->make_key();
   return r;
 }
 
@@ -51,7 +52,7 @@ BOOST_AUTO_TEST_CASE(a_released_slot_serves_the_run_that_waited_longest) {
   p.wait("c/0", "c/0");
   auto ended = p.release("a/0", s);
   BOOST_REQUIRE(ended);
-  BOOST_TEST(ended->ref.task_run_external_id == "a");
+  BOOST_TEST(ended->ref->task_run_external_id == "a");
   BOOST_TEST(p.has_free_slot());
   auto next = p.next_waiting();
   BOOST_REQUIRE(next);
