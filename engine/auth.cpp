@@ -362,7 +362,7 @@ secret_file load_or_create_secret(const std::string& dir_in) {
       out.error = "cannot open the secret file " + out.path + ": " + std::strerror(errno);
       return out;
     }
-    // Write the whole file under a name nobody else uses, then link it into place: link fails
+    // Write the whole file under a name nobody else uses, then move it into place: that fails
     // with EEXIST if another process won, and no one ever sees a partial file.
     std::string secret = random_secret();
     std::string tmp =
@@ -381,9 +381,15 @@ secret_file load_or_create_secret(const std::string& dir_in) {
       out.error = "cannot write the secret file " + tmp + ": " + std::strerror(write_errno);
       return out;
     }
-    int linked = ::link(tmp.c_str(), out.path.c_str());
+    // Moved into place without replacing: no one ever sees the file with a second name (a
+    // reader checks that it has exactly one). link() then unlink() where the file system cannot.
+    int linked = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.path.c_str(), RENAME_NOREPLACE);
     int link_errno = errno;
-    ::unlink(tmp.c_str());
+    if (linked != 0 && (link_errno == EINVAL || link_errno == ENOSYS)) {
+      linked = ::link(tmp.c_str(), out.path.c_str());
+      link_errno = errno;
+    }
+    ::unlink(tmp.c_str()); // gone already after a rename
     if (linked == 0) {
       out.secret = std::move(secret);
       out.created = true;
