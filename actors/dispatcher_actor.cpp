@@ -814,18 +814,16 @@ private:
       auto& ev = e->event;
       if (ev.payload.size() <= 1024) {
         // Even the short replacement was refused: there is nothing left to make smaller.
-        spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
+        spdlog::error("worker {}: the engine refused a {}-byte event for run {} as too large "
                       "({}); dropped",
-                      spec_->name, ev.payload.size(), ev.run->task_run_external_id, ev.run->retry_count,
-                      st.describe());
+                      spec_->name, ev.payload.size(), ev.run->key, st.describe());
         outbox_.ack(seq);
         note_outbox();
         return advance_stop();
       }
-      spdlog::error("worker {}: the engine refused a {}-byte event for run {}/{} as too large "
+      spdlog::error("worker {}: the engine refused a {}-byte event for run {} as too large "
                     "({}); reporting the run FAILED instead",
-                    spec_->name, ev.payload.size(), ev.run->task_run_external_id, ev.run->retry_count,
-                    st.describe());
+                    spec_->name, ev.payload.size(), ev.run->key, st.describe());
       if (ev.type == wire::step_event_type::failed) {
         ev.payload = truncated(std::move(ev.payload), 1024);
       } else {
@@ -838,17 +836,15 @@ private:
       return send_event(seq);
     }
     if (!outbox::retryable(st.code)) {
-      spdlog::error("worker {}: the engine refused event {} for run {}/{}: {}; dropped",
-                    spec_->name, static_cast<int>(e->event.type), e->event.run->task_run_external_id,
-                    e->event.run->retry_count, st.describe());
+      spdlog::error("worker {}: the engine refused event {} for run {}: {}; dropped",
+                    spec_->name, static_cast<int>(e->event.type), e->event.run->key, st.describe());
       outbox_.ack(seq);
       note_outbox();
       return advance_stop();
     }
     auto delay = outbox_.backoff(seq);
-    spdlog::warn("worker {}: sending event for run {}/{} failed ({}); retrying in {} ms",
-                 spec_->name, e->event.run->task_run_external_id, e->event.run->retry_count, st.describe(),
-                 delay.count());
+    spdlog::warn("worker {}: sending event for run {} failed ({}); retrying in {} ms",
+                 spec_->name, e->event.run->key, st.describe(), delay.count());
     delayed_send(this, delay, msg::retry_atom::value, seq, static_cast<uint64_t>(e->attempts));
   }
 
@@ -951,9 +947,8 @@ private:
                       spec_->name, outbox_.size(), spec_->options.flush_timeout.count());
         for (auto seq : outbox_.all()) {
           if (auto* e = outbox_.find(seq))
-            spdlog::error("worker {}:   dropped event {} for run {}/{}", spec_->name,
-                          static_cast<int>(e->event.type), e->event.run->task_run_external_id,
-                          e->event.run->retry_count);
+            spdlog::error("worker {}:   dropped event {} for run {}", spec_->name,
+                          static_cast<int>(e->event.type), e->event.run->key);
           outbox_.ack(seq);
         }
         note_outbox();

@@ -197,7 +197,9 @@ private:
   /// Looks a waiting run's key up by a view, without making a string of it.
   struct key_hash {
     using is_transparent = void;
-    size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+    size_t operator()(std::string_view k) const noexcept {
+      return std::hash<std::string_view>{}(k);
+    }
   };
 
   std::vector<Slot> free_;
