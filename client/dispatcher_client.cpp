@@ -17,10 +17,11 @@ void set_now(google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
 }
 
-/// Copies what the worker uses of `a`, leaving the message's strings in place: the stream parses
-/// the next assignment into them, reusing their storage. The ids go into one shared object made
-/// here, and nothing copies them again.
-wire::assigned_action from_proto(const AssignedAction& a) {
+/// Takes what the worker uses of `a` (the stream's read buffer, parsed afresh by the next read).
+/// The ids are copied into one shared object made here, and nothing copies them again; their
+/// strings stay in the message, whose next parse reuses their storage. The payload is moved out
+/// (it would be allocated once either way, and a large one is not copied).
+wire::assigned_action from_proto(AssignedAction& a) {
   auto ids = std::make_shared<detail::run_ids>();
   ids->workflow_run_id = a.workflow_run_id();
   ids->job_id = a.job_id();
@@ -33,8 +34,8 @@ wire::assigned_action from_proto(const AssignedAction& a) {
   wire::assigned_action x;
   x.ids = std::move(ids);
   x.type = static_cast<wire::action_type>(a.action_type());
-  x.action_payload = a.action_payload();
-  x.additional_metadata = a.additional_metadata();
+  x.action_payload = std::move(*a.mutable_action_payload());
+  x.additional_metadata = std::move(*a.mutable_additional_metadata());
   x.priority = a.priority();
   return x;
 }
