@@ -158,7 +158,8 @@ BOOST_AUTO_TEST_CASE(payload_decoder_agrees_with_a_full_parse) {
   // the grammar, or deleted.
   const std::string base
     = R"({"input":{"n":[1,-2.5e3,true,false,null],"s":"a\"b\u00e9"},"parents":{"t":{"o":{}}},"x":[]})";
-  const std::string bytes = std::string("{}[]\":,\\ 0-e.tn\x01\xC3\xFF", 21);
+  const char replacements[] = "{}[]\":,\\ 0-e.tn\x01\xC3\xFF\0"; // the last one a NUL
+  const std::string bytes(replacements, sizeof replacements - 1);
   for (size_t i = 0; i < base.size(); ++i) {
     std::string removed = base;
     removed.erase(i, 1);
