@@ -104,14 +104,8 @@ admin_client::admin_client(std::shared_ptr<channel> ch, const config& cfg)
 admin_client::~admin_client() = default;
 
 void admin_client::put_workflow(const workflow& wf, std::function<void(wire::rpc_status)> done) {
-  struct call_t {
-    explicit call_t(const channel& ch) : ticket(ch.ticket()) {}
-    call_ticket ticket; // released after ctx: see channel
-    grpc::ClientContext ctx;
-    v1::CreateWorkflowVersionRequest req;
-    v1::CreateWorkflowVersionResponse resp;
-  };
-  auto call = std::make_shared<call_t>(*impl_->ch);
+  auto call = std::make_shared<
+    unary_call<v1::CreateWorkflowVersionRequest, v1::CreateWorkflowVersionResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, impl_->deadline);
   impl_->build(call->req, wf);
   impl_->admin->async()->PutWorkflow(&call->ctx, &call->req, &call->resp,
@@ -143,14 +137,8 @@ caf::expected<std::string> admin_client::trigger(const trigger_request& r) {
 
 void admin_client::trigger(const trigger_request& r,
                            std::function<void(caf::expected<std::string>)> done) {
-  struct call_t {
-    explicit call_t(const channel& ch) : ticket(ch.ticket()) {}
-    call_ticket ticket; // released after ctx: see channel
-    grpc::ClientContext ctx;
-    v1::TriggerWorkflowRequest req;
-    TriggerWorkflowResponse resp;
-  };
-  auto call = std::make_shared<call_t>(*impl_->ch);
+  auto call =
+    std::make_shared<unary_call<v1::TriggerWorkflowRequest, TriggerWorkflowResponse>>(*impl_->ch);
   impl_->ch->prepare(call->ctx, impl_->deadline);
   fill(call->req, r, *impl_->ch);
   impl_->workflows->async()->TriggerWorkflow(

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include <google/protobuf/timestamp.pb.h>
 #include <grpcpp/grpcpp.h>
 
 #include "client/channel.hpp"
@@ -80,6 +81,23 @@ public:
       ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   }
 };
+
+/// One asynchronous unary call's storage, kept alive (shared by its callback) until the callback
+/// has run. The ticket comes first, so it is released after the context.
+template <class Req, class Resp>
+struct unary_call {
+  explicit unary_call(const channel& ch) : ticket(ch.ticket()) {}
+  call_ticket ticket;
+  grpc::ClientContext ctx;
+  Req req;
+  Resp resp;
+};
+
+/// Sets a protobuf Timestamp to `ns` nanoseconds since the epoch.
+inline void set_timestamp(google::protobuf::Timestamp* ts, int64_t ns) {
+  ts->set_seconds(ns / 1'000'000'000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
 
 inline wire::rpc_status to_wire(const grpc::Status& st) {
   return wire::rpc_status{static_cast<int>(st.error_code()), st.error_message(), {}};

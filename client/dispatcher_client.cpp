@@ -10,11 +10,9 @@ namespace hatchet::rpc {
 namespace {
 
 void set_now(google::protobuf::Timestamp* ts) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count();
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  set_timestamp(ts, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
 }
 
 /// Takes what the worker uses of `a` (the stream's read buffer, parsed afresh by the next read).
@@ -39,16 +37,6 @@ wire::assigned_action from_proto(AssignedAction& a) {
   x.priority = a.priority();
   return x;
 }
-
-/// One unary call's storage, kept alive until its callback has run.
-template <class Req, class Resp>
-struct unary_call {
-  explicit unary_call(const channel& ch) : ticket(ch.ticket()) {}
-  call_ticket ticket; // released after ctx: see channel
-  grpc::ClientContext ctx;
-  Req req;
-  Resp resp;
-};
 
 /// ListenV2 through a read reactor: the callbacks only convert and forward.
 class listen_reactor final : public grpc::ClientReadReactor<AssignedAction>, public listen_stream {
@@ -203,8 +191,7 @@ void dispatcher_client::send_event(const wire::step_event& ev, const std::string
   req.set_task_id(run.task_id);
   req.set_task_run_external_id(run.task_run_external_id);
   req.set_action_id(run.action_id);
-  req.mutable_event_timestamp()->set_seconds(ev.timestamp_ns / 1'000'000'000);
-  req.mutable_event_timestamp()->set_nanos(static_cast<int32_t>(ev.timestamp_ns % 1'000'000'000));
+  set_timestamp(req.mutable_event_timestamp(), ev.timestamp_ns);
   req.set_event_type(static_cast<StepActionEventType>(ev.type));
   req.set_event_payload(ev.payload);
   req.set_retry_count(run.retry_count);

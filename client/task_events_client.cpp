@@ -5,24 +5,6 @@
 
 namespace hatchet::rpc {
 
-namespace {
-
-void set_time(google::protobuf::Timestamp* ts, int64_t ns) {
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
-}
-
-template <class Req, class Resp>
-struct call {
-  explicit call(const channel& ch) : ticket(ch.ticket()) {}
-  call_ticket ticket; // released after ctx: see channel
-  grpc::ClientContext ctx;
-  Req req;
-  Resp resp;
-};
-
-} // namespace
-
 struct task_events_client::impl {
   std::shared_ptr<channel> ch;
   std::unique_ptr<EventsService::Stub> stub;
@@ -38,10 +20,10 @@ task_events_client::~task_events_client() = default;
 
 void task_events_client::put_log(const wire::log_line& line,
                                  std::function<void(wire::rpc_status)> done) {
-  auto c = std::make_shared<call<PutLogRequest, PutLogResponse>>(*impl_->ch);
+  auto c = std::make_shared<unary_call<PutLogRequest, PutLogResponse>>(*impl_->ch);
   impl_->ch->prepare(c->ctx, deadline);
   c->req.set_task_run_external_id(line.task_run_external_id);
-  set_time(c->req.mutable_created_at(), line.timestamp_ns);
+  set_timestamp(c->req.mutable_created_at(), line.timestamp_ns);
   c->req.set_message(line.message);
   if (!line.level.empty())
     c->req.set_level(line.level);
@@ -52,10 +34,10 @@ void task_events_client::put_log(const wire::log_line& line,
 
 void task_events_client::put_stream_event(const wire::stream_chunk& chunk,
                                           std::function<void(wire::rpc_status)> done) {
-  auto c = std::make_shared<call<PutStreamEventRequest, PutStreamEventResponse>>(*impl_->ch);
+  auto c = std::make_shared<unary_call<PutStreamEventRequest, PutStreamEventResponse>>(*impl_->ch);
   impl_->ch->prepare(c->ctx, deadline);
   c->req.set_task_run_external_id(chunk.task_run_external_id);
-  set_time(c->req.mutable_created_at(), chunk.timestamp_ns);
+  set_timestamp(c->req.mutable_created_at(), chunk.timestamp_ns);
   c->req.set_message(chunk.bytes);
   c->req.set_event_index(chunk.index);
   impl_->stub->async()->PutStreamEvent(
