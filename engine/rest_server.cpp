@@ -181,38 +181,38 @@ json object_text(const std::string& text) {
   return j.is_object() ? j : json::object();
 }
 
+/// What the real engine's `CronWorkflows` and `ScheduledWorkflows` schemas share, in the parts
+/// the dev engine knows.
+template <class View>
+json trigger_json(const View& v) {
+  return json{{"metadata",
+               {{"id", v.id},
+                {"createdAt", rfc3339(v.created_at)},
+                {"updatedAt", rfc3339(v.created_at)}}},
+              {"workflowId", v.workflow_id},
+              {"workflowVersionId", v.workflow_version_id},
+              {"workflowName", v.workflow_name},
+              {"input", object_text(v.input)},
+              {"additionalMetadata", object_text(v.additional_metadata)},
+              {"priority", v.priority}};
+}
+
 /// The real engine's `CronWorkflows` schema, in the parts the dev engine knows.
 json to_json(const cron_view& c) {
-  return json{{"metadata",
-               {{"id", c.id},
-                {"createdAt", rfc3339(c.created_at)},
-                {"updatedAt", rfc3339(c.created_at)}}},
-              {"workflowId", c.workflow_id},
-              {"workflowVersionId", c.workflow_version_id},
-              {"workflowName", c.workflow_name},
-              {"cron", c.expression},
-              {"name", c.name},
-              {"input", object_text(c.input)},
-              {"additionalMetadata", object_text(c.additional_metadata)},
-              {"enabled", true},
-              {"method", c.method},
-              {"priority", c.priority}};
+  auto j = trigger_json(c);
+  j["cron"] = c.expression;
+  j["name"] = c.name;
+  j["enabled"] = true;
+  j["method"] = c.method;
+  return j;
 }
 
 /// The real engine's `ScheduledWorkflows` schema, in part.
 json to_json(const schedule_view& s) {
-  return json{{"metadata",
-               {{"id", s.id},
-                {"createdAt", rfc3339(s.created_at)},
-                {"updatedAt", rfc3339(s.created_at)}}},
-              {"workflowId", s.workflow_id},
-              {"workflowVersionId", s.workflow_version_id},
-              {"workflowName", s.workflow_name},
-              {"triggerAt", rfc3339(s.trigger_at)},
-              {"input", object_text(s.input)},
-              {"additionalMetadata", object_text(s.additional_metadata)},
-              {"method", "API"},
-              {"priority", s.priority}};
+  auto j = trigger_json(s);
+  j["triggerAt"] = rfc3339(s.trigger_at);
+  j["method"] = "API";
+  return j;
 }
 
 /// A JSON object member that must be an object when present; "" or what is wrong.
