@@ -185,6 +185,9 @@ BOOST_AUTO_TEST_CASE(stream_chunks_arrive_in_order_and_the_subscription_ends_wit
   wf.task("produce", [subscribed](const hatchet::empty_model&,
                                   hatchet::context& ctx) -> hatchet::co_task<json> {
     ctx.put_stream("before anyone listens"); // index 0, dropped: nobody subscribed yet
+    // The run's calls go out one at a time, in order: once the engine has this line, it has
+    // answered chunk 0 (the test subscribes only then).
+    ctx.log("chunk 0 answered");
     auto wait = [subscribed] { return subscribed->wait(); };
     if (!co_await ctx.run_blocking(wait))
       throw std::runtime_error("the test never subscribed");
@@ -196,6 +199,8 @@ BOOST_AUTO_TEST_CASE(stream_chunks_arrive_in_order_and_the_subscription_ends_wit
   w.ready();
   auto run = admin().trigger({"ctx-stream", "{}", {}});
   BOOST_REQUIRE(run);
+  auto task = raw_stubs{*this}.task_of(*run);
+  BOOST_REQUIRE(eventually([&] { return engine.task_logs(task).size() == 1; }));
 
   hatchet::client client{cfg};
   std::vector<hatchet::stream_chunk> got;
