@@ -15,7 +15,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/worker_metrics.hpp"
+#include "health/worker_metrics.hpp"
 #include "actors/worker_spec.hpp"
 #include "hatchet/lifespan.hpp"
 

@@ -1,5 +1,6 @@
 #include "actors/run_link.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "client/engine_link.hpp"
 #include "hatchet/errors.hpp"
 #include "messages/messages.hpp"
+#include "util/go_duration.hpp"
 
 namespace hatchet::detail {
 
@@ -24,11 +26,6 @@ int64_t now_ns() {
 
 caf::error to_error(const char* call, const wire::rpc_status& st) {
   return make_error(errc::rpc_failed, std::string{call} + " answered " + st.describe());
-}
-
-/// Go's duration syntax for the engine: whole milliseconds ("1500ms"), at least 1 ms.
-std::string go_duration(std::chrono::milliseconds d) {
-  return std::to_string(d.count() < 1 ? 1 : d.count()) + "ms";
 }
 
 class run_link final : public engine_calls, public std::enable_shared_from_this<run_link> {
@@ -71,7 +68,7 @@ public:
 
   void refresh_timeout(std::chrono::milliseconds by,
                        std::function<void(caf::error)> done) override {
-    auto increment = go_duration(by);
+    auto increment = util::format_go_duration(std::max(by, std::chrono::milliseconds{1}));
     services_->link->refresh_timeout(
       task_run_id_, increment,
       [self = shared_from_this(), increment, done = std::move(done)](wire::rpc_status st, int64_t) {

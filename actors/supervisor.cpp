@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/dispatcher_actor.hpp"
-#include "actors/health_server.hpp"
+#include "health/health_server.hpp"
 #include "actors/lifespan_actor.hpp"
 #include "actors/lifespan_gate.hpp"
 #include "actors/lifespan_generations.hpp"
@@ -497,85 +497,6 @@ private:
 
 caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec) {
   return sys.spawn<supervisor>(std::move(spec));
-}
-
-} // namespace hatchet::detail
-
-namespace hatchet {
-
-namespace {
-
-/// Asks the supervisor a question whose answer is a string, from a non-actor thread.
-template <class Atom>
-caf::expected<std::string> ask(caf::actor_system& sys, const caf::actor& worker, Atom question,
-                               std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{sys};
-  caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
-  self->request(worker, timeout, question)
-    .receive([&](std::string& answer) { result = std::move(answer); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
-} // namespace
-
-caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
-                                       std::chrono::milliseconds timeout) {
-  return ask(sys, worker, msg::ready_atom::value, timeout);
-}
-
-caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
-                                         std::chrono::milliseconds timeout) {
-  return ask(sys, worker, msg::status_atom::value, timeout);
-}
-
-caf::expected<uint64_t> reload(caf::actor_system& sys, const caf::actor& worker,
-                               std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{sys};
-  caf::expected<uint64_t> result{make_error(errc::reload_failed, "no answer")};
-  self->request(worker, timeout, msg::reload_atom::value)
-    .receive([&](uint64_t generation) { result = generation; },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
-caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,
-                                          std::chrono::milliseconds timeout) {
-  return ask(sys, worker, msg::health_atom::value, timeout);
-}
-
-} // namespace hatchet
-
-namespace hatchet::detail {
-
-int exit_code_for(const caf::error& reason) {
-  // Note: caf::error::category() must not be called on an empty error in CAF 0.17.
-  if (!reason || reason == caf::exit_reason::normal)
-    return exit_code::ok;
-  if (reason == caf::exit_reason::kill)
-    return exit_code::forced_stop;
-  if (reason.category() == errc_category::value) {
-    switch (static_cast<errc>(reason.code())) {
-      case errc::lifespan_cleanup_failed:
-      case errc::cleanup_timed_out:
-        return exit_code::cleanup_failed;
-      case errc::cleanup_skipped:
-        return exit_code::cleanup_skipped;
-      case errc::drain_timed_out:
-        return exit_code::drain_timed_out;
-      case errc::forced_stop:
-        return exit_code::forced_stop;
-      case errc::lifespan_setup_failed:
-      case errc::invalid_config:
-      case errc::invalid_token:
-      case errc::invalid_workflow:
-      case errc::rpc_failed:
-        return exit_code::startup_failed;
-      default:
-        break;
-    }
-  }
-  return exit_code::worker_failed;
 }
 
 } // namespace hatchet::detail

@@ -15,7 +15,4 @@ namespace hatchet::detail {
 
 caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec);
 
-/// Maps a supervisor's exit reason to the exit code of worker::run().
-int exit_code_for(const caf::error& reason);
-
 } // namespace hatchet::detail

@@ -2,24 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cxxabi.h>
-
 #include <memory>
 
-#include "actors/json_dump.hpp"
-#include "actors/json_scan.hpp"
-#include "actors/json_tree.hpp"
+#include "codec/json_dump.hpp"
+#include "codec/json_scan.hpp"
+#include "codec/json_tree.hpp"
 #include "actors/run_link.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out{
-    abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free};
-  return status == 0 && out ? std::string{out.get()} : std::string{mangled};
-}
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 
 namespace hatchet::apps {
 

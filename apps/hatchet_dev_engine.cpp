@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
 

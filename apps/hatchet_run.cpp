@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "command_line.hpp"
 #include "hatchet/client.hpp"
 #include "hatchet/errors.hpp"

@@ -1,4 +1,4 @@
-// hatchet-worker: runs the bundled workflows (and, with --pg, the PostgreSQL lifespan example)
+// hatchet-worker: runs the bundled workflows
 // against the engine named by HATCHET_CLIENT_* (the token and, optionally, host:port).
 //
 // Every setting is a flag, and most are also a variable: a flag wins over its variable, a
@@ -19,17 +19,16 @@
 #include <spdlog/spdlog.h>
 
 #include "bundled_workflows.hpp"
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "command_line.hpp"
-#include "lifespan_pg.hpp"
 
 extern char** environ;
 
 namespace {
 
 const char* description = R"(Runs a Hatchet worker with the bundled workflows: EchoWorkflow, SleepWorkflow, FailWorkflow,
-StubbornWorkflow and DemoLifespanWorkflow (in-memory lifespan), or, with --pg, LifespanWorkflow (the
-PostgreSQL lifespan example) instead of DemoLifespanWorkflow.
+StubbornWorkflow and DemoLifespanWorkflow (in-memory lifespan). The PostgreSQL lifespan example is a
+program of its own (lifespan_pg_example).
 
 Precedence: a flag wins over the variable named beside it ("Env:"), a variable over the token's
 claims, those over the defaults. docs/configuration.md has the whole table.)";
@@ -104,9 +103,8 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(34);
 
   std::string name = "hatchet-worker";
-  std::string slots = "100", pool = "4", setup_delay = "0";
+  std::string slots = "100", setup_delay = "0";
   std::string drain = "30", grace = "5", cleanup = "30", flush = "10";
-  std::string pg;
   bool debug = false;
   auto* w = app.add_option_group("worker", "The worker");
   w->add_option("--name", name, "worker name (default: hatchet-worker)")
@@ -129,12 +127,6 @@ int main(int argc, char** argv) {
                 "on stop, time to deliver results the engine has not acknowledged (10)")
     ->envname("HATCHET_WORKER_FLUSH_TIMEOUT")
     ->type_name("S");
-  w->add_option("--pg", pg, "run the PostgreSQL lifespan example against this libpq connection "
-                            "string")
-    ->envname("PG_CONN")
-    ->type_name("CONNINFO");
-  w->add_option("--pool", pool, "connections in the example's pool, at least 1 (default: 4)")
-    ->type_name("N");
   w->add_option("--setup-delay-ms", setup_delay,
                 "make the demo lifespan's setup take N ms, at most 3600000 (to try out the "
                 "start order)")
@@ -197,7 +189,6 @@ int main(int argc, char** argv) {
     or_usage_exit(parse_seconds("--cleanup-timeout (HATCHET_WORKER_CLEANUP_TIMEOUT)", cleanup));
   opts.flush_timeout =
     or_usage_exit(parse_seconds("--flush-timeout (HATCHET_WORKER_FLUSH_TIMEOUT)", flush));
-  auto pool_size = or_usage_exit(parse_whole<int>("--pool", pool, 1));
   auto delay = std::chrono::milliseconds{
     or_usage_exit(parse_whole<int64_t>("--setup-delay-ms", setup_delay, 0, 3'600'000))};
 
@@ -232,22 +223,15 @@ int main(int argc, char** argv) {
         return usage_exit;
       }
     spdlog::error("configuration: {}", text);
-    return hatchet::exit_code::startup_failed;
+    return hatchet::to_int(hatchet::exit_code::startup_failed);
   }
   if (!cfg->log_level.empty())
     spdlog::set_level(spdlog::level::from_str(cfg->log_level));
 
   opts.workflows = {hatchet::apps::echo_workflow(), hatchet::apps::sleep_workflow(),
                     hatchet::apps::fail_workflow(), hatchet::apps::stubborn_workflow()};
-  if (pg.empty()) {
-    opts.workflows.push_back(hatchet::apps::demo_lifespan_workflow());
-    opts.lifespan = [delay] { return hatchet::apps::demo_lifespan(delay); };
-  } else {
-    opts.workflows.push_back(lifespan_pg::workflow());
-    opts.lifespan = [pg, pool_size] {
-      return lifespan_pg::lifespan(pg, static_cast<size_t>(pool_size));
-    };
-  }
+  opts.workflows.push_back(hatchet::apps::demo_lifespan_workflow());
+  opts.lifespan = [delay] { return hatchet::apps::demo_lifespan(delay); };
   hatchet::worker worker{std::move(*cfg), name, std::move(opts)};
   int code = worker.run();
   if (worker.must_exit_at_once())

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "hatchet/config.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "workflows/workflows.grpc.pb.h"

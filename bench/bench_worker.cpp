@@ -24,7 +24,7 @@
 
 #include <hatchet/hatchet.hpp>
 
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "bench_common.hpp"
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "v1/workflows.grpc.pb.h"
 

@@ -73,22 +73,3 @@ std::shared_ptr<channel> make_channel(const config& cfg) {
 }
 
 } // namespace hatchet::rpc
-
-namespace hatchet::wire {
-
-const char* status_name(int code) noexcept {
-  static constexpr const char* names[] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? names[code] : "UNKNOWN_STATUS";
-}
-
-std::string rpc_status::describe() const {
-  std::string text = status_name(code);
-  if (!message.empty())
-    text += ": " + message;
-  return text;
-}
-
-} // namespace hatchet::wire

@@ -19,7 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include "client/x509_names.hpp"
+#include "util/x509_names.hpp"
 
 namespace hatchet::rpc {
 
@@ -364,7 +364,7 @@ tls_diagnosis probe(const config& cfg, steady::time_point deadline) {
   auto hs = drive(ssl.get(), fd.get(), deadline, [&] { return SSL_connect(ssl.get()); });
   std::unique_ptr<X509, x509_free> peer{SSL_get1_peer_certificate(ssl.get())};
   if (peer)
-    d.certificate_names = detail::certificate_names(peer.get());
+    d.certificate_names = util::certificate_names(peer.get());
   if (cfg.tls == tls_strategy::none) {
     d.what = hs.ok || peer || cert_requested(ssl.get()) ? kind::speaks_tls : kind::other;
     d.detail = hs.text;

@@ -20,9 +20,11 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hatchet
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.hpp")
 
-# hatchet::hatchet is the one a consumer links; the others come with it (hatchet::common,
-# hatchet::client, hatchet::proto) because the archives need each other.
-install(TARGETS hatchet hatchet_common hatchet_client hatchet_proto
+# hatchet::hatchet is the one a consumer links; the others come with it (one archive per folder:
+# hatchet::core, ::util, ::codec, ::messages, ::client, ::health, ::actors, and ::proto) because
+# the archives need each other.
+install(TARGETS hatchet hatchet_core hatchet_util hatchet_codec hatchet_messages hatchet_client
+                hatchet_health hatchet_actors hatchet_proto
         EXPORT hatchet_caf_targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

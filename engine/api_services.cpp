@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/grpc_support.hpp"
-#include "engine/ids.hpp"
+#include "util/ids.hpp"
 #include "engine/services.hpp"
 #include "events/events.grpc.pb.h"
 #include "v1/workflows.grpc.pb.h"

@@ -22,9 +22,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "client/base64url.hpp"
+#include "util/base64url.hpp"
 #include "engine/dev_engine.hpp"
-#include "engine/ids.hpp"
+#include "util/ids.hpp"
 
 namespace hatchet::engine {
 
@@ -175,7 +175,7 @@ std::string default_server_url(const std::string& grpc_address) {
 } // namespace
 
 std::string hs256_signature(std::string_view secret, std::string_view signing_input) {
-  return detail::base64url_encode(hmac_sha256(secret, signing_input));
+  return util::base64url_encode(hmac_sha256(secret, signing_input));
 }
 
 std::string mint_token(const engine_options& opts, const std::string& grpc_address,
@@ -188,10 +188,10 @@ std::string mint_token(const engine_options& opts, const std::string& grpc_addre
     {"grpc_broadcast_address", grpc_address},
     {"iat", now},
     {"exp", now + token_lifetime_s},
-    {"token_id", new_uuid()},
+    {"token_id", util::new_uuid()},
   };
   std::string signing_input =
-    detail::base64url_encode(header.dump()) + "." + detail::base64url_encode(payload.dump());
+    util::base64url_encode(header.dump()) + "." + util::base64url_encode(payload.dump());
   std::string signature = hs256_signature(opts.secret, signing_input);
   return signing_input + "." + signature;
 }
@@ -251,13 +251,13 @@ token_verdict token_verifier::verify_uncached(std::string_view token, int64_t& e
   auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
     return malformed("not a JWT (expected three base64url parts separated by '.')");
-  auto header_text = detail::base64url_decode(token.substr(0, dot1));
+  auto header_text = util::base64url_decode(token.substr(0, dot1));
   if (!header_text)
     return malformed("the header is not valid base64url");
-  auto payload_text = detail::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto payload_text = util::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!payload_text)
     return malformed("the payload is not valid base64url");
-  auto given = detail::base64url_decode(token.substr(dot2 + 1));
+  auto given = util::base64url_decode(token.substr(dot2 + 1));
   if (!given)
     return malformed("the signature is not valid base64url");
   auto header = nlohmann::json::parse(*header_text, nullptr, false);

@@ -9,7 +9,7 @@
 #include <regex>
 #include <vector>
 
-#include "engine/go_duration.hpp"
+#include "util/go_duration.hpp"
 
 namespace hatchet::engine {
 
@@ -247,7 +247,7 @@ std::optional<cron_schedule> cron_schedule::parse(std::string_view expr, std::st
         error = "@every takes one duration, e.g. '@every 1m30s'";
         return std::nullopt;
       }
-      auto d = parse_go_duration(text[1]);
+      auto d = util::parse_go_duration(text[1]);
       if (!d || d->count() <= 0) {
         error = "'" + std::string{text[1]} + "' is not a positive Go duration";
         return std::nullopt;

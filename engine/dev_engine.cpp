@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/auth.hpp"
-#include "engine/go_duration.hpp"
+#include "util/go_duration.hpp"
 #include "engine/rest_server.hpp"
 #include "engine/services.hpp"
 #include "engine/state.hpp"
@@ -208,8 +208,8 @@ std::string dev_engine::start() {
   spdlog::info("hatchet dev engine {} listening on {} (tenant {}, heartbeat window {}, requeue "
                "after {} of silence, REST API {})",
                opts_.version, address(), opts_.tenant_id,
-               format_go_duration(opts_.heartbeat_window),
-               format_go_duration(opts_.silence_requeue), rest_address());
+               util::format_go_duration(opts_.heartbeat_window),
+               util::format_go_duration(opts_.silence_requeue), rest_address());
   if (opts_.tls()) {
     spdlog::info("TLS on gRPC and the REST API: certificate {} (for {}); {}", opts_.tls_cert_file,
                  join(impl_->tls.names),
@@ -224,7 +224,7 @@ std::string dev_engine::start() {
   }
   if (opts_.activation_delay.count() > 0)
     spdlog::warn("test-only activation delay: listen streams become active {} after they open",
-                 format_go_duration(opts_.activation_delay));
+                 util::format_go_duration(opts_.activation_delay));
   return {};
 }
 

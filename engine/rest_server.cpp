@@ -18,7 +18,7 @@
 
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
-#include "engine/ids.hpp"
+#include "util/ids.hpp"
 #include "engine/state.hpp"
 
 namespace hatchet::engine {
@@ -253,7 +253,7 @@ struct rest_server::impl {
 
   void handle(const httplib::Request& req, httplib::Response& res, bool update) {
     const std::string id = req.matches[1];
-    if (!is_uuid(id))
+    if (!util::is_uuid(id))
       return reply_message(res, 400, "invalid worker id");
     // The real engine's text, then why (it gives no reason; see token_verdict).
     if (auto verdict = auth.check_header(req.get_header_value("Authorization")); !verdict)
@@ -339,7 +339,7 @@ struct rest_server::impl {
   template <class Delete>
   void delete_by_id(const httplib::Request& req, httplib::Response& res, const char* what,
                     Delete remove) {
-    if (!is_uuid(req.matches[2].str()))
+    if (!util::is_uuid(req.matches[2].str()))
       return reply_errors(res, 400, std::string{"invalid "} + what + " id");
     if (!admit(req, res))
       return;

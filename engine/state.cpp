@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/event_triggers.hpp"
-#include "engine/go_duration.hpp"
-#include "engine/ids.hpp"
+#include "util/go_duration.hpp"
+#include "util/ids.hpp"
 
 namespace hatchet::engine {
 
@@ -677,7 +677,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
   std::string slots_text;
   for (const auto& [type, units] : w->capacity)
     slots_text += (slots_text.empty() ? "" : ", ") + type + "=" + std::to_string(units);
-  w->id = new_uuid();
+  w->id = util::new_uuid();
   w->name = spec.name;
   w->labels = spec.labels;
   w->registered_at = steady::now();
@@ -706,7 +706,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
 
 status engine_state::open_session(const std::string& worker_id,
                                   const std::shared_ptr<action_sink>& sink) {
-  if (!is_uuid(worker_id))
+  if (!util::is_uuid(worker_id))
     return status::invalid("invalid worker ID format: " + worker_id);
   effects fx;
   {
@@ -792,7 +792,7 @@ void engine_state::close_session(const std::string& worker_id,
 }
 
 status engine_state::heartbeat(const std::string& worker_id) {
-  if (!is_uuid(worker_id))
+  if (!util::is_uuid(worker_id))
     return status::invalid("invalid worker ID format: " + worker_id);
   effects fx;
   {
@@ -814,7 +814,7 @@ status engine_state::heartbeat(const std::string& worker_id) {
 }
 
 status engine_state::handle_step_event(const step_event& ev) {
-  if (!is_uuid(ev.task_run_external_id))
+  if (!util::is_uuid(ev.task_run_external_id))
     return status::invalid("task_run_external_id '" + ev.task_run_external_id +
                            "' is not a uuid");
   effects fx;
@@ -897,9 +897,9 @@ status engine_state::unsubscribe(const std::string& worker_id) {
 
 status engine_state::refresh_timeout(const std::string& id, const std::string& increment,
                                      std::chrono::system_clock::time_point& timeout_at) {
-  if (!is_uuid(id))
+  if (!util::is_uuid(id))
     return status::invalid("task_run_external_id '" + id + "' is not a uuid");
-  auto inc = parse_go_duration(increment);
+  auto inc = util::parse_go_duration(increment);
   if (!inc)
     return status::invalid("increment_timeout_by '" + increment + "' is not a duration");
   std::lock_guard lk{mu_};
@@ -919,7 +919,7 @@ status engine_state::refresh_timeout(const std::string& id, const std::string& i
 }
 
 status engine_state::release_slot(const std::string& id) {
-  if (!is_uuid(id))
+  if (!util::is_uuid(id))
     return status::invalid("task_run_external_id '" + id + "' is not a uuid");
   effects fx;
   {
@@ -941,7 +941,7 @@ status engine_state::release_slot(const std::string& id) {
 status engine_state::put_log(const log_request& req) {
   // The real engine's order (ingestor putLogV1): the id's form, the task, the metadata, then the
   // line's fields.
-  if (!is_uuid(req.task_run_external_id))
+  if (!util::is_uuid(req.task_run_external_id))
     return status::invalid("task run id is not a valid uuid");
   std::string metadata = "{}";
   if (!req.metadata.empty()) {
@@ -987,7 +987,7 @@ std::vector<dev_engine::log_line> engine_state::task_logs(const std::string& id)
 status engine_state::put_stream_event(const std::string& id, std::string bytes,
                                       std::optional<int64_t> index,
                                       std::chrono::system_clock::time_point created_at) {
-  if (!is_uuid(id))
+  if (!util::is_uuid(id))
     return status::invalid("task run id is not a valid uuid");
   effects fx;
   {
@@ -1018,7 +1018,7 @@ status engine_state::put_stream_event(const std::string& id, std::string bytes,
 status engine_state::subscribe_events(const std::string& run_id,
                                       const std::shared_ptr<event_sink>& sink, bool& finished) {
   finished = false;
-  if (!is_uuid(run_id))
+  if (!util::is_uuid(run_id))
     return status::invalid("invalid workflow run id " + run_id);
   std::lock_guard lk{mu_};
   if (closing_)
@@ -1052,7 +1052,7 @@ size_t engine_state::stream_subscribers(const std::string& run_id) const {
 
 status engine_state::upsert_labels(const std::string& worker_id,
                                    const std::map<std::string, std::string>& labels) {
-  if (!is_uuid(worker_id))
+  if (!util::is_uuid(worker_id))
     return status::invalid("invalid worker ID format: " + worker_id);
   std::lock_guard lk{mu_};
   worker* w = find_worker(worker_id);
@@ -1064,7 +1064,7 @@ status engine_state::upsert_labels(const std::string& worker_id,
 }
 
 status engine_state::task_exists(const std::string& id) const {
-  if (!is_uuid(id))
+  if (!util::is_uuid(id))
     return status::invalid("task_run_external_id '" + id + "' is not a uuid");
   std::lock_guard lk{mu_};
   if (find_task(id) == nullptr)
@@ -1185,7 +1185,7 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
     return status::invalid("task name '" + ts.readable_id + "' must match ^[a-zA-Z0-9.\\-_]+$");
   if (ts.action.empty())
     return status::invalid("task '" + ts.readable_id + "' has no action");
-  def.id = new_uuid();
+  def.id = util::new_uuid();
   def.readable_id = ts.readable_id;
   if (!valid_action(ts.action))
     return status::invalid("action '" + ts.action + "' must look like service:verb");
@@ -1194,7 +1194,7 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
     def.timeout = default_timeout;
     def.timeout_text = "60s";
   } else {
-    auto d = parse_go_duration(ts.timeout);
+    auto d = util::parse_go_duration(ts.timeout);
     if (!d || d->count() <= 0)
       return status::invalid("task '" + ts.readable_id + "': timeout '" + ts.timeout +
                              "' is not a positive duration");
@@ -1222,7 +1222,7 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
     }
   }
   if (ts.schedule_timeout) {
-    auto d = parse_go_duration(*ts.schedule_timeout);
+    auto d = util::parse_go_duration(*ts.schedule_timeout);
     if (!d || d->count() <= 0)
       return status::invalid("task '" + ts.readable_id + "': schedule_timeout '"
                              + *ts.schedule_timeout + "' is not a positive duration");
@@ -1324,12 +1324,12 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     wf->has_on_failure = true;
   }
 
-  wf->version_id = new_uuid();
+  wf->version_id = util::new_uuid();
   {
     std::lock_guard lk{mu_};
     auto& id = workflow_ids_[wf->name];
     if (id.empty())
-      id = new_uuid();
+      id = util::new_uuid();
     wf->workflow_id = id;
     out.version_id = wf->version_id;
     out.workflow_id = wf->workflow_id;
@@ -1353,7 +1353,7 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
                              "' must be valid JSON");
     if (s.priority && (*s.priority < 1 || *s.priority > 3))
       return status::invalid("priority must be between 1 and 3");
-    if (s.parent_task_run_external_id && !is_uuid(*s.parent_task_run_external_id))
+    if (s.parent_task_run_external_id && !util::is_uuid(*s.parent_task_run_external_id))
       return status::invalid("parentStepRunId must be a valid UUID");
     // The real engine dereferences child_index for every child without a check (a missing one
     // would crash its handler); the dev engine refuses it.
@@ -1432,7 +1432,7 @@ std::optional<run_links> engine_state::links_of(const std::string& run_id) const
 const std::string& engine_state::start_run(const std::shared_ptr<const workflow_def>& wf,
                                            const trigger_spec& s) {
   auto run = std::make_unique<workflow_run>();
-  run->id = new_uuid();
+  run->id = util::new_uuid();
   run->wf = wf;
   run->input = s.input;
   run->additional_metadata = s.additional_metadata.value_or("{}");
@@ -1446,7 +1446,7 @@ const std::string& engine_state::start_run(const std::shared_ptr<const workflow_
   run->tasks.reserve(wf->tasks.size());
   for (size_t ti = 0; ti < wf->tasks.size(); ++ti) {
     auto t = std::make_shared<task_run>();
-    t->external_id = new_uuid();
+    t->external_id = util::new_uuid();
     t->run = run.get();
     t->wf = wf;
     t->index = ti;
@@ -1476,7 +1476,7 @@ void engine_state::push_events(const std::vector<event_spec>& events,
   {
     std::lock_guard lk{mu_};
     for (const auto& ev : events) {
-      const auto& event_id = event_ids.emplace_back(new_uuid());
+      const auto& event_id = event_ids.emplace_back(util::new_uuid());
       ++stats_.events_pushed;
       trigger_spec spec;
       spec.input = ev.payload.empty() ? std::string{"{}"} : ev.payload;
@@ -1536,7 +1536,7 @@ void engine_state::replay_tasks(workflow_run& run, const std::vector<size_t>& wh
 status engine_state::replay(const std::vector<std::string>& ids,
                             std::vector<std::string>& replayed) {
   for (const auto& id : ids)
-    if (!is_uuid(id))
+    if (!util::is_uuid(id))
       return status::invalid("invalid external id " + id);
   effects fx;
   {
@@ -1697,7 +1697,7 @@ void engine_state::tick() {
         continue; // acknowledged, finished, timed out or requeued since
       spdlog::warn("task {} retry {}: its START went out on a listen stream that broke and the "
                    "worker has not acknowledged it within {}; requeueing it as retry {}",
-                   t.external_id, t.retry_count, format_go_duration(opts_.unacknowledged_requeue),
+                   t.external_id, t.retry_count, util::format_go_duration(opts_.unacknowledged_requeue),
                    t.retry_count + 1);
       send_cancel(t, fx); // in case the worker has it after all
       detach(t);
@@ -1723,7 +1723,7 @@ void engine_state::tick() {
         continue;
       std::vector<task_run*> running(w->running.begin(), w->running.end());
       spdlog::warn("worker {} silent for more than {}: requeueing its {} tasks", id,
-                   format_go_duration(opts_.silence_requeue), running.size());
+                   util::format_go_duration(opts_.silence_requeue), running.size());
       for (task_run* t : running) {
         send_cancel(*t, fx);
         detach(*t);

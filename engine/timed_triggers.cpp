@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "engine/ids.hpp"
+#include "util/ids.hpp"
 #include "engine/state.hpp"
 
 namespace hatchet::engine {
@@ -50,7 +50,7 @@ void engine_state::declare_crons(const workflow_def& wf,
   const auto now = wall::now();
   for (const auto& [expr, schedule] : crons) {
     cron_entry e{{}, schedule, {}, false};
-    e.view.id = new_uuid();
+    e.view.id = util::new_uuid();
     e.view.workflow_name = wf.name;
     e.view.workflow_id = wf.workflow_id;
     e.view.workflow_version_id = wf.version_id;
@@ -87,7 +87,7 @@ status engine_state::create_cron(const cron_spec& spec, cron_view& out) {
       return status::invalid("cron trigger with that name-expression pair already exists");
   const auto now = wall::now();
   cron_entry e{{}, *schedule, {}, false};
-  e.view.id = new_uuid();
+  e.view.id = util::new_uuid();
   e.view.workflow_name = spec.workflow;
   e.view.workflow_id = wf->second->workflow_id;
   e.view.workflow_version_id = wf->second->version_id;
@@ -146,7 +146,7 @@ status engine_state::create_schedules(const schedule_spec& spec,
   // One row per time; a time in the past is accepted and fires at once, as on the real engine.
   for (auto at : spec.trigger_at) {
     schedule_entry e;
-    e.view.id = new_uuid();
+    e.view.id = util::new_uuid();
     e.view.workflow_name = spec.workflow;
     e.view.workflow_id = wf->second->workflow_id;
     e.view.workflow_version_id = wf->second->version_id;

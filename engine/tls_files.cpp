@@ -13,7 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "client/x509_names.hpp"
+#include "util/x509_names.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace hatchet::engine {
@@ -108,7 +108,7 @@ std::string load_tls_material(const engine_options& opts, tls_material& out) {
     return "the private key in '" + opts.tls_key_file +
            "' does not belong to the certificate in '" + opts.tls_cert_file + "'";
   }
-  out.names = detail::certificate_names(chain.front().get());
+  out.names = util::certificate_names(chain.front().get());
 
   if (!opts.tls_client_ca_file.empty()) {
     if (auto err = read_whole(opts.tls_client_ca_file, "TLS client CA file", out.client_ca_pem);

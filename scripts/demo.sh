@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job, end to end on one machine: PostgreSQL, the dev engine, hatchet-worker running the
-# lifespan example, and 100 runs of LifespanWorkflow triggered by hatchet-run.
+# The main job, end to end on one machine: PostgreSQL, the dev engine, the bundled hatchet-worker
+# and the PostgreSQL lifespan example (lifespan_pg_example) as two workers, 100 runs of
+# LifespanWorkflow and 10 of the bundled DemoLifespanWorkflow triggered by hatchet-run.
 #
-# It prints every run's output (one JSON line each), then the worker's log lines that show the
-# order: lifespan setup before the first task, cleanup after the last. It exits non-zero if any
-# run fails, fewer than RUNS outputs arrive, the order is wrong, or the worker exits non-zero.
+# It prints every LifespanWorkflow output (one JSON line each), then the example's log lines that
+# show the order: lifespan setup before the first task, cleanup after the last. It exits non-zero
+# if any run fails, fewer outputs than runs arrive, the order is wrong, or a worker exits
+# non-zero.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-100}
@@ -13,14 +15,16 @@ bin=$build/bin
 
 "$root/scripts/setup.sh"
 echo "demo: building"
-"$root/scripts/build.sh" hatchet-dev-engine hatchet-worker hatchet-run >/dev/null
+"$root/scripts/build.sh" hatchet-dev-engine hatchet-worker hatchet-run lifespan_pg_example >/dev/null
 
 work=$(mktemp -d /tmp/hatchet-demo.XXXXXX)
 chmod 755 "$work"
 engine_pid=""
 worker_pid=""
+bundled_pid=""
 cleanup() {
   [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
+  [ -n "$bundled_pid" ] && kill "$bundled_pid" 2>/dev/null || true
   [ -n "$engine_pid" ] && kill "$engine_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   "$root/scripts/pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
@@ -57,13 +61,17 @@ export HATCHET_CLIENT_TOKEN
 HATCHET_CLIENT_TOKEN=$("$bin/hatchet-dev-engine" token --port "$port")
 export HATCHET_CLIENT_TLS_STRATEGY=none
 
-echo "demo: starting hatchet-worker with the PostgreSQL lifespan"
-"$bin/hatchet-worker" --name lifespan-demo --slots 10 --pg "$conninfo" --debug >"$work/worker.log" 2>&1 &
+echo "demo: starting the PostgreSQL lifespan example and the bundled hatchet-worker"
+HATCHET_CLIENT_LOG_LEVEL=debug "$bin/lifespan_pg_example" "$conninfo" >"$work/worker.log" 2>&1 &
 worker_pid=$!
-if ! wait_for 30 "the worker to register" grep -q "running as" "$work/worker.log"; then
-  cat "$work/worker.log" >&2
-  exit 1
-fi
+"$bin/hatchet-worker" --name bundled-demo --slots 10 >"$work/bundled.log" 2>&1 &
+bundled_pid=$!
+for log in worker bundled; do
+  if ! wait_for 30 "the $log to register" grep -q "running as" "$work/$log.log"; then
+    cat "$work/$log.log" >&2
+    exit 1
+  fi
+done
 
 echo "demo: triggering $runs runs of LifespanWorkflow"
 start=$(date +%s.%N)
@@ -73,14 +81,23 @@ run_rc=$?
 set -e
 end=$(date +%s.%N)
 cat "$work/results.jsonl"
+echo "demo: triggering 10 runs of the bundled DemoLifespanWorkflow"
+set +e
+"$bin/hatchet-run" DemoLifespanWorkflow --count 10 --timeout 60 >"$work/bundled.jsonl"
+bundled_run_rc=$?
+set -e
+bundled_completed=$(grep -c '"status":"COMPLETED"' "$work/bundled.jsonl" || true)
 
-echo "demo: stopping the worker (SIGTERM)"
-kill -TERM "$worker_pid"
+echo "demo: stopping both workers (SIGTERM)"
+kill -TERM "$worker_pid" "$bundled_pid"
 set +e
 wait "$worker_pid"
 worker_rc=$?
+wait "$bundled_pid"
+bundled_rc=$?
 set -e
 worker_pid=""
+bundled_pid=""
 
 completed=$(grep -c '"status":"COMPLETED"' "$work/results.jsonl" || true)
 echo
@@ -105,9 +122,12 @@ fi
 echo
 printf 'demo: %s of %s runs completed in %.2f s; hatchet-run exit %s; worker exit %s; lifespan order ok: %s\n' \
   "$completed" "$runs" "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')" "$run_rc" "$worker_rc" "$order_ok"
-if [ "$completed" -ne "$runs" ] || [ "$run_rc" -ne 0 ] || [ "$worker_rc" -ne 0 ] || [ "$order_ok" != yes ]; then
-  echo "demo: FAILED; the worker log follows" >&2
-  tail -n 50 "$work/worker.log" >&2
+printf 'demo: bundled worker: %s of 10 runs completed; hatchet-run exit %s; worker exit %s\n' \
+  "$bundled_completed" "$bundled_run_rc" "$bundled_rc"
+if [ "$completed" -ne "$runs" ] || [ "$run_rc" -ne 0 ] || [ "$worker_rc" -ne 0 ] || [ "$order_ok" != yes ] \
+   || [ "$bundled_completed" -ne 10 ] || [ "$bundled_run_rc" -ne 0 ] || [ "$bundled_rc" -ne 0 ]; then
+  echo "demo: FAILED; the workers' logs follow" >&2
+  tail -n 50 "$work/worker.log" "$work/bundled.log" >&2
   exit 1
 fi
 echo "demo: OK"

@@ -539,7 +539,7 @@ private:
   }
   using child_done = std::function<void(caf::expected<run_result>)>;
   /// Takes the next child index now and returns what starts that child (asynchronously) and
-  /// reports its result once. Defined in client/child_runs.cpp.
+  /// reports its result once. Defined in api/child_runs.cpp.
   std::function<void(child_done)> child_starter(const std::string& workflow,
                                                 const nlohmann::json& input,
                                                 const run_options& options);

@@ -20,74 +20,10 @@
 #include <caf/fwd.hpp>
 
 #include "hatchet/config.hpp"
-#include "hatchet/lifespan.hpp"
-#include "hatchet/workflow.hpp"
+#include "hatchet/exit_code.hpp"
+#include "hatchet/worker_options.hpp"
 
 namespace hatchet {
-
-/// Exit codes of `worker::run()` (and of the hatchet-worker binary).
-enum exit_code : int {
-  /// Clean stop: every task finished, the lifespan cleaned up.
-  ok = 0,
-  /// Could not start: bad options, the lifespan setup failed, or registration failed.
-  startup_failed = 1,
-  /// The lifespan cleanup threw or broke the lifespan contract; the rest of the shutdown ran.
-  cleanup_failed = 3,
-  /// Lost the engine for good, or another unexpected error stopped the worker.
-  worker_failed = 4,
-  /// Some runs did not finish within drain_timeout + cancel_grace; they were reported FAILED
-  /// ("the worker shut down"), so the engine can retry them, and the cleanup ran.
-  drain_timed_out = 5,
-  /// A second SIGINT/SIGTERM (or a second exit message) cut the wait short: running runs were
-  /// cancelled and reported FAILED at once, then the cleanup ran, bounded by cleanup_timeout.
-  forced_stop = 6,
-  /// SIGQUIT: immediate exit, no drain, no cleanup; the engine reassigns the runs after it stops
-  /// hearing heartbeats.
-  cold_stop = 7,
-  /// Task code was still running (a task that ignores its cancellation) when cleanup_timeout
-  /// passed after the drain: the lifespan cleanup was skipped, never run under a live task.
-  cleanup_skipped = 8,
-};
-
-/// The most slots one worker may declare. Each run in flight holds its assignment and a task
-/// actor (a few KiB with a small payload); a million of them is past what one process should
-/// take on, and past what the engine's scheduler is built for.
-inline constexpr int max_slots = 1'000'000;
-
-struct worker_options {
-  /// Concurrent task runs this worker accepts (the engine's slot_config "default"). Default 100,
-  /// as the official SDKs. From 1 to max_slots. A slot costs nothing until a run uses it: its
-  /// task actor is spawned on first use, so start-up time does not depend on this number.
-  int slots = 100;
-  /// The workflows whose tasks this worker serves. At least one.
-  std::vector<workflow> workflows = {};
-  /// Optional lifespan (see lifespan.hpp). Default: none.
-  lifespan_fn lifespan = {};
-  /// Worker labels sent at registration (string values). Default: none.
-  std::map<std::string, std::string> labels = {};
-  /// Heartbeat period. Default 4 s, as every official SDK; the engine treats a worker whose last
-  /// heartbeat is older than 5 s as unavailable.
-  std::chrono::milliseconds heartbeat_interval{4000};
-  /// On stop, how long running runs may take to finish before they are cancelled. Default 30 s.
-  std::chrono::milliseconds drain_timeout{30000};
-  /// After cancelling the runs still going at drain_timeout, how long they get to end before they
-  /// are reported FAILED and abandoned. Default 5 s.
-  std::chrono::milliseconds cancel_grace{5000};
-  /// Bounds two waits at the end of a stop, each separately: for task code still holding the
-  /// lifespan state after the drain (then the cleanup is skipped, exit code 8), and for the
-  /// cleanup itself (then run() gives up on it, exit code 3). Default 30 s. An embedding host
-  /// whose worker gave up on a cleanup still running should not destroy its actor system until
-  /// the cleanup returns (CAF's destructor waits for it).
-  std::chrono::milliseconds cleanup_timeout{30000};
-  /// On stop, how long to keep retrying events the engine has not acknowledged yet before they
-  /// are dropped (logged with their run ids). Default 10 s.
-  std::chrono::milliseconds flush_timeout{10000};
-  /// Threads for synchronous task functions: 0 means "as many as slots" (as the Python SDK).
-  /// Threads start on demand, so an idle worker with many slots holds few threads.
-  int max_task_threads = 0;
-
-  caf::error validate() const;
-};
 
 namespace detail {
 struct worker_spec;
@@ -102,7 +38,7 @@ public:
 
   /// Runs until SIGINT/SIGTERM (or until the worker fails), then shuts down in order: stop taking
   /// work, wait for running tasks, flush events, unsubscribe, lifespan cleanup. Returns an
-  /// exit_code. Must be called from the main thread (it blocks SIGINT/SIGTERM in this thread).
+  /// exit code (hatchet::exit_code as an int: to_int). Must be called from the main thread (it blocks SIGINT/SIGTERM in this thread).
   /// SIGQUIT returns cold_stop at once. run() never ends the process itself: see
   /// must_exit_at_once().
   int run();

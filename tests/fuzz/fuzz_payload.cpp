@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/json_dump.hpp"
+#include "codec/json_dump.hpp"
 #include "actors/task_run.hpp"
 #include "tests/payload_reference.hpp"
 #include "hatchet/errors.hpp"

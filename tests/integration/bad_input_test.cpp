@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(an_engine_without_register_is_a_startup_failure_that_says_s
   scripted_fixture f{u};
   running_worker w{f.cfg, "no-register", {.slots = 1, .workflows = workflows()}};
   auto reason = w.wait_down(30s);
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(contains(hatchet::describe(reason), "UNIMPLEMENTED"), hatchet::describe(reason));
   BOOST_TEST(contains(hatchet::describe(reason), "Register"), hatchet::describe(reason));
 }

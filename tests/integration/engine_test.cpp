@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/base64url.hpp"
+#include "util/base64url.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
@@ -1175,7 +1175,7 @@ http_response worker_rest(engine_under_test& eng, const std::string& method,
 json token_claims(const std::string& token) {
   auto dot1 = token.find('.');
   auto dot2 = token.find('.', dot1 + 1);
-  auto payload = hatchet::detail::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto payload = hatchet::util::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   BOOST_TEST_REQUIRE(payload.has_value());
   return json::parse(*payload);
 }
@@ -1630,8 +1630,8 @@ grpc::Status get_version(engine_under_test& eng, const std::optional<std::string
 /// "header.payload.signature" with the given (possibly invalid) parts, signed with `secret`.
 std::string signed_token(const std::string& secret, const std::string& header_text,
                          const std::string& payload_text) {
-  std::string input = hatchet::detail::base64url_encode(header_text) + "." +
-                      hatchet::detail::base64url_encode(payload_text);
+  std::string input = hatchet::util::base64url_encode(header_text) + "." +
+                      hatchet::util::base64url_encode(payload_text);
   return input + "." + he::hs256_signature(secret, input);
 }
 

@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(a_health_port_in_use_fails_the_start_naming_the_variables) 
   BOOST_TEST(text.find("HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS and _PORT")
                != std::string::npos,
              text);
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
 }
 
 // A client that trickles its request in holds a serving thread for as long as it keeps sending;

@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(unreachable_database_fails_setup_and_the_worker_never_regis
                                                    1);
                     }}};
   auto reason = w.wait_down();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(hatchet::describe(reason).find("lifespan setup failed") != std::string::npos,
              hatchet::describe(reason));
   BOOST_TEST(engine.snapshot().assigned == 0u);
@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(an_empty_pool_fails_setup_saying_so) {
                     .workflows = {lifespan_pg::workflow()},
                     .lifespan = [] { return lifespan_pg::lifespan("dbname=none", 0); }}};
   auto reason = w.wait_down();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(hatchet::describe(reason).find("at least 1 connection") != std::string::npos,
              hatchet::describe(reason));
 }

@@ -278,7 +278,7 @@ BOOST_AUTO_TEST_CASE(a_slow_cleanup_of_a_retired_state_does_not_hold_the_stop_pa
   auto reason = w.stop(20s);
   auto took = std::chrono::steady_clock::now() - t0;
   BOOST_REQUIRE(reason);
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed,
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_failed,
              hatchet::describe(reason));
   BOOST_TEST(took < 2500ms, "the stop took "
                               << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(a_skipped_cleanup_outranks_an_earlier_failed_one) {
   BOOST_REQUIRE(inside->wait_at_least(1, 10s));
   auto reason = w.stop(20s);
   BOOST_REQUIRE(reason);
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
              hatchet::describe(reason));
   BOOST_REQUIRE(inside->wait_at_most(0, 10s)); // let the task end before the test does
 }

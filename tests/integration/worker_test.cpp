@@ -276,7 +276,7 @@ void expect_cleanup_failure(const engine_fixture& f, const std::string& name,
   auto r = f.run_all("EchoWorkflow", {"{}"});
   BOOST_TEST(!r[0].failed());
   auto reason = w.stop();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_failed);
   BOOST_TEST(hatchet::describe(reason).find(needle) != std::string::npos);
 }
 
@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(failing_setup_never_registers) {
   running_worker w{cfg, "no-setup", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()},
                                      .lifespan = lifespan}};
   auto reason = w.wait_down();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(hatchet::describe(reason).find("model file missing") != std::string::npos);
   // No worker registered: a triggered run finds nobody to run it.
   auto a = admin();
@@ -328,7 +328,7 @@ BOOST_AUTO_TEST_CASE(wrong_token_is_a_startup_failure_with_a_clear_reason) {
     bad.tenant_id = opts.tenant_id;
     running_worker w{bad, "bad-token", {.slots = 1, .workflows = {hatchet::apps::echo_workflow()}}};
     auto reason = w.wait_down();
-    BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+    BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
     BOOST_TEST(hatchet::describe(reason).find("UNAUTHENTICATED") != std::string::npos,
                hatchet::describe(reason));
   }
@@ -511,7 +511,7 @@ BOOST_AUTO_TEST_CASE(runs_past_the_drain_timeout_are_reported_failed_with_the_dr
   running_worker w{cfg, "stuck-worker", s.options(1500ms, 30s)};
   auto ids = s.start_two(w, admin());
   auto reason = w.stop();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
              hatchet::describe(reason));
   BOOST_TEST(s.cleanups->peak() == 1);
   auto results = wait(ids);
@@ -530,7 +530,7 @@ BOOST_AUTO_TEST_CASE(cleanup_waits_for_a_task_that_ignores_cancellation) {
   auto t0 = std::chrono::steady_clock::now();
   auto reason = w.stop();
   auto took = std::chrono::steady_clock::now() - t0;
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::drain_timed_out,
              hatchet::describe(reason));
   BOOST_TEST(s.cleanups->peak() == 1);
   BOOST_TEST(s.inside_at_cleanup->load() == 0); // no task code was running when cleanup began
@@ -544,7 +544,7 @@ BOOST_AUTO_TEST_CASE(cleanup_is_skipped_when_task_code_outlives_cleanup_timeout)
   auto t0 = std::chrono::steady_clock::now();
   auto reason = w.stop();
   auto took = std::chrono::steady_clock::now() - t0;
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
              hatchet::describe(reason));
   BOOST_TEST(hatchet::describe(reason).find("2 task(s) still inside user code")
                != std::string::npos,
@@ -906,7 +906,7 @@ BOOST_AUTO_TEST_CASE(a_run_blocking_job_keeps_its_co_task_alive_past_a_shutdown)
   BOOST_REQUIRE(a.trigger({"HoldWorkflow", "{}", {}}));
   BOOST_REQUIRE(in_job->wait_at_least(1, 10s));
   auto reason = w.stop();
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::drain_timed_out);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::drain_timed_out);
   BOOST_TEST(!frame_destroyed->load()); // the worker is down; the job still holds the run
   release->set_value();
   auto before = destroyed_before_job_end->get_future();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hatchet-worker's configuration, as a user meets it:
 # - --help names every HATCHET_CLIENT_* variable the library reads (client_variables() in
-#   client/config.cpp), and docs/configuration.md has a row for each;
+#   core/config.cpp), and docs/configuration.md has a row for each;
 # - precedence: a flag wins over its variable, a variable over the token's claim;
 # - a bad variable stops the start (exit 1) naming it; an unread HATCHET_CLIENT_* is warned about;
 # - the health server of the binary answers on the port given by the variable;
@@ -15,8 +15,8 @@ faults_init "$1"
 
 # --help and the docs against the library's own list.
 "$bin/hatchet-worker" --help >"$work/help.txt"
-variables=$(sed -n '/client_variables() {/,/};/p' "$root/client/config.cpp" | grep -oE 'HATCHET_CLIENT_[A-Z0-9_]+')
-[ "$(echo "$variables" | wc -l)" -ge 15 ] || die "could not read the variable list from client/config.cpp"
+variables=$(sed -n '/client_variables() {/,/};/p' "$root/core/config.cpp" | grep -oE 'HATCHET_CLIENT_[A-Z0-9_]+')
+[ "$(echo "$variables" | wc -l)" -ge 15 ] || die "could not read the variable list from core/config.cpp"
 for v in $variables; do
   grep -q "$v" "$work/help.txt" || die "hatchet-worker --help does not mention $v"
   grep -q "| \`$v\`" "$root/docs/configuration.md" || die "docs/configuration.md has no row for $v"

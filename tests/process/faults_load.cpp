@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/admin_client.hpp"
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/errors.hpp"
 

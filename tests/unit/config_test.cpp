@@ -6,12 +6,12 @@
 #include <hatchet/config.hpp>
 #include <hatchet/errors.hpp>
 
-#include "client/base64url.hpp"
+#include "util/base64url.hpp"
 
 namespace {
 
 std::string make_token(const nlohmann::json& claims) {
-  using hatchet::detail::base64url_encode;
+  using hatchet::util::base64url_encode;
   return base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." + base64url_encode(claims.dump())
          + ".sig";
 }
@@ -27,7 +27,7 @@ std::string error_of(const caf::expected<hatchet::config>& r) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(base64url_round_trips_every_length) {
-  using namespace hatchet::detail;
+  using namespace hatchet::util;
   std::string bytes;
   for (int i = 0; i < 40; ++i) {
     bytes.push_back(static_cast<char>(i * 37 + 11));
@@ -139,8 +139,8 @@ BOOST_AUTO_TEST_CASE(malformed_tokens_are_rejected_with_the_reason) {
     {"not-a-jwt", "3 parts"},
     {"a.b.c.d", "3 parts"},
     {"eyJ.%%%.x", "base64url"},
-    {"eyJ." + hatchet::detail::base64url_encode("not json") + ".x", "JSON object"},
-    {"eyJ." + hatchet::detail::base64url_encode("[1,2]") + ".x", "JSON object"},
+    {"eyJ." + hatchet::util::base64url_encode("not json") + ".x", "JSON object"},
+    {"eyJ." + hatchet::util::base64url_encode("[1,2]") + ".x", "JSON object"},
     {make_token({{"server_url", "x"}, {"grpc_broadcast_address", "h:1"}}), "'sub'"},
     {make_token({{"sub", "t"}}), "grpc_broadcast_address"},
   };

@@ -269,22 +269,24 @@ BOOST_AUTO_TEST_CASE(worker_with_throwing_setup_stops_before_registering_with_st
   BOOST_TEST(reason.category() == hatchet::errc_category::value);
   BOOST_TEST(reason.code() == static_cast<uint8_t>(hatchet::errc::lifespan_setup_failed));
   BOOST_TEST(hatchet::describe(reason).find("database is down") != std::string::npos);
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
 }
 
 BOOST_AUTO_TEST_CASE(worker_with_lifespan_that_never_yields_fails_to_start) {
   trace t;
   auto reason = run_until_down([&] { return never_yields(&t); });
-  BOOST_TEST(hatchet::detail::exit_code_for(reason) == hatchet::exit_code::startup_failed);
+  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::startup_failed);
   BOOST_TEST(hatchet::describe(reason).find("without co_yield") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_are_distinct_per_outcome) {
-  using hatchet::detail::exit_code_for;
-  BOOST_TEST(exit_code_for(caf::error{}) == 0);
-  BOOST_TEST(exit_code_for(hatchet::make_error(hatchet::errc::lifespan_cleanup_failed, "x")) == 3);
-  BOOST_TEST(exit_code_for(hatchet::make_error(hatchet::errc::rpc_failed, "x")) == 1);
-  BOOST_TEST(exit_code_for(hatchet::make_error(hatchet::errc::engine_lost, "x")) == 4);
+  using hatchet::exit_code_for;
+  using hatchet::to_int;
+  BOOST_TEST(to_int(exit_code_for(caf::error{})) == 0);
+  BOOST_TEST(to_int(exit_code_for(hatchet::make_error(hatchet::errc::lifespan_cleanup_failed, "x"))) == 3);
+  BOOST_TEST(to_int(exit_code_for(hatchet::make_error(hatchet::errc::rpc_failed, "x"))) == 1);
+  BOOST_TEST(to_int(exit_code_for(hatchet::make_error(hatchet::errc::engine_lost, "x"))) == 4);
+  BOOST_TEST(to_int(exit_code_for(caf::exit_reason::kill)) == 6);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_options_are_rejected_before_anything_starts) {

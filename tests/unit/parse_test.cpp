@@ -13,7 +13,7 @@
 #include <hatchet/input.hpp>
 #include <hatchet/workflow.hpp>
 
-#include "client/parse.hpp"
+#include "core/parse.hpp"
 
 using hatchet::detail::error_text;
 using hatchet::detail::parse_seconds;

@@ -11,8 +11,8 @@
 
 #include <hatchet/hatchet.hpp>
 
-#include "actors/json_dump.hpp"
-#include "actors/json_scan.hpp"
+#include "codec/json_dump.hpp"
+#include "codec/json_scan.hpp"
 #include "actors/task_run.hpp"
 #include "tests/payload_reference.hpp"
 

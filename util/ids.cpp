@@ -1,10 +1,10 @@
-#include "engine/ids.hpp"
+#include "util/ids.hpp"
 
 #include <array>
 #include <cstdint>
 #include <random>
 
-namespace hatchet::engine {
+namespace hatchet::util {
 
 namespace {
 
@@ -61,4 +61,4 @@ bool is_uuid(std::string_view text) noexcept {
   return true;
 }
 
-} // namespace hatchet::engine
+} // namespace hatchet::util

@@ -1,9 +1,9 @@
-#include "engine/go_duration.hpp"
+#include "util/go_duration.hpp"
 
 #include <cmath>
 #include <cstdint>
 
-namespace hatchet::engine {
+namespace hatchet::util {
 
 std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
   if (text == "0")
@@ -99,4 +99,4 @@ std::string format_go_duration(std::chrono::milliseconds d) {
   return out + secs + "s";
 }
 
-} // namespace hatchet::engine
+} // namespace hatchet::util

@@ -1,21 +1,17 @@
-// hatchet::client::subscribe_stream (include/hatchet/client.hpp): a run's stream over
-// Dispatcher/SubscribeToWorkflowEvents.
+#include "client/stream_subscription.hpp"
 
 #include <grpcpp/grpcpp.h>
 
 #include "client/channel_impl.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
-#include "hatchet/client.hpp"
 #include "hatchet/errors.hpp"
 
-namespace hatchet {
+namespace hatchet::rpc {
 
-caf::error client::subscribe_stream(const std::string& workflow_run_id,
-                                    const std::function<void(const stream_chunk&)>& on_chunk,
-                                    std::chrono::milliseconds timeout) const {
-  if (auto err = cfg_.validate())
-    return err;
-  auto ch = rpc::make_channel(cfg_);
+caf::error subscribe_stream(const config& cfg, const std::string& workflow_run_id,
+                            const std::function<void(const stream_chunk&)>& on_chunk,
+                            std::chrono::milliseconds timeout) {
+  auto ch = make_channel(cfg);
   auto stub = Dispatcher::NewStub(ch->grpc);
   grpc::ClientContext ctx;
   ch->prepare(ctx, timeout);
@@ -46,7 +42,7 @@ caf::error client::subscribe_stream(const std::string& workflow_run_id,
   if (hung_up || st.ok())
     return {};
   return make_error(errc::rpc_failed, "SubscribeToWorkflowEvents for run " + workflow_run_id
-                                        + " ended with " + rpc::to_wire(st).describe());
+                                        + " ended with " + to_wire(st).describe());
 }
 
-} // namespace hatchet
+} // namespace hatchet::rpc

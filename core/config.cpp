@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/base64url.hpp"
-#include "client/parse.hpp"
+#include "util/base64url.hpp"
+#include "core/parse.hpp"
 #include "hatchet/errors.hpp"
 
 extern char** environ;
@@ -31,7 +31,7 @@ caf::expected<token_claims> parse_token(const std::string& token) {
   auto second = first == std::string::npos ? first : token.find('.', first + 1);
   if (second == std::string::npos || token.find('.', second + 1) != std::string::npos)
     return bad("the token is not a JWT: expected 3 parts separated by '.'");
-  auto payload = detail::base64url_decode(
+  auto payload = util::base64url_decode(
     std::string_view{token}.substr(first + 1, second - first - 1));
   if (!payload)
     return bad("the token's payload is not base64url");

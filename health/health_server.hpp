@@ -12,7 +12,7 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/worker_metrics.hpp"
+#include "health/worker_metrics.hpp"
 
 namespace hatchet::detail {
 

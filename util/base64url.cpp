@@ -1,9 +1,9 @@
-#include "base64url.hpp"
+#include "util/base64url.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace hatchet::detail {
+namespace hatchet::util {
 
 namespace {
 
@@ -62,4 +62,4 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-} // namespace hatchet::detail
+} // namespace hatchet::util

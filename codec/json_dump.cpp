@@ -1,10 +1,10 @@
-#include "actors/json_dump.hpp"
+#include "codec/json_dump.hpp"
 
 #include <charconv>
 #include <cstdint>
 #include <string_view>
 
-#include "actors/json_scan.hpp"
+#include "codec/json_scan.hpp"
 
 namespace hatchet::detail {
 

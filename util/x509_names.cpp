@@ -1,4 +1,4 @@
-#include "client/x509_names.hpp"
+#include "util/x509_names.hpp"
 
 #include <arpa/inet.h>
 
@@ -7,7 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-namespace hatchet::detail {
+namespace hatchet::util {
 
 namespace {
 
@@ -50,4 +50,4 @@ std::vector<std::string> certificate_names(X509* cert) {
   return out;
 }
 
-} // namespace hatchet::detail
+} // namespace hatchet::util

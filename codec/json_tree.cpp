@@ -1,6 +1,6 @@
-#include "actors/json_tree.hpp"
+#include "codec/json_tree.hpp"
 
-#include "actors/json_scan.hpp"
+#include "codec/json_scan.hpp"
 
 #include <cerrno>
 #include <cstdint>

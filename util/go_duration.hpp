@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace hatchet::engine {
+namespace hatchet::util {
 
 /// Parses a non-negative Go duration: one or more `<number><unit>` groups with units ns, us (or µs),
 /// ms, s, m, h; the number may have a fraction. "0" alone is zero. Rounds to whole milliseconds
@@ -18,4 +18,4 @@ std::optional<std::chrono::milliseconds> parse_go_duration(std::string_view text
 /// "1.5s".
 std::string format_go_duration(std::chrono::milliseconds d);
 
-} // namespace hatchet::engine
+} // namespace hatchet::util

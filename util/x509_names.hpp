@@ -7,10 +7,10 @@
 
 #include <openssl/x509.h>
 
-namespace hatchet::detail {
+namespace hatchet::util {
 
 /// The DNS names and IP addresses of the certificate's subjectAltName, in order; when it has
 /// none, its subject's common name (if any).
 std::vector<std::string> certificate_names(X509* cert);
 
-} // namespace hatchet::detail
+} // namespace hatchet::util

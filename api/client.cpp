@@ -7,70 +7,9 @@
 
 namespace hatchet {
 
-namespace detail {
-
-caf::error client_core::ready() {
-  std::call_once(once_, [this] {
-    if (auto err = cfg_.validate()) {
-      init_error_ = std::move(err);
-      return;
-    }
-    ch_ = rpc::make_channel(cfg_);
-    admin_ = std::make_unique<rpc::admin_client>(ch_, cfg_);
-  });
-  return init_error_;
-}
-
-rpc::run_listener& client_core::listener() {
-  std::lock_guard lk{listener_mtx_};
-  if (!listener_)
-    listener_ = std::make_unique<rpc::run_listener>(ch_, cfg_);
-  return *listener_;
-}
-
-caf::expected<rpc::trigger_request> make_trigger_request(const std::string& workflow,
-                                                         nlohmann::json input,
-                                                         const run_options& options,
-                                                         const char* what) {
-  if (auto err = options.validate())
-    return err;
-  if (input.is_null()) // no input given
-    input = nlohmann::json::object();
-  if (!input.is_object())
-    return make_error(errc::invalid_input, std::string{"the input of "} + what + " of '"
-                                             + workflow + "' must be a JSON object, not "
-                                             + std::string{input.type_name()});
-  rpc::trigger_request req;
-  req.workflow_name = workflow;
-  req.input_json = input.dump();
-  if (!options.additional_metadata.empty())
-    req.additional_metadata_json = options.additional_metadata.dump();
-  req.priority = options.priority;
-  req.child_key = options.key;
-  return req;
-}
-
-} // namespace detail
-
-namespace {
-
-
-} // namespace
 
 client::client(config cfg) : cfg_(cfg), core_(std::make_shared<detail::client_core>(std::move(cfg))) {}
 
-caf::error run_options::validate() const {
-  if (!additional_metadata.is_object())
-    return make_error(errc::invalid_config,
-                      "run_options::additional_metadata must be a JSON object, not "
-                        + std::string{additional_metadata.type_name()});
-  if (priority < 0 || priority > 3)
-    return make_error(errc::invalid_config, "run_options::priority must be 1, 2 or 3 (0: none), not "
-                                              + std::to_string(priority));
-  if (timeout.count() <= 0)
-    return make_error(errc::invalid_config, "run_options::timeout must be positive");
-  return caf::none;
-}
 
 caf::expected<run_ref> client::trigger(const std::string& workflow, nlohmann::json input,
                                        const run_options& options) const {

@@ -1,4 +1,4 @@
-#include "actors/json_scan.hpp"
+#include "codec/json_scan.hpp"
 
 #include <cmath>
 #include <cstdint>

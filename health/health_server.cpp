@@ -1,7 +1,7 @@
 // health_server: /health and /metrics on cpp-httplib; the text format written by prometheus-cpp.
 // The only translation unit of the worker library that includes httplib.h or prometheus.
 
-#include "actors/health_server.hpp"
+#include "health/health_server.hpp"
 
 #include <sys/socket.h>
 

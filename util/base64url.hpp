@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
-namespace hatchet::detail {
+namespace hatchet::util {
 
 std::string base64url_encode(std::string_view bytes);
 
 /// Accepts input with or without '=' padding; returns nullopt on any other character.
 std::optional<std::string> base64url_decode(std::string_view text);
 
-} // namespace hatchet::detail
+} // namespace hatchet::util

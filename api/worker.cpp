@@ -1,0 +1,208 @@
+// The public worker API (include/hatchet/worker.hpp): embedding, and run() with signal handling.
+
+#include "hatchet/worker.hpp"
+
+#include <csignal>
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/process_tuning.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/worker_spec.hpp"
+#include "client/rest_client.hpp"
+#include "messages/messages.hpp"
+
+namespace hatchet {
+
+worker::worker(config cfg, std::string name, worker_options options) {
+  auto spec = detail::worker_spec::make(std::move(cfg), name, std::move(options));
+  if (spec)
+    spec_ = std::move(*spec);
+  else
+    init_error_ = std::make_shared<const caf::error>(std::move(spec.error()));
+}
+
+worker::~worker() = default;
+worker::worker(worker&&) noexcept = default;
+worker& worker::operator=(worker&&) noexcept = default;
+
+const std::string& worker::name() const {
+  static const std::string none;
+  return spec_ ? spec_->name : none;
+}
+
+caf::expected<caf::actor> worker::spawn(caf::actor_system& sys) const {
+  if (!spec_)
+    return *init_error_;
+  return detail::spawn_supervisor(sys, spec_);
+}
+
+void configure(caf::actor_system_config& cfg) {
+  // Only what the worker needs, in a host's system too: skip the "moderate" polling phase so
+  // that blocking callers (gRPC threads, scoped actors) are woken in microseconds, not after
+  // 50 us sleeps. The host's thread count and logger are its own business.
+  cfg.set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
+}
+
+namespace {
+
+/// worker::run()'s own actor system: the worker is its only tenant.
+void configure_own_system(caf::actor_system_config& cfg) {
+  configure(cfg);
+  // More scheduler threads than cores only adds contention (CAF's default is at least 4).
+  auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+}
+
+} // namespace
+
+int worker::run() {
+  must_exit_at_once_ = false;
+  // run() owns the process's worker: HATCHET_CLIENT_LOG_LEVEL applies (an embedded worker
+  // leaves the host's logger as it is).
+  if (spec_ && !spec_->cfg.log_level.empty())
+    spdlog::set_level(spdlog::level::from_str(spec_->cfg.log_level));
+  if (!spec_) {
+    spdlog::error("cannot start the worker: {}", describe(*init_error_));
+    return to_int(exit_code::startup_failed);
+  }
+  detail::tune_process();
+  // Signals go to one thread that waits for them, never to a CAF or gRPC thread: block them here
+  // before any other thread exists, so every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGQUIT);
+  sigaddset(&signals, SIGHUP);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  auto code = exit_code::worker_failed;
+  caf::actor_system_config cfg;
+  configure_own_system(cfg);
+  // Owned by hand: when threads may still be inside task or cleanup code, the system is left
+  // alive rather than destroyed under them (its destructor would wait for them, maybe forever).
+  auto sys = std::make_unique<caf::actor_system>(cfg);
+  {
+    auto sup = detail::spawn_supervisor(*sys, spec_);
+    caf::scoped_actor self{*sys};
+    auto waker = caf::actor_cast<caf::actor>(self);
+    std::atomic<bool> done{false};
+    std::thread waiter{[&] {
+      timespec tick{0, 100'000'000};
+      int received = 0;
+      while (!done.load()) {
+        int sig = sigtimedwait(&signals, nullptr, &tick);
+        if (sig <= 0)
+          continue;
+        if (sig == SIGQUIT) {
+          spdlog::warn("worker {}: SIGQUIT: cold stop, no drain and no cleanup", spec_->name);
+          caf::anon_send(waker, msg::shutdown_atom::value);
+          return;
+        }
+        if (sig == SIGHUP) {
+          spdlog::info("worker {}: received SIGHUP: reloading the lifespan", spec_->name);
+          caf::anon_send(sup, msg::reload_atom::value); // the supervisor logs how it went
+          continue;
+        }
+        ++received;
+        spdlog::info("worker {}: received {}{}", spec_->name, sig == SIGINT ? "SIGINT" : "SIGTERM",
+                     received > 1 ? " again" : "");
+        caf::anon_send(sup, msg::shutdown_atom::value);
+      }
+    }};
+    self->monitor(sup);
+    caf::error reason;
+    bool cold = false;
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                  [&](msg::shutdown_atom) { cold = true; });
+    done = true;
+    waiter.join();
+    if (cold) {
+      code = exit_code::cold_stop;
+      must_exit_at_once_ = true;
+    } else {
+      code = exit_code_for(reason);
+      if (code != exit_code::ok)
+        spdlog::error("worker {}: exiting with code {} ({})", spec_->name, to_int(code),
+                      describe(reason));
+      // The lifespan actor is still inside the cleanup, or task threads are still inside user
+      // code: tearing the process down around them (static destructors) is not safe.
+      must_exit_at_once_ = reason && reason.category() == errc_category::value
+                           && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
+                               || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped));
+    }
+  }
+  // A forced stop does not wait for the REST pause call (nor a start-up failure for a TLS
+  // probe); their threads post to the worker's actors, so they are awaited while the actor
+  // system still exists, and must not run into the process's teardown.
+  if (!must_exit_at_once_ && !await_background_calls(std::chrono::seconds{2})) {
+    spdlog::warn("worker {}: a call to the engine is still running", spec_->name);
+    must_exit_at_once_ = true;
+  }
+  if (must_exit_at_once_)
+    static_cast<void>(sys.release()); // left running; the caller ends the process
+  else
+    sys.reset();
+  spdlog::default_logger()->flush();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return to_int(code);
+}
+
+bool await_background_calls(std::chrono::milliseconds timeout) {
+  return rpc::await_rest_calls(timeout);
+}
+
+bool worker::must_exit_at_once() const {
+  return must_exit_at_once_;
+}
+
+namespace {
+
+/// Asks the supervisor a question whose answer is a string, from a non-actor thread.
+template <class Atom>
+caf::expected<std::string> ask(caf::actor_system& sys, const caf::actor& worker, Atom question,
+                               std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<std::string> result{make_error(errc::shutting_down, "no answer")};
+  self->request(worker, timeout, question)
+    .receive([&](std::string& answer) { result = std::move(answer); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+} // namespace
+
+caf::expected<std::string> await_ready(caf::actor_system& sys, const caf::actor& worker,
+                                       std::chrono::milliseconds timeout) {
+  return ask(sys, worker, msg::ready_atom::value, timeout);
+}
+
+caf::expected<std::string> worker_status(caf::actor_system& sys, const caf::actor& worker,
+                                         std::chrono::milliseconds timeout) {
+  return ask(sys, worker, msg::status_atom::value, timeout);
+}
+
+caf::expected<uint64_t> reload(caf::actor_system& sys, const caf::actor& worker,
+                               std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<uint64_t> result{make_error(errc::reload_failed, "no answer")};
+  self->request(worker, timeout, msg::reload_atom::value)
+    .receive([&](uint64_t generation) { result = generation; },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<std::string> health_address(caf::actor_system& sys, const caf::actor& worker,
+                                          std::chrono::milliseconds timeout) {
+  return ask(sys, worker, msg::health_atom::value, timeout);
+}
+
+} // namespace hatchet
