@@ -17,7 +17,7 @@
 
 #include "health/worker_metrics.hpp"
 #include "actors/worker_spec.hpp"
-#include "hatchet/lifespan.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
 
 namespace hatchet::rpc {
 class engine_link;

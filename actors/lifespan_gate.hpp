@@ -13,7 +13,7 @@
 #include <functional>
 #include <memory>
 
-#include "hatchet/lifespan.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
 
 namespace hatchet::detail {
 

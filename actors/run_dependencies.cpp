@@ -6,7 +6,7 @@ namespace hatchet::detail {
 
 co_task<nlohmann::json> with_dependencies(const msg::assignment& a, nlohmann::json input,
                                           context& ctx) {
-  auto* deps = ctx.dependencies();
+  auto* deps = context_access::dependencies(ctx);
   // Setup and teardown may block (a pool, a file, a network call): a task thread runs them.
   co_await ctx.run_blocking([deps, &ctx] { deps->build(ctx); });
   nlohmann::json out;
@@ -16,7 +16,7 @@ co_task<nlohmann::json> with_dependencies(const msg::assignment& a, nlohmann::js
   } catch (...) {
     failed = std::current_exception();
   }
-  ctx.end_callbacks();
+  context_access::end_callbacks(ctx);
   log_teardown_errors(a, co_await ctx.run_blocking([deps] { return deps->teardown(); }));
   if (failed)
     std::rethrow_exception(failed);

@@ -10,6 +10,7 @@
 #include "actors/lifespan_actor.hpp"
 #include "actors/lifespan_gate.hpp"
 #include "actors/lifespan_generations.hpp"
+#include "hatchet/exit_code.hpp"
 #include "messages/messages.hpp"
 
 namespace hatchet::detail {

@@ -132,7 +132,7 @@ private:
     async_->assignment = std::move(a);
     async_->ctx = std::move(p.ctx);
     try {
-      async_->coro = async_->ctx->dependencies()
+      async_->coro = context_access::dependencies(*async_->ctx)
                        ? with_dependencies(async_->assignment, std::move(p.input), *async_->ctx)
                        : async_->assignment.task->async_fn(std::move(p.input), *async_->ctx);
     } catch (...) { // only allocating the frame can throw here
@@ -150,7 +150,7 @@ private:
       return;
     auto& run = *async_;
     auto outcome = settle(run.assignment, [&] { return run.coro.take(); });
-    auto calls = run.ctx->engine_calls();
+    auto calls = context_access::engine_calls_of(*run.ctx);
     async_.reset(); // frame, context and state reference go before the slot is handed back
     if (!calls)
       return report(std::move(outcome));

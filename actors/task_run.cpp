@@ -9,6 +9,7 @@
 #include "codec/json_tree.hpp"
 #include "actors/run_link.hpp"
 #include "hatchet/errors.hpp"
+#include "hatchet/workflow.hpp"
 
 namespace hatchet::detail {
 
@@ -156,11 +157,11 @@ std::variant<msg::task_outcome, prepared_run> prepare(const msg::assignment& a,
   prepared_run run;
   run.input = std::move(payload->input);
   run.ctx = std::make_unique<context>(std::move(info), a.state.get(), std::move(stop), hooks);
-  run.ctx->attach_engine_calls(a.services.get()); // made on the task's first call, if any
+  context_access::attach_engine_calls(*run.ctx, a.services.get()); // made on the task's first call, if any
   if (a.client)
-    run.ctx->attach_client(a.client);
+    context_access::attach_client(*run.ctx, a.client);
   if (!a.task->options.depends.empty())
-    run.ctx->attach_dependencies(
+    context_access::attach_dependencies(*run.ctx, 
       std::make_unique<dependency_scope>(a.task->options.depends, a.task->name));
   return run;
 }
@@ -200,15 +201,15 @@ msg::task_outcome execute(const msg::assignment& a, std::stop_token stop,
     return std::move(*early);
   auto& run = std::get<prepared_run>(prepared);
   if (calls != nullptr)
-    *calls = run.ctx->engine_calls();
-  auto* deps = run.ctx->dependencies();
+    *calls = context_access::engine_calls_of(*run.ctx);
+  auto* deps = context_access::dependencies(*run.ctx);
   if (deps == nullptr)
     return settle(a, [&] { return a.task->fn(run.input, *run.ctx); });
   auto outcome = settle(a, [&] {
     deps->build(*run.ctx);
     return a.task->fn(run.input, *run.ctx);
   });
-  run.ctx->end_callbacks();
+  context_access::end_callbacks(*run.ctx);
   log_teardown_errors(a, deps->teardown());
   return outcome;
 }

@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/context_access.hpp"
 #include "hatchet/context.hpp"
 #include "messages/messages.hpp"
 

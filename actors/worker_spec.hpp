@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "hatchet/config.hpp"
-#include "hatchet/worker.hpp"
+#include "hatchet/worker_options.hpp"
 #include "hatchet/workflow.hpp"
 
 namespace hatchet::detail {

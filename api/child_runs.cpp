@@ -7,6 +7,7 @@
 
 #include "client/client_core.hpp"
 #include "hatchet/errors.hpp"
+#include "hatchet/run_ref.hpp"
 
 namespace hatchet {
 

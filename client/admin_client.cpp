@@ -79,7 +79,7 @@ struct admin_client::impl {
     opts.set_inputs("{}");
     if (with_parents)
       for (const auto& p : t.options.parents)
-        opts.add_parents(p);
+        opts.add_parents(p.name());
     opts.set_retries(t.options.retries);
     (*opts.mutable_slot_requests())["default"] = t.options.slot_cost;
     if (t.options.backoff_factor) {

@@ -63,8 +63,8 @@ caf::error workflow::validate() const {
       return err;
   for (const auto& t : tasks_)
     for (const auto& p : t->options.parents)
-      if (names.count(to_lower(p)) == 0)
-        return bad("task '" + t->name + "' names an unknown parent '" + p + "'");
+      if (names.count(to_lower(p.name())) == 0)
+        return bad("task '" + t->name + "' names an unknown parent '" + p.name() + "'");
   // Cycles: repeatedly remove tasks whose parents are all removed.
   std::set<std::string> done;
   for (bool progress = true; progress;) {
@@ -73,7 +73,7 @@ caf::error workflow::validate() const {
       if (done.count(t->name) != 0)
         continue;
       if (std::all_of(t->options.parents.begin(), t->options.parents.end(),
-                      [&](const std::string& p) { return done.count(p) != 0; })) {
+                      [&](const parent_task& p) { return done.count(p.name()) != 0; })) {
         done.insert(t->name);
         progress = true;
       }

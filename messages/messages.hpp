@@ -13,8 +13,8 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "hatchet/lifespan.hpp"
-#include "hatchet/workflow.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
+#include "hatchet/detail/task_def.hpp"
 #include "messages/wire_types.hpp"
 
 namespace hatchet::detail {

@@ -41,6 +41,34 @@ def target_folder(path: str, own: str) -> str | None:
     return None  # not ours (a third-party header written with quotes)
 
 
+def home(root: pathlib.Path, header: pathlib.Path) -> str:
+    """Where a public header's code is: "api" or "core" (the .cpp of its name), else "none"."""
+    for folder in ("api", "core"):
+        if (root / folder / (header.stem + ".cpp")).exists():
+            return folder
+    return "none"
+
+
+def check_public_headers(root: pathlib.Path) -> list[str]:
+    """Among include/hatchet's headers: one whose code is in core/ includes none whose code is in
+    api/, and one with no code of its own includes only others like it."""
+    rank = {"none": 0, "core": 1, "api": 2}
+    base = root / "include"
+    bad = []
+    for f in sorted((base / "hatchet").rglob("*.hpp")):
+        own = home(root, f)
+        for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1):
+            m = INCLUDE.match(line)
+            if not m or not m.group(1).startswith("hatchet/"):
+                continue
+            to = home(root, base / m.group(1))
+            if rank[to] > rank[own]:
+                bad.append(f"{f.relative_to(root)}:{n}: a header whose code is in "
+                           f"{own if own != 'none' else 'no .cpp'} includes {m.group(1)}, "
+                           f"whose code is in {to}/")
+    return bad
+
+
 def main() -> int:
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else __file__).resolve()
     if root.is_file():
@@ -63,6 +91,7 @@ def main() -> int:
                 if to not in ALLOWED[folder]:
                     bad.append(f"{f.relative_to(root)}:{n}: {folder}/ includes {m.group(1)} "
                                f"({to}/ is not below {folder}/)")
+    bad += check_public_headers(root)
     for b in bad:
         print(b)
     print(f"check_layers: {checked} includes read, {len(bad)} against the folder order")

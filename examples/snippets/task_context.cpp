@@ -53,12 +53,19 @@ inline hatchet::workflow context_workflow() {
   // [/snippet:ctx_refresh_release]
 
   // [snippet:ctx_parent_output]
-  wf.task("price", [](const Order&, hatchet::context&) { return Priced{42.0}; });
-  wf.task("invoice", [](const Order& order, hatchet::context& ctx) {
-    auto priced = ctx.parent_output<Priced>("price");  // throws parent_output_error if absent
+  auto price = wf.task("price", [](const Order&, hatchet::context&) { return Priced{42.0}; });
+  wf.task("invoice", [price](const Order& order, hatchet::context& ctx) {
+    Priced priced = ctx.parent_output(price);  // task_ref<Priced>: typed, no name to misspell
     return nlohmann::json{{"order", order.id}, {"total", priced.total}};
-  }, {.parents = {"price"}});
+  }, {.parents = {price}});
   // [/snippet:ctx_parent_output]
+
+  // [snippet:ctx_parent_output_by_name]
+  wf.task("audit", [](const Order&, hatchet::context& ctx) {
+    auto priced = ctx.parent_output<Priced>("price");  // throws parent_output_error if absent
+    return nlohmann::json{{"total", priced.total}};
+  }, {.parents = {"price"}});
+  // [/snippet:ctx_parent_output_by_name]
   return wf;
 }
 

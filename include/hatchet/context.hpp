@@ -14,224 +14,43 @@
 // at once, and the worker logs a refusal. A co_task that must know the outcome can make the call
 // inside co_await ctx.run_blocking(...), where it waits on a task thread.
 
-#include <chrono>
-#include <condition_variable>
-#include <coroutine>
-#include <exception>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
-#include <variant>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include <caf/error.hpp>
-
 #include "hatchet/co_task.hpp"
 #include "hatchet/depends.hpp"
+#include "hatchet/detail/awaiters.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
+#include "hatchet/detail/run_info.hpp"
 #include "hatchet/errors.hpp"
-#include "hatchet/lifespan.hpp"
 #include "hatchet/run_options.hpp"
-#include "hatchet/run_ids.hpp"
 #include "hatchet/run_result.hpp"
+#include "hatchet/task_ref.hpp"
 
 namespace hatchet {
 
-class run_ref; // run_ref.hpp, included at the end of this file
+/// A handle on a run (hatchet/run_ref.hpp). ctx.spawn returns one: code that calls it includes
+/// <hatchet/run_ref.hpp> (or <hatchet/hatchet.hpp>), as a client's code does.
+class run_ref;
 
 namespace detail {
-
-class client_core; // client/client_core.hpp: the connection child runs are started on
-
-/// The per-run facts the worker hands to a context. Internal: built by the task actor. Nothing
-/// here is a copy made for the context: the ids are the run's shared ones, the names are borrowed
-/// from what the run holds for as long as its context lives (its task's definition, the worker's
-/// services), and a JSON member left null stands for an empty object (none given), so that a run
-/// without metadata or parents allocates nothing for them.
-struct run_info {
-  run_ids_ptr ids;                          ///< null only without a run (unit tests)
-  const std::string* task_name = nullptr;   ///< borrowed; null: ""
-  int priority = 1;
-  nlohmann::json additional_metadata;       ///< an object, or null for {}
-  nlohmann::json parents;                   ///< an object, or null for {}
-  /// The worker's id as the engine registered it (borrowed; null: "").
-  const std::string* worker_id = nullptr;
-  /// The payload's `step_run_errors` (an on-failure task's input): error text by task name; an
-  /// object, or null for {}.
-  nlohmann::json step_run_errors;
-};
-
-/// `j`, or an empty object when `j` is null (see run_info).
-inline const nlohmann::json& object_or_empty(const nlohmann::json& j) noexcept {
-  static const nlohmann::json empty = nlohmann::json::object();
-  return j.is_null() ? empty : j;
-}
-
-/// `*s`, or "" when `s` is null (see run_info).
-inline const std::string& string_or_empty(const std::string* s) noexcept {
-  static const std::string empty;
-  return s != nullptr ? *s : empty;
-}
-
-/// `text` cut to at most `max_chars` characters (UTF-8 code points, as the engine counts them),
-/// never inside a character.
-inline std::string cut_to_characters(std::string_view text, size_t max_chars) {
-  size_t chars = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == max_chars)
-      return std::string{text.substr(0, i)};
-  }
-  return std::string{text};
-}
-
-/// How a context reaches the engine for its run. Internal: implemented by the worker
-/// (actors/run_link); each run has its own, made for its attempt.
-struct engine_calls {
-  virtual ~engine_calls() = default;
-  /// Queued behind the run's earlier log lines and chunks; never blocks; failures are logged.
-  virtual void put_log(std::string text, std::string level) = 0;
-  /// As put_log; the chunk gets the run's next event_index (0, 1, 2, ...).
-  virtual void put_stream(std::string bytes) = 0;
-  /// Sends the call; `done` runs once, on another thread, with its outcome (no error: success).
-  virtual void refresh_timeout(std::chrono::milliseconds by,
-                               std::function<void(caf::error)> done) = 0;
-  virtual void release_slot(std::function<void(caf::error)> done) = 0;
-  /// Runs `fn` once every log line and chunk queued so far has been answered: at once, here,
-  /// when none is in flight; else on the thread of the last answer.
-  virtual void when_drained(std::function<void()> fn) = 0;
-};
-
-/// Makes a run's engine_calls on its first use, so that a run that never calls the engine costs
-/// nothing. Internal: implemented by the worker; outlives every context it is attached to.
-struct engine_calls_source {
-  virtual ~engine_calls_source() = default;
-  virtual std::shared_ptr<engine_calls> calls_for(const run_info& run) const = 0;
-};
-
-/// How a co_task's waits reach the actor running it. Internal: implemented by the task actor.
-struct async_hooks {
-  virtual ~async_hooks() = default;
-  /// Resumes `h` on the run's actor after `d`, or at once when the run is cancelled first.
-  virtual void resume_after(std::chrono::nanoseconds d, std::coroutine_handle<> h) = 0;
-  /// Runs `job` on a task thread, then resumes `h` on the run's actor.
-  virtual void run_blocking(std::function<void()> job, std::coroutine_handle<> h) = 0;
-  /// Suspends `h` until the returned function is called, from any thread (only the first call
-  /// counts), or the run is cancelled; either way `h` resumes on the run's actor, never on the
-  /// caller's thread. The function holds no strong reference to the actor: calling it after the
-  /// run has gone does nothing.
-  virtual std::function<void()> resume_on_call(std::coroutine_handle<> h) = 0;
-};
-
-/// `co_await ctx.sleep_for(d)`: true when the time passed, false when the run was cancelled.
-struct sleep_awaiter {
-  async_hooks* hooks;
-  std::chrono::nanoseconds duration;
-  std::stop_token stop;
-
-  bool await_ready() const noexcept { return stop.stop_requested() || duration.count() <= 0; }
-  void await_suspend(std::coroutine_handle<> h) const { hooks->resume_after(duration, h); }
-  bool await_resume() const noexcept { return !stop.stop_requested(); }
-};
-
-/// `co_await ctx.run_blocking(fn)`: fn's result (or its exception, rethrown).
-template <class F>
-class blocking_awaiter {
-public:
-  using result_type = std::invoke_result_t<F&>;
-
-  blocking_awaiter(async_hooks* hooks, F fn)
-    : hooks_(hooks), shared_(std::make_shared<shared>(std::move(fn))) {
-  }
-
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    // The job owns what it writes: if the run's actor is gone when it ends (a killed worker),
-    // nothing it touches has been freed.
-    hooks_->run_blocking(
-      [s = shared_] {
-        try {
-          if constexpr (std::is_void_v<result_type>)
-            s->fn();
-          else
-            s->value.emplace(s->fn());
-        } catch (...) {
-          s->error = std::current_exception();
-        }
-      },
-      h);
-  }
-  result_type await_resume() {
-    if (shared_->error)
-      std::rethrow_exception(shared_->error);
-    if constexpr (!std::is_void_v<result_type>)
-      return std::move(*shared_->value);
-  }
-
-private:
-  struct shared {
-    explicit shared(F f) : fn(std::move(f)) {}
-    F fn;
-    std::optional<std::conditional_t<std::is_void_v<result_type>, std::monostate, result_type>>
-      value;
-    std::exception_ptr error;
-  };
-  async_hooks* hooks_;
-  std::shared_ptr<shared> shared_;
-};
-
-/// `co_await ctx.await_callback<T>(start)`: an operation that completes on a thread of its own.
-template <class T>
-class callback_awaiter {
-public:
-  using complete_fn = std::function<void(caf::expected<T>)>;
-  using start_fn = std::function<void(complete_fn)>;
-
-  callback_awaiter(async_hooks* hooks, start_fn start, std::stop_token stop)
-    : hooks_(hooks), start_(std::move(start)), stop_(std::move(stop)),
-      shared_(std::make_shared<shared>()) {
-  }
-
-  bool await_ready() const noexcept { return stop_.stop_requested(); }
-  void await_suspend(std::coroutine_handle<> h) {
-    // The completion owns what it writes, so it may come after the run (and this frame) is gone.
-    start_([s = shared_, wake = hooks_->resume_on_call(h)](caf::expected<T> v) {
-      {
-        std::lock_guard lock{s->mtx};
-        if (s->value)
-          return;
-        s->value.emplace(std::move(v));
-      }
-      wake();
-    });
-  }
-  caf::expected<T> await_resume() {
-    std::lock_guard lock{shared_->mtx};
-    if (!shared_->value)
-      return make_error(errc::cancelled, "the task was cancelled while it waited");
-    return std::move(*shared_->value);
-  }
-
-private:
-  struct shared {
-    std::mutex mtx;
-    std::optional<caf::expected<T>> value;
-  };
-  async_hooks* hooks_;
-  start_fn start_;
-  std::stop_token stop_;
-  std::shared_ptr<shared> shared_;
-};
-
+class client_core;        // client/client_core.hpp: the connection child runs are started on
+class dependency_scope;   // core/dependency_scope.hpp: the run's built dependencies
+struct context_access;    // core/context_access.hpp: what the worker sets and reads
 } // namespace detail
 
 /// Thrown by ctx.parent_output<T>(task) when that task has no output in this run's parents, or
@@ -256,10 +75,9 @@ public:
   /// `state` is borrowed: the run that owns this context holds the state for as long as the
   /// context lives, so each run holds exactly one reference (the lifespan gate counts those).
   context(detail::run_info info, const detail::lifespan_state* state, std::stop_token stop,
-          detail::async_hooks* hooks = nullptr)
-    : info_(std::move(info)), state_(state), stop_(std::move(stop)), hooks_(hooks) {
-  }
+          detail::async_hooks* hooks = nullptr);
 
+  ~context();
   context(const context&) = delete;
   context& operator=(const context&) = delete;
 
@@ -354,14 +172,8 @@ public:
   T parent_output(const std::string& task) const {
     const auto& all = parents();
     auto it = all.find(task);
-    if (it == all.end()) {
-      std::string known;
-      for (const auto& [name, value] : all.items())
-        known += (known.empty() ? "'" : ", '") + name + "'";
-      throw parent_output_error("task '" + task_name() + "': no output of parent task '" + task
-                                + "' in this run (parents with outputs: "
-                                + (known.empty() ? std::string{"none"} : known) + ")");
-    }
+    if (it == all.end())
+      throw_no_parent_output(task);
     try {
       return it->template get<T>();
     } catch (const nlohmann::json::exception& e) {
@@ -369,6 +181,14 @@ public:
                                 + task + "' does not convert to " + detail::demangle(typeid(T).name())
                                 + ": " + e.what());
     }
+  }
+
+  /// The output of the parent task `task` (what workflow::task returned for it), as that task's
+  /// output type: `ctx.parent_output(first)`. Throws as the form by name does.
+  template <class Out>
+  Out parent_output(const task_ref<Out>& task) const {
+    static_assert(!std::is_void_v<Out>, "ctx.parent_output(task): that task returns nothing");
+    return parent_output<Out>(task.name());
   }
 
   /// In an on-failure task (workflow::on_failure): the error text of each task of the run that
@@ -383,50 +203,28 @@ public:
   /// Sends a log line to the engine, stored with this task run (PutLog). Never blocks; lines go
   /// out in the order they were logged. Empty text is not sent; text over 10,000 characters (the
   /// engine's limit) is cut to 10,000. A refusal is logged by the worker.
-  void log(std::string_view text, log_level level = log_level::info) {
-    auto* calls = engine();
-    if (text.empty() || calls == nullptr)
-      return;
-    static constexpr const char* names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    calls->put_log(detail::cut_to_characters(text, 10000), names[static_cast<int>(level)]);
-  }
+  void log(std::string_view text, log_level level = log_level::info);
 
   /// Sends a chunk of this run's stream (PutStreamEvent), which a client subscribed to the run
   /// receives in order (hatchet::client::subscribe_stream). Never blocks. Each chunk carries the
   /// next event_index of this attempt, from 0. A chunk sent while nobody is subscribed is lost,
   /// as on a real engine.
-  void put_stream(std::string_view bytes) {
-    if (auto* calls = engine())
-      calls->put_stream(std::string{bytes});
-  }
+  void put_stream(std::string_view bytes);
 
   /// Moves this run's execution deadline `by` later (RefreshTimeout; the engine adds it to the
   /// current deadline, not to now). A synchronous task waits for the answer and throws
   /// engine_call_error on a refusal; a co_task returns at once (see the file comment).
   template <class Rep, class Period>
   void refresh_timeout(std::chrono::duration<Rep, Period> by) {
-    call_engine("refresh_timeout", [&](std::function<void(caf::error)> done) {
-      require_calls("refresh_timeout")->refresh_timeout(
-        std::chrono::ceil<std::chrono::milliseconds>(by), std::move(done));
-    });
+    refresh_timeout_ms(std::chrono::ceil<std::chrono::milliseconds>(by));
   }
 
   /// Gives this run's slot back while the run goes on (ReleaseSlot): the engine may assign
   /// another run to this worker at once, and the worker starts it although this one still runs.
   /// For the long tail of a task that no longer needs the worker's capacity (waiting on an
   /// external system). Blocking and errors as refresh_timeout.
-  void release_slot() {
-    call_engine("release_slot", [&](std::function<void(caf::error)> done) {
-      require_calls("release_slot")->release_slot(std::move(done));
-    });
-  }
+  void release_slot();
 
-  /// Internal: how this run reaches the engine (set by the worker before the task starts).
-  void attach_engine_calls(const detail::engine_calls_source* source) noexcept {
-    calls_source_ = source;
-  }
-  /// Internal: the run's engine calls if the task made any (read once the task has ended).
-  const std::shared_ptr<detail::engine_calls>& engine_calls() const noexcept { return calls_; }
   // -- child runs ---------------------------------------------------------------------------
 
   /// Starts a run of `workflow` as a child of this task and returns at once (one short blocking
@@ -470,87 +268,38 @@ public:
   /// The child index the next spawn or run_child of this attempt takes (0 before the first).
   int next_child_index() const noexcept { return next_child_index_.load(); }
 
-  /// Internal: the connection child runs are started on (set by the worker before the task).
-  void attach_client(std::shared_ptr<detail::client_core> core) { client_ = std::move(core); }
-
   /// The resource the dependency `d` built for this run (see hatchet/depends.hpp). Throws
   /// dependency_error when the task did not declare `d` in task_options::depends (nor needs it
   /// through a declared one). The resource lives until the task has ended.
   template <class T>
   T& use(const dependency<T>& d) {
-    void* built = deps_ ? deps_->find(d.provider().get()) : nullptr;
-    if (built == nullptr)
-      throw dependency_error("task '" + task_name() + "' uses the dependency '" + d.name()
-                             + "', which it does not declare (task_options::depends)");
-    return *static_cast<T*>(built);
-  }
-
-  /// Internal: unregisters the on_cancel callbacks (waiting for one already running), so that
-  /// none runs once the task has ended and its dependencies are torn down.
-  void end_callbacks() noexcept { callbacks_.clear(); }
-
-  /// Internal: the run's dependencies, set by the worker before the task when it declares any.
-  detail::dependency_scope* dependencies() noexcept { return deps_.get(); }
-  void attach_dependencies(std::unique_ptr<detail::dependency_scope> scope) {
-    deps_ = std::move(scope);
+    return *static_cast<T*>(find_dependency(*d.provider()));
   }
 
 private:
+  friend struct detail::context_access;
+
   /// The run's engine calls, made on first use; null when not connected to an engine.
-  detail::engine_calls* engine() {
-    std::call_once(calls_made_, [this] {
-      if (calls_source_ != nullptr)
-        calls_ = calls_source_->calls_for(info_);
-    });
-    return calls_.get();
-  }
-
-  detail::engine_calls* require_calls(const char* what) {
-    auto* calls = engine();
-    if (calls == nullptr)
-      throw std::logic_error(std::string{"ctx."} + what
-                             + "(): this context is not connected to an engine");
-    return calls;
-  }
-
+  detail::engine_calls* engine();
+  /// engine(), or std::logic_error naming `what` when not connected.
+  detail::engine_calls* require_calls(const char* what);
   /// A call with an answer: waited for in a synchronous task, sent and left in a co_task.
   void call_engine(const char* what,
-                   const std::function<void(std::function<void(caf::error)>)>& start) {
-    if (hooks_ != nullptr) // a co_task: never block CAF's scheduler; the worker logs a refusal
-      return start([](caf::error) {});
-    struct answer {
-      std::mutex mtx;
-      std::condition_variable cv;
-      bool done = false;
-      caf::error err;
-    };
-    auto a = std::make_shared<answer>();
-    start([a](caf::error err) {
-      std::lock_guard lock{a->mtx};
-      a->err = std::move(err);
-      a->done = true;
-      a->cv.notify_all();
-    });
-    std::unique_lock lock{a->mtx};
-    a->cv.wait(lock, [&] { return a->done; });
-    if (a->err)
-      throw engine_call_error(std::string{"ctx."} + what + "() failed: "
-                              + describe(a->err));
-  }
+                   const std::function<void(std::function<void(caf::error)>)>& start);
+  void refresh_timeout_ms(std::chrono::milliseconds by);
+  /// The resource `p` built for this run, or dependency_error naming it.
+  void* find_dependency(const detail::provider_base& p) const;
+  [[noreturn]] void throw_no_parent_output(const std::string& task) const;
+
   using child_done = std::function<void(caf::expected<run_result>)>;
   /// Takes the next child index now and returns what starts that child (asynchronously) and
-  /// reports its result once. Defined in api/child_runs.cpp.
+  /// reports its result once. Defined in api/child_runs.cpp, with spawn.
   std::function<void(child_done)> child_starter(const std::string& workflow,
                                                 const nlohmann::json& input,
                                                 const run_options& options);
 
-  detail::async_hooks* require_hooks(const char* what) const {
-    if (hooks_ == nullptr)
-      throw std::logic_error(std::string{"ctx."} + what
-                             + "() is for co_task tasks; a synchronous task has a thread of its "
-                               "own and can wait on ctx.stop_token()");
-    return hooks_;
-  }
+  /// The co_task hooks, or std::logic_error naming `what` in a synchronous task.
+  detail::async_hooks* require_hooks(const char* what) const;
 
   const detail::run_ids& ids() const noexcept {
     return info_.ids ? *info_.ids : detail::no_run_ids();
@@ -573,6 +322,3 @@ private:
 };
 
 } // namespace hatchet
-
-// ctx.spawn returns a run_ref, whose header needs context complete: it comes after the class.
-#include "hatchet/run_ref.hpp"

@@ -26,19 +26,15 @@
 // run on a task thread, also for a co_task, so they may block.
 
 #include <coroutine>
-#include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <typeinfo>
 #include <utility>
-#include <vector>
 
-#include "hatchet/errors.hpp"
-#include "hatchet/lifespan.hpp"
+#include "hatchet/detail/coroutine_owner.hpp"
+#include "hatchet/detail/provider.hpp"
 
 namespace hatchet {
 
@@ -58,25 +54,6 @@ namespace detail {
 
 template <class T>
 class built_resource_of;
-
-/// One built resource of one run.
-struct built_resource {
-  virtual ~built_resource() = default;
-  virtual void* get() noexcept = 0;
-  /// Runs the teardown; throws what it threw.
-  virtual void teardown() = 0;
-};
-
-/// What a dependency<T> holds: the provider's name, what it needs, and how to build it.
-struct provider_base {
-  std::string name;
-  std::vector<std::shared_ptr<const provider_base>> needs;
-  virtual ~provider_base() = default;
-  /// Builds one for this run (its needs are built already); throws what the setup threw.
-  virtual std::unique_ptr<built_resource> build(context& ctx) const = 0;
-};
-
-using provider_ptr = std::shared_ptr<const provider_base>;
 
 template <class R>
 struct is_resource : std::false_type {};
@@ -210,91 +187,6 @@ public:
 
 private:
   F fn_;
-};
-
-/// The resources one run has built, in build order; torn down in reverse.
-class dependency_scope {
-public:
-  dependency_scope(const std::vector<provider_ptr>& declared, std::string task_name)
-    : declared_(declared), task_name_(std::move(task_name)) {
-  }
-  dependency_scope(const dependency_scope&) = delete;
-  dependency_scope& operator=(const dependency_scope&) = delete;
-  ~dependency_scope() { static_cast<void>(teardown()); }
-
-  /// Builds every declared provider and what it needs, each once. On a failure, tears down what
-  /// was built and throws dependency_error naming the provider.
-  void build(context& ctx) {
-    for (const auto& p : declared_)
-      build_one(p, ctx);
-  }
-
-  /// The built resource of `p`, or nullptr.
-  void* find(const provider_base* p) const noexcept {
-    for (const auto& [provider, built] : built_)
-      if (provider == p && built)
-        return built->get();
-    return nullptr;
-  }
-
-  const std::string& task_name() const noexcept { return task_name_; }
-
-  /// Tears everything down, newest first, once. What the teardowns threw, one line each ("" if
-  /// nothing did); every teardown runs.
-  std::string teardown() noexcept {
-    std::string errors;
-    while (!built_.empty()) {
-      auto [provider, built] = std::move(built_.back());
-      built_.pop_back();
-      if (!built)
-        continue; // its setup failed: nothing to tear down
-      try {
-        built->teardown();
-      } catch (const std::exception& e) {
-        errors += (errors.empty() ? "" : "\n") + describe_failure(*provider, "teardown", e);
-      } catch (...) {
-        errors += (errors.empty() ? "" : "\n") + ("dependency '" + provider->name
-                                                 + "' failed in its teardown: a non-std exception");
-      }
-    }
-    return errors;
-  }
-
-private:
-  static std::string describe_failure(const provider_base& p, const char* when,
-                                      const std::exception& e) {
-    return "dependency '" + p.name + "' failed in its " + when + ": "
-           + detail::demangle(typeid(e).name()) + ": " + e.what();
-  }
-
-  void build_one(const provider_ptr& p, context& ctx) {
-    if (find(p.get()) != nullptr)
-      return;
-    for (const auto& need : p->needs)
-      build_one(need, ctx);
-    // The place first, then the build: once built, a resource is never lost to an allocation.
-    built_.emplace_back(p.get(), nullptr);
-    try {
-      built_.back().second = p->build(ctx);
-    } catch (const std::exception& e) {
-      fail_with(describe_failure(*p, "setup", e));
-    } catch (...) {
-      fail_with("dependency '" + p->name + "' failed in its setup: a non-std exception");
-    }
-  }
-
-  /// Tears down what was built before a failed setup, then throws: the setup's failure first,
-  /// then any teardown's.
-  [[noreturn]] void fail_with(std::string what) {
-    auto also = teardown();
-    if (!also.empty())
-      what += "\n" + also;
-    throw dependency_error(what);
-  }
-
-  const std::vector<provider_ptr>& declared_;
-  std::string task_name_;
-  std::vector<std::pair<const provider_base*, std::unique_ptr<built_resource>>> built_;
 };
 
 } // namespace detail

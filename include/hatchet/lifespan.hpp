@@ -32,18 +32,15 @@
 // - The cleanup throws: logged, shutdown completes, run() returns exit_code::cleanup_failed.
 
 #include <concepts>
-#include <coroutine>
-#include <exception>
 #include <functional>
-#include <cstdint>
 #include <memory>
-#include <string>
 #include <tuple>
 #include <type_traits>
-#include <typeindex>
 #include <typeinfo>
 #include <utility>
 
+#include "hatchet/detail/coroutine_owner.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
 #include "hatchet/errors.hpp"
 
 namespace hatchet {
@@ -53,98 +50,10 @@ class lifespan;
 
 namespace detail {
 
-/// Demangles a type name for error messages.
-std::string demangle(const char* mangled);
-
-/// The yielded state with its type erased, so one worker type serves every lifespan type. The
-/// worker shares exactly one of these (by `shared_ptr<const ...>`) with every task.
-struct lifespan_state {
-  std::type_index type;
-  std::shared_ptr<const void> value;
-  /// Which setup built it: 1 for the worker's first, then the number of the reload that built it
-  /// (each reload started takes the next number).
-  uint64_t generation = 1;
-};
-
-using lifespan_state_ptr = std::shared_ptr<const lifespan_state>;
-
-/// Runs one lifespan coroutine: `setup` to its co_yield, `cleanup` to its end, each at most once.
-class lifespan_driver {
-public:
-  virtual ~lifespan_driver() = default;
-  /// Throws the setup's exception, or lifespan_error when the coroutine ends without co_yield.
-  virtual lifespan_state_ptr setup() = 0;
-  /// Throws the cleanup's exception, or lifespan_error when the coroutine yields again.
-  virtual void cleanup() = 0;
-};
-
-template <class T>
-class lifespan_driver_of;
-
 /// The arguments of make_state, held by reference until the state is built.
 template <class T, class... Args>
 struct state_args {
   std::tuple<Args&&...> refs;
-};
-
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-template <class T>
-inline constexpr bool aggregate_yield_is_broken =
-  std::is_aggregate_v<T> && !std::is_trivially_destructible_v<T>;
-#else
-template <class T>
-inline constexpr bool aggregate_yield_is_broken = false;
-#endif
-
-/// What the single-yield coroutines here share (a lifespan, a dependency's resource): suspended
-/// at the start and at the end, so a driver resumes each part itself; the exception kept for it.
-struct single_yield_promise {
-  int yields = 0;
-  std::exception_ptr error;
-
-  std::suspend_always initial_suspend() noexcept { return {}; }
-  std::suspend_always final_suspend() noexcept { return {}; }
-  void return_void() noexcept {}
-  void unhandled_exception() noexcept { error = std::current_exception(); }
-};
-
-/// Runs a single-yield coroutine to its co_yield; rethrows what it threw. False when it ended
-/// without yielding a value.
-template <class Promise>
-bool resume_to_yield(std::coroutine_handle<Promise> h) {
-  h.resume();
-  auto& p = h.promise();
-  if (p.error)
-    std::rethrow_exception(std::exchange(p.error, nullptr));
-  return !h.done() && static_cast<bool>(p.value);
-}
-
-/// Runs a single-yield coroutine from its co_yield to its end; rethrows what it threw. False when
-/// it yielded again instead of ending.
-template <class Promise>
-bool resume_to_end(std::coroutine_handle<Promise> h) {
-  h.resume();
-  auto& p = h.promise();
-  if (p.error)
-    std::rethrow_exception(std::exchange(p.error, nullptr));
-  return h.done();
-}
-
-/// Owns a coroutine frame: move-only, destroyed with its owner.
-template <class Promise>
-class coroutine_owner {
-public:
-  coroutine_owner(coroutine_owner&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  coroutine_owner& operator=(coroutine_owner&&) = delete;
-  coroutine_owner(const coroutine_owner&) = delete;
-  ~coroutine_owner() {
-    if (handle_)
-      handle_.destroy();
-  }
-
-protected:
-  explicit coroutine_owner(std::coroutine_handle<Promise> h) : handle_(h) {}
-  std::coroutine_handle<Promise> handle_;
 };
 
 template <class R>
@@ -153,14 +62,12 @@ struct is_lifespan : std::false_type {};
 template <class T>
 struct is_lifespan<lifespan<T>> : std::true_type {};
 
-} // namespace detail
-
-template <class T>
-class lifespan;
-
-namespace detail {
 template <class T>
 struct lifespan_promise;
+
+template <class T>
+class lifespan_driver_of;
+
 } // namespace detail
 
 template <class T>
@@ -230,10 +137,6 @@ struct lifespan_promise : single_yield_promise {
     return std::forward<Awaitable>(a);
   }
 };
-
-} // namespace detail
-
-namespace detail {
 
 template <class T>
 class lifespan_driver_of final : public lifespan_driver {

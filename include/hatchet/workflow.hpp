@@ -22,7 +22,10 @@
 
 #include "hatchet/co_task.hpp"
 #include "hatchet/context.hpp"
+#include "hatchet/detail/task_def.hpp"
 #include "hatchet/errors.hpp"
+#include "hatchet/task_options.hpp"
+#include "hatchet/task_ref.hpp"
 
 namespace hatchet {
 
@@ -30,34 +33,6 @@ namespace hatchet {
 struct empty_model {};
 inline void to_json(nlohmann::json& j, const empty_model&) { j = nlohmann::json::object(); }
 inline void from_json(const nlohmann::json&, empty_model&) {}
-
-struct task_options {
-  /// Execution timeout as a duration string ("60s", "5m", "1h"); the engine enforces it by
-  /// cancelling the run. Default "60s", as the official SDKs.
-  std::string timeout = "60s";
-  /// How many times the engine retries a FAILED run. Default 0.
-  int retries = 0;
-  /// Names of tasks of the same workflow that must complete first (a DAG); their outputs are in
-  /// `ctx.parents()`. Default: none.
-  std::vector<std::string> parents = {};
-  /// Slot units this task takes on the worker. Default 1.
-  int slot_cost = 1;
-  /// Resources built for each run before the task and torn down after it (hatchet/depends.hpp);
-  /// the task reads them with ctx.use(d). Default: none.
-  std::vector<detail::provider_ptr> depends = {};
-  /// Retry backoff: with a factor, the engine waits min(backoff_max_seconds, factor^n) seconds
-  /// before retry n (n = 1, 2, ...; factor 2: 2 s, 4 s, 8 s, ...) of a run that FAILED or timed
-  /// out; without one it retries at once. 1 to 1000. Default: none.
-  std::optional<double> backoff_factor = std::nullopt;
-  /// The cap of that wait, in seconds: 1 to 86400; only with backoff_factor. Default: none (the
-  /// engine's 86400).
-  std::optional<int> backoff_max_seconds = std::nullopt;
-  /// How long a run of this task may wait in the engine's queue for a worker (from each time it
-  /// is queued, retries included) before the engine cancels it (SCHEDULING_TIMED_OUT; the
-  /// workflow's on-failure task does not run for it). A duration string ("30s", "5m").
-  /// Default: empty, the engine's default of 5m.
-  std::string schedule_timeout = {};
-};
 
 /// Thrown when a task's input does not decode into its input type; the run ends FAILED with the
 /// task's name and the decoder's message.
@@ -67,37 +42,6 @@ public:
 };
 
 namespace detail {
-
-using task_fn = std::function<nlohmann::json(const nlohmann::json& input, context& ctx)>;
-using async_task_fn = std::function<co_task<nlohmann::json>(nlohmann::json input, context& ctx)>;
-
-/// One task: exactly one of fn (synchronous) and async_fn (a co_task) is set.
-struct task_def {
-  std::string name;
-  task_options options;
-  task_fn fn;
-  async_task_fn async_fn;
-};
-
-using task_def_ptr = std::shared_ptr<const task_def>;
-
-template <class F>
-struct task_signature : task_signature<decltype(&std::remove_cvref_t<F>::operator())> {};
-
-template <class R, class A>
-struct task_signature<R (*)(A, context&)> {
-  using input = std::remove_cvref_t<A>;
-  using output = R;
-};
-
-template <class R, class A>
-struct task_signature<R(A, context&)> : task_signature<R (*)(A, context&)> {};
-
-template <class C, class R, class A>
-struct task_signature<R (C::*)(A, context&) const> : task_signature<R (*)(A, context&)> {};
-
-template <class C, class R, class A>
-struct task_signature<R (C::*)(A, context&)> : task_signature<R (*)(A, context&)> {};
 
 template <class In>
 In decode_input(const nlohmann::json& j, const std::string& task_name) {
@@ -119,12 +63,14 @@ public:
   }
 
   /// Adds a task. `fn` is `Out(const In&, context&)` or `co_task<Out>(const In&, context&)`;
-  /// see the file comment.
+  /// see the file comment. Returns the task as a task_ref<Out>: a later task names it in
+  /// `.parents` and reads its output with `ctx.parent_output(ref)`.
   template <class F>
-  workflow& task(std::string name, F fn, task_options options = {}) {
+  auto task(std::string name, F fn, task_options options = {}) {
     using sig = detail::task_signature<F>;
     using In = typename sig::input;
     using Out = typename sig::output;
+    task_ref<typename detail::task_output<Out>::type> ref{name};
     if constexpr (detail::is_co_task<Out>::value) {
       using R = typename Out::value_type;
       // The input lives in this frame for the whole run, so the task may take it by reference.
@@ -161,7 +107,7 @@ public:
       tasks_.push_back(std::make_shared<const detail::task_def>(
         detail::task_def{std::move(name), std::move(options), std::move(wrapped), {}}));
     }
-    return *this;
+    return ref;
   }
 
   /// Starts a run of this workflow for every pushed event whose key matches one of `keys`

@@ -52,10 +52,15 @@ BOOST_FIXTURE_TEST_SUITE(client_api, engine_fixture)
 
 BOOST_AUTO_TEST_CASE(run_gives_one_tasks_output_typed_and_a_dags_output_by_task_name) {
   hatchet::workflow dag{"TwoStepWorkflow"};
-  dag.task("first", [](const json&, hatchet::context&) { return json{{"n", 1}}; });
-  dag.task("second", [](const json&, hatchet::context& ctx) {
-    return json{{"m", ctx.parents().at("first").at("n").get<int>() + 1}};
-  }, {.parents = {"first"}});
+  auto first = dag.task("first", [](const json&, hatchet::context&) { return sum{1}; });
+  static_assert(std::is_same_v<decltype(first), hatchet::task_ref<sum>>);
+  dag.task("second", [first](const json&, hatchet::context& ctx) {
+    // The parent by handle, its output typed; and the same output by name.
+    sum typed = ctx.parent_output(first);
+    if (ctx.parents().at("first").at("total").get<int>() != typed.total)
+      throw std::runtime_error("the typed and the by-name output of 'first' differ");
+    return json{{"m", typed.total + 1}};
+  }, {.parents = {first}});
   running_worker w{cfg, "typed-worker", {.slots = 2, .workflows = {add_workflow(), dag}}};
   w.ready();
   hatchet::client client{cfg};
@@ -69,7 +74,7 @@ BOOST_AUTO_TEST_CASE(run_gives_one_tasks_output_typed_and_a_dags_output_by_task_
 
   auto both = client.run("TwoStepWorkflow");
   BOOST_REQUIRE_MESSAGE(both, why(both));
-  BOOST_TEST(*both == json({{"first", {{"n", 1}}}, {"second", {{"m", 2}}}}));
+  BOOST_TEST(*both == json({{"first", {{"total", 1}}}, {"second", {{"m", 2}}}}));
   auto detail = client.run<hatchet::run_result>("TwoStepWorkflow");
   BOOST_REQUIRE_MESSAGE(detail, why(detail));
   BOOST_TEST(detail->outputs.at("second") == json({{"m", 2}}));

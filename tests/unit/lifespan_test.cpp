@@ -312,3 +312,7 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_rejected_before_anything_starts) {
   auto bad_name = hatchet::detail::worker_spec::make(cfg, "bad name!", {.slots = 1, .workflows = {noop_workflow()}});
   BOOST_TEST(!bad_name);
 }
+
+BOOST_AUTO_TEST_CASE(the_sdk_reports_the_projects_version) {
+  BOOST_TEST(std::string{hatchet::version()} == HATCHET_EXPECTED_VERSION);
+}
