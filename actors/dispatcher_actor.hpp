@@ -1,36 +1,31 @@
 #pragma once
 // The bridge between the engine and the slots. It registers the worker, keeps the ListenV2 stream
 // and the heartbeats going, hands each START to a free task actor (never more runs in flight than
-// slots), relays CANCELs, and sends STARTED/COMPLETED/FAILED through the outbox.
+// slots), relays CANCELs, and sends STARTED/COMPLETED/FAILED through the event delivery.
 //
 // Protocol with the supervisor:
 // - request (start_atom) -> worker id, once registered and listening; an error if start-up failed.
-// - send (drain_atom): stop taking work, let every accepted run finish, flush the outbox,
+// - send (drain_atom): stop taking work, let every accepted run finish, flush the events,
 //   Unsubscribe, stop the task actors; then the dispatcher quits with reason `normal`. The
 //   supervisor sees the down message only after the last task actor is gone.
+// - send (status_atom, worker_state) to the supervisor whenever the worker becomes able or unable
+//   to take work.
 
-#include <functional>
 #include <memory>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "health/worker_metrics.hpp"
+#include "actors/wiring.hpp"
 #include "actors/worker_spec.hpp"
 #include "hatchet/detail/lifespan_state.hpp"
-
-namespace hatchet::rpc {
-class engine_link;
-} // namespace hatchet::rpc
+#include "health/worker_metrics.hpp"
 
 namespace hatchet::detail {
-
-/// Makes the dispatcher's link to the engine; empty: the real one (gRPC and REST).
-using link_factory = std::function<std::shared_ptr<rpc::engine_link>(const config&)>;
 
 /// `metrics` is where the dispatcher counts runs, reconnects and heartbeat failures.
 caf::actor spawn_dispatcher(caf::local_actor* parent, worker_spec_ptr spec,
                             lifespan_state_ptr state, std::shared_ptr<worker_metrics> metrics,
-                            link_factory make_link = {});
+                            const wiring& wires = {});
 
 } // namespace hatchet::detail

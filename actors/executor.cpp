@@ -3,12 +3,12 @@
 namespace hatchet::detail {
 
 std::shared_ptr<executor> executor::make(size_t max_threads) {
-  return std::make_shared<executor>(max_threads);
+  return std::make_shared<thread_executor>(max_threads);
 }
 
-executor::executor(size_t max_threads) : max_threads_(max_threads == 0 ? 1 : max_threads) {}
+thread_executor::thread_executor(size_t max_threads) : max_threads_(max_threads == 0 ? 1 : max_threads) {}
 
-void executor::post(std::function<void()> job) {
+void thread_executor::post(std::function<void()> job) {
   std::unique_lock lock{mtx_};
   if (stopping_)
     return;
@@ -22,7 +22,7 @@ void executor::post(std::function<void()> job) {
   }
 }
 
-void executor::loop() {
+void thread_executor::loop() {
   std::unique_lock lock{mtx_};
   for (;;) {
     ++idle_;
@@ -41,7 +41,7 @@ void executor::loop() {
   exit_cv_.notify_all();
 }
 
-bool executor::shutdown(std::chrono::milliseconds patience) {
+bool thread_executor::shutdown(std::chrono::milliseconds patience) {
   std::deque<std::function<void()>> dropped;
   std::unique_lock lock{mtx_};
   stopping_ = true;
@@ -55,13 +55,13 @@ bool executor::shutdown(std::chrono::milliseconds patience) {
   return ended;
 }
 
-void executor::adjust_bound(int delta) {
+void thread_executor::adjust_bound(int delta) {
   std::lock_guard lock{mtx_};
   auto bound = static_cast<long>(max_threads_) + delta;
   max_threads_ = bound < 1 ? 1 : static_cast<size_t>(bound);
 }
 
-size_t executor::threads_started() const {
+size_t thread_executor::threads_started() const {
   std::lock_guard lock{mtx_};
   return started_;
 }

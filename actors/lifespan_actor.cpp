@@ -109,7 +109,10 @@ private:
 
 caf::actor spawn_lifespan_actor(caf::local_actor* parent, lifespan_fn fn,
                                 std::string worker_name, uint64_t generation,
-                                std::shared_ptr<lifespan_report> report) {
+                                std::shared_ptr<lifespan_report> report, bool detached) {
+  if (!detached)
+    return parent->spawn<lifespan_actor, caf::monitored>(std::move(fn), std::move(worker_name),
+                                                         generation, std::move(report));
   return parent->spawn<lifespan_actor, caf::detached + caf::monitored>(
     std::move(fn), std::move(worker_name), generation, std::move(report));
 }

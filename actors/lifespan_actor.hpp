@@ -30,8 +30,9 @@ struct lifespan_report {
 };
 
 /// `generation` numbers the state it sets up (1 for the first; each reload has its own actor).
+/// `detached`: a thread of its own (see wiring::detach_lifespan).
 caf::actor spawn_lifespan_actor(caf::local_actor* parent, lifespan_fn fn,
                                 std::string worker_name, uint64_t generation,
-                                std::shared_ptr<lifespan_report> report);
+                                std::shared_ptr<lifespan_report> report, bool detached = true);
 
 } // namespace hatchet::detail

@@ -11,7 +11,10 @@
 // up after the drain, newest first. Plain bookkeeping: no actor code, so it is tested alone.
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,9 +23,14 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 
 #include "actors/lifespan_actor.hpp"
-#include "hatchet/lifespan.hpp"
+#include "actors/lifespan_gate.hpp"
+#include "hatchet/detail/lifespan_state.hpp"
+#include "hatchet/errors.hpp"
 
 namespace hatchet::detail {
 
@@ -40,6 +48,27 @@ struct generation {
   /// No task code holds the state (or it never reached any).
   bool closed() const { return !gate_closed || gate_closed->load(); }
   long holder_count() const { return holders.use_count(); }
+
+  /// Gates `state` (lifespan_gate.hpp): every copy handed out is a holder; `on_closed` runs when
+  /// the last one is gone. The generation keeps only a weak reference, to count the holders.
+  lifespan_state_ptr gate(lifespan_state_ptr state, std::function<void()> on_closed) {
+    auto opened = open_gate(std::move(state), std::move(on_closed));
+    holders = opened.state;
+    gate_closed = std::move(opened.closed);
+    return std::move(opened.state);
+  }
+
+  /// Its lifespan actor is to end without running the cleanup (task code may still hold it).
+  void skip_cleanup() {
+    std::lock_guard lock{report->mtx};
+    report->skip_cleanup = true;
+  }
+
+  /// The cleanup's error, if it failed (read after the actor's down message).
+  std::string cleanup_error() const {
+    std::lock_guard lock{report->mtx};
+    return report->cleanup_error;
+  }
 };
 
 class lifespan_generations {
@@ -68,6 +97,12 @@ public:
     auto i = std::find_if(all_.begin(), all_.end(),
                           [](auto& g) { return g.at == generation::phase::current; });
     return i == all_.end() ? nullptr : &*i;
+  }
+
+  /// The current generation's id, 0 when there is none.
+  uint64_t current_id() {
+    auto* c = current();
+    return c ? c->id : 0;
   }
 
   /// `g` becomes current; the one current before retires. Returns the retired one's id, 0 if
@@ -124,6 +159,73 @@ public:
     auto i = std::find_if(all_.begin(), all_.end(),
                           [](auto& g) { return g.at == generation::phase::cleaning; });
     return i == all_.end() ? nullptr : &*i;
+  }
+
+  /// Why generation `id`, just set up, is not put in service ("" when it is): the worker stops,
+  /// or a later reload finished first.
+  std::string refusal(uint64_t id, bool stopping) {
+    if (stopping)
+      return "the worker began stopping during its setup";
+    if (superseded(id))
+      return "a later reload (generation " + std::to_string(current()->id) + ") finished first";
+    return {};
+  }
+
+  /// The cleanup to bound next at a stop: the one running now (begun while serving), else the
+  /// newest to clean, which is marked cleaning and whose actor `start` is told to end. Null when
+  /// none is left to start (a setup may still be running).
+  template <class Start>
+  generation* next_cleanup(Start start) {
+    if (auto* g = cleaning())
+      return g;
+    auto* g = newest_to_clean();
+    if (g != nullptr) {
+      g->at = generation::phase::cleaning;
+      start(*g);
+    }
+    return g;
+  }
+
+  /// Marks every generation still setting up as cleaning (its failed setup released what it
+  /// built, so its actor ends without a cleanup); `end` is told to end each actor.
+  template <class End>
+  void end_setups(End end) {
+    for (auto& g : all_)
+      if (g.at == generation::phase::setting_up && g.actor) {
+        g.at = generation::phase::cleaning;
+        end(g);
+      }
+  }
+
+  /// Every generation whose state task code still holds ends without its cleanup.
+  void skip_held_cleanups() {
+    for (auto& g : all_)
+      if (!g.closed())
+        g.skip_cleanup();
+  }
+
+  /// cleanup_timeout (`timeout`) passed while task code still held some states: those end
+  /// without their cleanup, and the error says how many tasks held them. None when none did.
+  caf::error skip_held_after(std::chrono::milliseconds timeout) {
+    if (all_closed())
+      return {};
+    auto text = std::to_string(holders_left())
+                + " task(s) still inside user code after cleanup_timeout ("
+                + std::to_string(timeout.count())
+                + " ms); the lifespan cleanup was skipped so that it never runs under them";
+    skip_held_cleanups();
+    return make_error(errc::cleanup_skipped, std::move(text));
+  }
+
+  /// The worker is killed: no gate is waited for, so no cleanup may run under live task code;
+  /// every lifespan actor is killed and its handle dropped (it holds the supervisor's).
+  void kill_all() {
+    skip_held_cleanups();
+    for (auto& g : all_) {
+      if (g.actor)
+        caf::anon_send_exit(g.actor, caf::exit_reason::kill);
+      g.actor = nullptr;
+    }
   }
 
   std::list<generation>& all() noexcept { return all_; }

@@ -16,6 +16,11 @@ outbox::entry* outbox::find(uint64_t seq) {
   return i == pending_.end() ? nullptr : &i->second;
 }
 
+const outbox::entry* outbox::find(uint64_t seq) const {
+  auto i = pending_.find(seq);
+  return i == pending_.end() ? nullptr : &i->second;
+}
+
 std::chrono::milliseconds outbox::backoff(uint64_t seq) {
   auto* e = find(seq);
   int attempt = e ? e->attempts++ : 0;

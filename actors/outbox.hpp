@@ -24,6 +24,7 @@ public:
   uint64_t add(wire::step_event ev);
   /// The event to (re)send, or nullptr when it was acknowledged or dropped meanwhile.
   entry* find(uint64_t seq);
+  const entry* find(uint64_t seq) const;
   void ack(uint64_t seq) { pending_.erase(seq); }
   /// Called when a send failed: returns the delay before the next attempt.
   std::chrono::milliseconds backoff(uint64_t seq);

@@ -9,10 +9,12 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/wiring.hpp"
 #include "actors/worker_spec.hpp"
 
 namespace hatchet::detail {
 
-caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec);
+caf::actor spawn_supervisor(caf::actor_system& sys, worker_spec_ptr spec,
+                            const wiring& wires = {});
 
 } // namespace hatchet::detail
