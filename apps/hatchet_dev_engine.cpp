@@ -9,164 +9,128 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "command_line.hpp"
 #include "core/parse.hpp"
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
 
 namespace {
 
-constexpr const char* usage = R"(hatchet-dev-engine: a small in-memory Hatchet engine for local runs and tests
+const char* description =
+  R"(hatchet-dev-engine: a small in-memory Hatchet engine for local runs and tests.
 
-Usage:
-  hatchet-dev-engine [serve] [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
-                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
-                     [--log-level L] [--max-finished-runs N] [--activation-delay-ms N]
-      Serve the Hatchet gRPC API on H:P and the REST API (pausing workers) on H:R until
-      SIGINT or SIGTERM, in plaintext or, with --tls-cert, over TLS. Logs both addresses,
-      a token that clients can use (HATCHET_CLIENT_TOKEN) and the client settings that go
-      with it (HATCHET_CLIENT_TLS_STRATEGY=none in plaintext).
-  hatchet-dev-engine token [--host H] [--port P] [--rest-port R] [--secret S | --data-dir D]
-                           [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
-      Print a token for the engine at H:P (REST API on H:R, https:// with --tls-cert)
-      signed with the secret that serve uses with the same options, and exit.
-  hatchet-dev-engine --help
-      Show this text.
+  hatchet-dev-engine [serve] [OPTIONS]   serve the Hatchet gRPC API on H:P and the REST API on
+                                         H:R until SIGINT or SIGTERM (the default command); logs
+                                         both addresses, a token clients can use
+                                         (HATCHET_CLIENT_TOKEN) and the client settings that go
+                                         with it
+  hatchet-dev-engine token [OPTIONS]     print a token for the engine at H:P (REST API on H:R),
+                                         signed with the secret serve uses with the same
+                                         options, and exit)";
 
-Options:
-  --host H        listen address / address named in the token (default 127.0.0.1)
-  --port P        gRPC port (default 7077; 0 picks a free port when serving)
-  --rest-port R   REST API port, named in the token as server_url (default P + 1; with
-                  serve --port 0, a free port). Give the same R to serve and token.
-  --secret S      HMAC key for tokens (default: $HATCHET_DEV_ENGINE_SECRET, else the
-                  secret kept in the data directory); serve and token must use the same one
-  --data-dir D    where the secret is kept when neither --secret nor the variable gives one
-                  (default $XDG_DATA_HOME/hatchet-dev-engine, else
-                  ~/.local/share/hatchet-dev-engine). The first serve or token makes D/secret:
-                  32 random bytes as hex, mode 0600; later ones reuse it, so tokens from
-                  token are accepted by serve, and by no engine with another secret
-  --tls-cert FILE
-                  serve gRPC over TLS and the REST API over HTTPS with this certificate
-                  (PEM: the server certificate, then any intermediates); needs --tls-key.
-                  Tokens then name the REST API as https://H:R. Clients set
-                  HATCHET_CLIENT_TLS_STRATEGY=tls and HATCHET_CLIENT_TLS_ROOT_CA_FILE to the
-                  CA that signed it, and HATCHET_CLIENT_TLS_SERVER_NAME if it is not for H
-  --tls-key FILE  the certificate's private key (PEM, unencrypted); needs --tls-cert
-  --tls-client-ca FILE
-                  mutual TLS (needs --tls-cert): both APIs require a client certificate
-                  signed by a CA in FILE (PEM) and refuse clients without one; clients set
-                  HATCHET_CLIENT_TLS_STRATEGY=mtls, HATCHET_CLIENT_TLS_CERT_FILE and _KEY_FILE
-  --log-level L   trace, debug, info, warn, error or off (default info); debug logs every
-                  registration, task and, every 5 s, the assignment counters
-  --max-finished-runs N
-                  finished runs kept in memory for results and run details (default 1000000,
-                  about 1 KB each); a subscriber asking for an older, forgotten run waits forever
-  --activation-delay-ms N
-                  TEST ONLY (default 0): a listen stream counts as active only N ms after it
-                  opened, as a real engine's database write lags; until then the worker gets
-                  no tasks, and a worker that had an active stream before gets
-                  FAILED_PRECONDITION on Heartbeat
+const char* footer = R"(
+The secret: --secret, else $HATCHET_DEV_ENGINE_SECRET, else the one kept in the data directory
+(--data-dir D; default $XDG_DATA_HOME/hatchet-dev-engine, else ~/.local/share/hatchet-dev-engine).
+The first serve or token makes D/secret (32 random bytes as hex, mode 0600); later ones reuse it,
+so tokens from token are accepted by serve, and by no engine with another secret.
+
+TLS: with --tls-cert and --tls-key, gRPC over TLS and the REST API over HTTPS; tokens then name
+the REST API as https://H:R. Clients set HATCHET_CLIENT_TLS_STRATEGY=tls and
+HATCHET_CLIENT_TLS_ROOT_CA_FILE to the CA that signed it (HATCHET_CLIENT_TLS_SERVER_NAME if it is
+not for H). With --tls-client-ca, mutual TLS: clients set HATCHET_CLIENT_TLS_STRATEGY=mtls,
+HATCHET_CLIENT_TLS_CERT_FILE and _KEY_FILE.
 
 On SIGINT/SIGTERM it stops and logs one line "final stats: {...}" with its counters as JSON
 (assigned, completed, failed, cancelled, retried, max_running_on_one_worker,
 duplicate_outcomes, stale_outcomes, requeued_undelivered, requeued_unacknowledged).
 
-Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port
-is in use, the secret file cannot be made or read, or a TLS file is unreadable or not what
-it should be), 2 on a usage error (e.g. --tls-cert without --tls-key).
-)";
+Exit status: 0 on success (and after a signal), 1 if the engine cannot start (e.g. the port is in
+use, the secret file cannot be made or read, or a TLS file is unreadable or not what it should
+be), 2 on a usage error (e.g. --tls-cert without --tls-key).)";
 
 struct cli {
   std::string command = "serve";
   hatchet::engine::engine_options opts;
-  std::optional<uint16_t> rest_port; // absent: the default, worked out once --port is known
   std::string log_level = "info";
   std::optional<std::string> data_dir; // --data-dir; only used without --secret and the variable
 };
 
 int usage_error(const std::string& message) {
-  std::fprintf(stderr, "hatchet-dev-engine: %s\n(see hatchet-dev-engine --help)\n",
-               message.c_str());
-  return 2;
+  return hatchet::apps::usage_error("hatchet-dev-engine", message);
 }
 
 /// 0 = parsed, -1 = help printed, > 0 = exit code of a usage error.
 int parse(int argc, char** argv, cli& out) {
+  using hatchet::detail::parse_whole;
+  CLI::App app{description, "hatchet-dev-engine"};
+  app.footer(footer);
+  app.get_formatter()->column_width(30);
+  auto* serve = app.add_subcommand("serve", "serve until SIGINT or SIGTERM (the default)");
+  auto* token = app.add_subcommand("token", "print a token for these options and exit");
+  app.require_subcommand(0, 1);
+  serve->fallthrough();
+  token->fallthrough();
+  std::string port = "7077", rest_port, max_finished, activation = "0", reassign = "30";
+  std::string secret, data_dir, cert, key, client_ca;
+  app.add_option("--host", out.opts.host, "listen address, named in the token (127.0.0.1)")
+    ->type_name("H");
+  app.add_option("--port", port, "gRPC port (7077; 0 picks a free port when serving)")
+    ->type_name("P");
+  app.add_option("--rest-port", rest_port,
+                 "REST API port, named in the token as server_url (P + 1; with serve --port 0, a "
+                 "free port); give serve and token the same R")
+    ->type_name("R");
+  app.add_option("--secret", secret, "HMAC key for tokens (see below)")->type_name("S");
+  app.add_option("--data-dir", data_dir, "where the secret is kept (see below)")->type_name("D");
+  app.add_option("--tls-cert", cert,
+                 "serve over TLS with this certificate (PEM: the certificate, then any "
+                 "intermediates); needs --tls-key")
+    ->type_name("FILE");
+  app.add_option("--tls-key", key, "the certificate's private key (PEM, unencrypted)")
+    ->type_name("FILE");
+  app.add_option("--tls-client-ca", client_ca,
+                 "mutual TLS (needs --tls-cert): clients need a certificate signed by a CA in "
+                 "FILE")
+    ->type_name("FILE");
+  app.add_option("--log-level", out.log_level,
+                 "trace, debug, info, warn, error or off (info); debug logs every registration, "
+                 "task and, every 5 s, the assignment counters")
+    ->type_name("L");
+  app.add_option("--max-finished-runs", max_finished,
+                 "finished runs kept for results and run details (1000000, about 1 KB each); a "
+                 "subscriber asking for an older, forgotten run waits forever")
+    ->type_name("N");
+  app.add_option("--activation-delay-ms", activation,
+                 "TEST ONLY (0): a listen stream counts as active N ms after it opened, as a real "
+                 "engine's database write lags; until then no tasks, and a worker that had an "
+                 "active stream gets FAILED_PRECONDITION on Heartbeat")
+    ->type_name("N");
+  app.add_option("--reassign-after", reassign,
+                 "TEST ONLY (30, as a real engine): the tasks of a worker whose last heartbeat is "
+                 "older than S seconds are requeued elsewhere; tests shorten it to prove, in "
+                 "seconds, what a real engine does in 30")
+    ->type_name("S");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-dev-engine"); rc >= 0)
+    return rc == 0 ? -1 : rc;
+  if (token->parsed())
+    out.command = "token";
+
   if (const char* env = std::getenv("HATCHET_DEV_ENGINE_SECRET"); env != nullptr && *env != '\0')
     out.opts.secret = env;
-  bool command_seen = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage, stdout);
-      return -1;
-    }
-    if (arg.rfind("--", 0) == 0) {
-      std::string name = arg;
-      std::optional<std::string> value;
-      if (auto eq = arg.find('='); eq != std::string::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      }
-      if (name != "--host" && name != "--port" && name != "--rest-port" && name != "--secret" &&
-          name != "--log-level" && name != "--max-finished-runs" &&
-          name != "--activation-delay-ms" && name != "--data-dir" && name != "--tls-cert" &&
-          name != "--tls-key" && name != "--tls-client-ca")
-        return usage_error("unknown option " + name);
-      if (!value)
-        return usage_error(name + " needs a value");
-      if (name == "--host") {
-        out.opts.host = *value;
-      } else if (name == "--port") {
-        auto p = hatchet::detail::parse_whole<uint16_t>(name, *value);
-        if (!p)
-          return usage_error(hatchet::detail::error_text(p.error()));
-        out.opts.port = *p;
-      } else if (name == "--rest-port") {
-        auto p = hatchet::detail::parse_whole<uint16_t>(name, *value);
-        if (!p)
-          return usage_error(hatchet::detail::error_text(p.error()));
-        out.rest_port = *p;
-      } else if (name == "--activation-delay-ms") {
-        auto n = hatchet::detail::parse_whole<int64_t>(name, *value, 0, 3'600'000);
-        if (!n)
-          return usage_error(hatchet::detail::error_text(n.error()));
-        out.opts.activation_delay = std::chrono::milliseconds{*n};
-      } else if (name == "--max-finished-runs") {
-        auto n = hatchet::detail::parse_whole<std::size_t>(name, *value, 1, 1'000'000'000'000);
-        if (!n)
-          return usage_error(hatchet::detail::error_text(n.error()));
-        out.opts.max_finished_runs = *n;
-      } else if (name == "--secret") {
-        if (value->empty())
-          return usage_error("the secret must not be empty");
-        out.opts.secret = *value;
-      } else if (name == "--tls-cert" || name == "--tls-key" || name == "--tls-client-ca") {
-        if (value->empty())
-          return usage_error(name + " must not be empty");
-        (name == "--tls-cert"  ? out.opts.tls_cert_file
-         : name == "--tls-key" ? out.opts.tls_key_file
-                               : out.opts.tls_client_ca_file) = *value;
-      } else if (name == "--data-dir") {
-        if (value->empty())
-          return usage_error("--data-dir must not be empty");
-        out.data_dir = *value;
-      } else {
-        out.log_level = *value;
-      }
-      continue;
-    }
-    if (command_seen || (arg != "serve" && arg != "token"))
-      return usage_error("unexpected argument '" + arg + "'");
-    out.command = arg;
-    command_seen = true;
-  }
-  if (out.rest_port) {
-    out.opts.rest_port = *out.rest_port;
+  using hatchet::detail::error_text;
+  auto p = parse_whole<uint16_t>("--port", port);
+  if (!p)
+    return usage_error(error_text(p.error()));
+  out.opts.port = *p;
+  if (!rest_port.empty()) {
+    auto r = parse_whole<uint16_t>("--rest-port", rest_port);
+    if (!r)
+      return usage_error(error_text(r.error()));
+    out.opts.rest_port = *r;
   } else if (out.opts.port == 0) {
     out.opts.rest_port = 0; // a free one, as for gRPC
   } else if (out.opts.port == 65535) {
@@ -174,13 +138,40 @@ int parse(int argc, char** argv, cli& out) {
   } else {
     out.opts.rest_port = static_cast<uint16_t>(out.opts.port + 1);
   }
+  if (!max_finished.empty()) {
+    auto n = parse_whole<std::size_t>("--max-finished-runs", max_finished, 1, 1'000'000'000'000);
+    if (!n)
+      return usage_error(error_text(n.error()));
+    out.opts.max_finished_runs = *n;
+  }
+  auto delay = parse_whole<int64_t>("--activation-delay-ms", activation, 0, 3'600'000);
+  if (!delay)
+    return usage_error(error_text(delay.error()));
+  out.opts.activation_delay = std::chrono::milliseconds{*delay};
+  auto window = hatchet::detail::parse_seconds("--reassign-after", reassign);
+  if (!window || window->count() <= 0)
+    return usage_error(window ? "--reassign-after must be more than 0"
+                              : error_text(window.error()));
+  out.opts.silence_requeue = *window;
+  for (auto [given, what] : {std::pair{&secret, "--secret"}, std::pair{&data_dir, "--data-dir"},
+                             std::pair{&cert, "--tls-cert"}, std::pair{&key, "--tls-key"},
+                             std::pair{&client_ca, "--tls-client-ca"}})
+    if (app.count(what) > 0 && given->empty())
+      return usage_error(std::string{what} + " must not be empty");
+  if (!secret.empty())
+    out.opts.secret = secret;
+  if (!data_dir.empty())
+    out.data_dir = data_dir;
+  out.opts.tls_cert_file = cert;
+  out.opts.tls_key_file = key;
+  out.opts.tls_client_ca_file = client_ca;
   if (out.opts.rest_port != 0 && out.opts.rest_port == out.opts.port)
     return usage_error("--rest-port must differ from --port");
-  if (!out.opts.tls_cert_file.empty() && out.opts.tls_key_file.empty())
+  if (!cert.empty() && key.empty())
     return usage_error("--tls-cert needs --tls-key (the certificate's private key)");
-  if (out.opts.tls_cert_file.empty() && !out.opts.tls_key_file.empty())
+  if (cert.empty() && !key.empty())
     return usage_error("--tls-key needs --tls-cert (the certificate it belongs to)");
-  if (!out.opts.tls_client_ca_file.empty() && out.opts.tls_cert_file.empty())
+  if (!client_ca.empty() && cert.empty())
     return usage_error("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS "
                        "with client certificates");
   auto level = spdlog::level::from_str(out.log_level);

@@ -66,7 +66,7 @@ forced the stop; 7 SIGQUIT (cold stop); 8 task code still held the lifespan stat
 )";
 
 /// The exit code of a bad command line (the worker's own codes are hatchet::exit_code).
-constexpr int usage_exit = 2;
+using hatchet::apps::usage_exit;
 
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
@@ -166,15 +166,8 @@ int main(int argc, char** argv) {
     f.option = c->add_option(f.flag, f.value, std::string{f.help} + " [" + f.variable + "]")
                  ->type_name("VALUE");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "hatchet-worker: " << e.what() << " (see hatchet-worker --help)\n";
-    return usage_exit;
-  }
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-worker"); rc >= 0)
+    return rc;
 
   using hatchet::detail::parse_seconds;
   using hatchet::detail::parse_whole;

@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(overlapping_reloads_each_state_cleaned_once_and_a_late_one_
 BOOST_AUTO_TEST_CASE(a_slow_cleanup_of_a_retired_state_does_not_hold_the_stop_past_cleanup_timeout) {
   auto book = std::make_shared<ledger>();
   book->slow_cleanup_of = 1;
-  book->slow_cleanup = 3s;
+  book->slow_cleanup = 1500ms;
   running_worker w{cfg, "reload-slow-cleanup",
                    {.slots = 2,
                     .workflows = {reload_workflow()},
@@ -280,43 +280,9 @@ BOOST_AUTO_TEST_CASE(a_slow_cleanup_of_a_retired_state_does_not_hold_the_stop_pa
   BOOST_REQUIRE(reason);
   BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_failed,
              hatchet::describe(reason));
-  BOOST_TEST(took < 2500ms, "the stop took "
+  BOOST_TEST(took < 1300ms, "the stop took "
                               << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                               << " ms");
-}
-
-// A retired state's cleanup failed while the worker served; at the stop, task code still holds
-// the current state past cleanup_timeout. The exit says "cleanup skipped" (8), not "cleanup
-// failed" (3): only 8 tells the program not to tear the process down under that task code.
-BOOST_AUTO_TEST_CASE(a_skipped_cleanup_outranks_an_earlier_failed_one) {
-  auto book = std::make_shared<ledger>();
-  book->failing_cleanup_of = 1;
-  auto inside = std::make_shared<gauge>();
-  hatchet::workflow stuck{"StuckReloadWorkflow"};
-  stuck.task("stuck", [inside](const hatchet::empty_model&, hatchet::context& ctx) {
-    const auto& held = ctx.lifespan<model>();
-    inside->add(1);
-    std::this_thread::sleep_for(2s); // ignores its cancellation
-    inside->add(-1);
-    return json{{"setup", held.setup}};
-  });
-  running_worker w{cfg, "reload-skip",
-                   {.slots = 2,
-                    .workflows = {stuck},
-                    .lifespan = counted_lifespan(book),
-                    .drain_timeout = 100ms,
-                    .cancel_grace = 100ms,
-                    .cleanup_timeout = 300ms}};
-  w.ready();
-  BOOST_REQUIRE(hatchet::reload(w.system(), w.supervisor(), 10s));
-  BOOST_REQUIRE(book->wait_cleaned(1, 5s)); // generation 1's cleanup has failed
-  BOOST_REQUIRE(admin().trigger({"StuckReloadWorkflow", "{}", {}}));
-  BOOST_REQUIRE(inside->wait_at_least(1, 10s));
-  auto reason = w.stop(20s);
-  BOOST_REQUIRE(reason);
-  BOOST_TEST(hatchet::exit_code_for(reason) == hatchet::exit_code::cleanup_skipped,
-             hatchet::describe(reason));
-  BOOST_REQUIRE(inside->wait_at_most(0, 10s)); // let the task end before the test does
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_without_a_lifespan_refuses_a_reload) {

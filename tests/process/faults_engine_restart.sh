@@ -53,9 +53,12 @@ if [ "$reregistered" = yes ]; then
   reregister_ms=$(($(log_ms "$registered_line") - $(log_ms "$listening_line")))
 fi
 
-# The in-flight runs died with the first engine: their waiter fails; that is expected.
-wait_pid "$inflight_pid" 40 || true
-inflight_rc=${waited_rc:-?}
+# The in-flight runs died with the first engine (the new one never heard of them): their waiter
+# could only time out. Its outcome is not what this test is about, so it is not waited for.
+kill "$inflight_pid" 2>/dev/null || true
+wait "$inflight_pid" 2>/dev/null || true
+untrack "$inflight_pid"
+inflight_rc=stopped
 
 # New runs on the new engine.
 serve_rc=0

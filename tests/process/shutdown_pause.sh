@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A graceful stop must not run a long task twice. A real engine reassigns the tasks of a worker
 # whose stream closed once its heartbeats have been refused for 30 s; so worker A, stopped while
-# its task runs SLEEP_MS (default 40000) ms, pauses itself over REST and keeps its stream and
-# heartbeats until the task ends. Worker B serves the same workflow meanwhile.
+# its task runs SLEEP_MS (default 10000) ms, pauses itself over REST and keeps its stream and
+# heartbeats until the task ends. Worker B serves the same workflow meanwhile. The engine's window
+# is REASSIGN_AFTER (default 8) seconds instead of 30, so that a task longer than the window
+# proves the rule in seconds; the worker's heartbeats (every 4 s) keep well inside it.
 #
 #   hatchet-run ──► hatchet-dev-engine ◄── worker A (SIGTERM, --drain-timeout 60)
 #                                      ◄── worker B
@@ -16,10 +18,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/faults_lib.sh"
 faults_init "$1"
 
-sleep_ms=${SLEEP_MS:-40000}
+sleep_ms=${SLEEP_MS:-10000}
+reassign_after=${REASSIGN_AFTER:-8}
 short_runs=${SHORT_RUNS:-10}
+[ "$sleep_ms" -gt $((reassign_after * 1000)) ] || die "SLEEP_MS must be longer than REASSIGN_AFTER"
 
-start_engine "$work/engine.log" 0
+start_engine "$work/engine.log" 0 --reassign-after "$reassign_after"
 start_worker "$work/worker_a.log" --debug --name worker-a --slots 2 --drain-timeout 60
 a_pid=$worker_pid
 
@@ -61,7 +65,7 @@ long_completed=$(grep -c '"status":"COMPLETED"' "$work/long.jsonl" || true)
 short_completed=$(grep -c '"status":"COMPLETED"' "$work/short.jsonl" || true)
 last_task=$(awk '/completed$/ {n = NR} END {print n + 0}' "$work/worker_a.log")
 cleanup=$(awk '/demo lifespan: cleaning up/ {print NR; exit}' "$work/worker_a.log")
-echo "pause: sleep_ms=$sleep_ms long_completed=$long_completed long_exit=$long_rc" \
+echo "pause: sleep_ms=$sleep_ms reassign_after=${reassign_after}s long_completed=$long_completed long_exit=$long_rc" \
   "short_completed=$short_completed/$short_runs short_exit=$short_rc a_starts=$a_starts" \
   "(at pause $a_starts_at_pause) b_starts=$b_starts assigned=$assigned retried=$retried" \
   "stale=$stale duplicate=$duplicate a_exit=$a_rc b_exit=$b_rc a_stop_ms=$stop_ms" \
