@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -59,6 +60,38 @@ void configure_own_system(caf::actor_system_config& cfg) {
   auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   cfg.set("logger.verbosity", caf::atom("quiet"));
+}
+
+/// The exit code a worker that ended with `reason` reports, logged when it is not ok, and
+/// whether threads may still be inside task or cleanup code (the lifespan actor still inside the
+/// cleanup, or task threads inside user code): tearing the process down around them (static
+/// destructors) is not safe.
+exit_code ended_with(const caf::error& reason, const std::string& name, bool& must_exit_at_once) {
+  auto code = exit_code_for(reason);
+  if (code != exit_code::ok)
+    spdlog::error("worker {}: exiting with code {} ({})", name, to_int(code), describe(reason));
+  must_exit_at_once = reason && reason.category() == errc_category::value
+                      && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
+                          || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped));
+  return code;
+}
+
+/// The end of a worker's own actor system. A forced stop does not wait for the REST pause call
+/// (nor a start-up failure for a TLS probe); their threads post to the worker's actors, so they
+/// are awaited while the system still exists, and must not run into the process's teardown.
+/// When threads may still be inside user code the system is left alive rather than destroyed
+/// under them (its destructor would wait for them, maybe forever).
+void end_own_system(std::unique_ptr<caf::actor_system> sys, const std::string& name,
+                    bool& must_exit_at_once) {
+  if (!must_exit_at_once && !await_background_calls(std::chrono::seconds{2})) {
+    spdlog::warn("worker {}: a call to the engine is still running", name);
+    must_exit_at_once = true;
+  }
+  if (must_exit_at_once)
+    static_cast<void>(sys.release()); // left running; the caller ends the process
+  else
+    sys.reset();
+  spdlog::default_logger()->flush();
 }
 
 } // namespace
@@ -129,29 +162,10 @@ int worker::run() {
       code = exit_code::cold_stop;
       must_exit_at_once_ = true;
     } else {
-      code = exit_code_for(reason);
-      if (code != exit_code::ok)
-        spdlog::error("worker {}: exiting with code {} ({})", spec_->name, to_int(code),
-                      describe(reason));
-      // The lifespan actor is still inside the cleanup, or task threads are still inside user
-      // code: tearing the process down around them (static destructors) is not safe.
-      must_exit_at_once_ = reason && reason.category() == errc_category::value
-                           && (reason.code() == static_cast<uint8_t>(errc::cleanup_timed_out)
-                               || reason.code() == static_cast<uint8_t>(errc::cleanup_skipped));
+      code = ended_with(reason, spec_->name, must_exit_at_once_);
     }
   }
-  // A forced stop does not wait for the REST pause call (nor a start-up failure for a TLS
-  // probe); their threads post to the worker's actors, so they are awaited while the actor
-  // system still exists, and must not run into the process's teardown.
-  if (!must_exit_at_once_ && !await_background_calls(std::chrono::seconds{2})) {
-    spdlog::warn("worker {}: a call to the engine is still running", spec_->name);
-    must_exit_at_once_ = true;
-  }
-  if (must_exit_at_once_)
-    static_cast<void>(sys.release()); // left running; the caller ends the process
-  else
-    sys.reset();
-  spdlog::default_logger()->flush();
+  end_own_system(std::move(sys), spec_->name, must_exit_at_once_);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return to_int(code);
 }
@@ -162,6 +176,82 @@ bool await_background_calls(std::chrono::milliseconds timeout) {
 
 bool worker::must_exit_at_once() const {
   return must_exit_at_once_;
+}
+
+// -- start(): in the background ------------------------------------------------------------------
+
+struct started_worker::impl {
+  std::string name;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor supervisor;
+  std::string id;
+  std::optional<int> code; ///< once stopped
+  caf::error reason;       ///< what the worker ended with, once stopped
+  bool must_exit_at_once = false;
+
+  /// Asks the supervisor to stop and waits for its end.
+  int stop() {
+    if (code)
+      return *code;
+    {
+      caf::scoped_actor self{*sys};
+      self->monitor(supervisor);
+      caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+      self->receive([&](caf::down_msg& dm) { reason = std::move(dm.reason); });
+    }
+    supervisor = nullptr;
+    code = to_int(ended_with(reason, name, must_exit_at_once));
+    end_own_system(std::move(sys), name, must_exit_at_once);
+    return *code;
+  }
+};
+
+started_worker::started_worker(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+started_worker::started_worker(started_worker&&) noexcept = default;
+started_worker& started_worker::operator=(started_worker&& other) noexcept {
+  if (this != &other) {
+    if (impl_)
+      impl_->stop();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+started_worker::~started_worker() {
+  if (impl_)
+    impl_->stop();
+}
+
+const std::string& started_worker::id() const noexcept {
+  return impl_->id;
+}
+
+int started_worker::stop() {
+  return impl_->stop();
+}
+
+bool started_worker::must_exit_at_once() const noexcept {
+  return impl_ && impl_->must_exit_at_once;
+}
+
+caf::expected<started_worker> worker::start(std::chrono::milliseconds ready_timeout) const {
+  if (!spec_)
+    return *init_error_;
+  auto i = std::make_unique<started_worker::impl>();
+  i->name = spec_->name;
+  caf::actor_system_config cfg;
+  configure_own_system(cfg);
+  i->sys = std::make_unique<caf::actor_system>(cfg);
+  i->supervisor = detail::spawn_supervisor(*i->sys, spec_);
+  auto id = await_ready(*i->sys, i->supervisor, ready_timeout);
+  if (!id) {
+    i->stop(); // whatever had started is stopped, in order
+    // What stopped it (a failed setup, a refused registration) says more than "not ready".
+    if (i->reason && i->reason != caf::exit_reason::normal)
+      return std::move(i->reason);
+    return std::move(id.error());
+  }
+  i->id = std::move(*id);
+  return started_worker{std::move(i)};
 }
 
 namespace {

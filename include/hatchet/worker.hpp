@@ -2,8 +2,11 @@
 // A Hatchet worker: registers workflows, takes task runs from the engine and runs them in a
 // bounded pool of slots, sharing the lifespan state with every task.
 //
-// Two ways to run it:
+// Three ways to run it:
 // - `run()`: owns an actor system, handles SIGINT/SIGTERM, returns a process exit code.
+// - `start()`: runs it in the background, in an actor system of its own, and returns once it is
+//   registered; the program goes on (triggering runs, serving requests) and calls stop() when it
+//   is done. No CAF in sight.
 // - `spawn(sys)`: starts the worker's supervisor inside a host's actor system; stop it with
 //   `send_exit(handle, caf::exit_reason::user_shutdown)`; it ends with reason `normal` after a
 //   clean stop, or with an error describing what failed.
@@ -29,6 +32,34 @@ namespace detail {
 struct worker_spec;
 }
 
+/// A worker that worker::start() runs in the background. stop() (or the destructor, if stop()
+/// was not called) stops it as SIGTERM stops run(): pause, wait for the running tasks, flush,
+/// unsubscribe, lifespan cleanup. Move-only.
+class started_worker {
+public:
+  started_worker(started_worker&&) noexcept;
+  started_worker& operator=(started_worker&&) noexcept;
+  ~started_worker();
+
+  /// The id the engine gave the worker when it registered.
+  const std::string& id() const noexcept;
+
+  /// Stops the worker and waits until it has stopped; returns its exit code (as run()). A second
+  /// call returns the same code at once.
+  int stop();
+
+  /// After stop(): as worker::must_exit_at_once() (task or cleanup code may still be running:
+  /// end the process with std::_Exit).
+  bool must_exit_at_once() const noexcept;
+
+  struct impl;
+
+private:
+  friend class worker;
+  explicit started_worker(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
 class worker {
 public:
   worker(config cfg, std::string name, worker_options options);
@@ -53,6 +84,14 @@ public:
   ///       std::_Exit(code);
   ///     return code;
   bool must_exit_at_once() const;
+
+  /// Starts the worker in the background, in an actor system of its own (2 to 4 scheduler
+  /// threads, as run()), and returns once it has registered and opened its stream: a run
+  /// triggered after start() returns finds it. Fails, with the worker stopped, when the options
+  /// are invalid, the lifespan setup fails, the engine refuses it, or `ready_timeout` passes.
+  /// Signals stay the program's business.
+  caf::expected<started_worker>
+  start(std::chrono::milliseconds ready_timeout = std::chrono::seconds{30}) const;
 
   /// Spawns the supervisor in `sys` (embedding). Fails on invalid options.
   caf::expected<caf::actor> spawn(caf::actor_system& sys) const;
