@@ -81,16 +81,20 @@ exit_code ended_with(const caf::error& reason, const std::string& name, bool& mu
 /// are awaited while the system still exists, and must not run into the process's teardown.
 /// When threads may still be inside user code the system is left alive rather than destroyed
 /// under them (its destructor would wait for them, maybe forever).
-void end_own_system(std::unique_ptr<caf::actor_system> sys, const std::string& name,
+void end_own_system(std::unique_ptr<caf::actor_system_config> cfg,
+                    std::unique_ptr<caf::actor_system> sys, const std::string& name,
                     bool& must_exit_at_once) {
   if (!must_exit_at_once && !await_background_calls(std::chrono::seconds{2})) {
     spdlog::warn("worker {}: a call to the engine is still running", name);
     must_exit_at_once = true;
   }
-  if (must_exit_at_once)
-    static_cast<void>(sys.release()); // left running; the caller ends the process
-  else
-    sys.reset();
+  if (must_exit_at_once) {
+    // Left running, with the configuration it refers to; the caller ends the process.
+    static_cast<void>(sys.release());
+    static_cast<void>(cfg.release());
+  } else {
+    sys.reset(); // before its configuration
+  }
   spdlog::default_logger()->flush();
 }
 
@@ -118,11 +122,12 @@ int worker::run() {
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   auto code = exit_code::worker_failed;
-  caf::actor_system_config cfg;
-  configure_own_system(cfg);
   // Owned by hand: when threads may still be inside task or cleanup code, the system is left
-  // alive rather than destroyed under them (its destructor would wait for them, maybe forever).
-  auto sys = std::make_unique<caf::actor_system>(cfg);
+  // alive rather than destroyed under them (its destructor would wait for them, maybe forever),
+  // and so is the configuration it refers to.
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  configure_own_system(*cfg);
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
   {
     auto sup = detail::spawn_supervisor(*sys, spec_);
     caf::scoped_actor self{*sys};
@@ -165,7 +170,7 @@ int worker::run() {
       code = ended_with(reason, spec_->name, must_exit_at_once_);
     }
   }
-  end_own_system(std::move(sys), spec_->name, must_exit_at_once_);
+  end_own_system(std::move(cfg), std::move(sys), spec_->name, must_exit_at_once_);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return to_int(code);
 }
@@ -182,6 +187,8 @@ bool worker::must_exit_at_once() const {
 
 struct started_worker::impl {
   std::string name;
+  /// The system keeps a reference to its configuration: it must outlive the system.
+  std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::actor supervisor;
   std::string id;
@@ -201,7 +208,7 @@ struct started_worker::impl {
     }
     supervisor = nullptr;
     code = to_int(ended_with(reason, name, must_exit_at_once));
-    end_own_system(std::move(sys), name, must_exit_at_once);
+    end_own_system(std::move(cfg), std::move(sys), name, must_exit_at_once);
     return *code;
   }
 };
@@ -238,9 +245,9 @@ caf::expected<started_worker> worker::start(std::chrono::milliseconds ready_time
     return *init_error_;
   auto i = std::make_unique<started_worker::impl>();
   i->name = spec_->name;
-  caf::actor_system_config cfg;
-  configure_own_system(cfg);
-  i->sys = std::make_unique<caf::actor_system>(cfg);
+  i->cfg = std::make_unique<caf::actor_system_config>();
+  configure_own_system(*i->cfg);
+  i->sys = std::make_unique<caf::actor_system>(*i->cfg);
   i->supervisor = detail::spawn_supervisor(*i->sys, spec_);
   auto id = await_ready(*i->sys, i->supervisor, ready_timeout);
   if (!id) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -20,33 +21,19 @@
 
 namespace {
 
-const char* usage = R"(usage: hatchet-run WORKFLOW [options]
+const char* description = R"(hatchet-run: triggers runs of WORKFLOW on the engine named by HATCHET_CLIENT_*
+and prints one JSON line per finished run: {"workflow_run_id": ..., "status":
+"COMPLETED"|"FAILED", "output": {task: output}, "errors": {task: error}}.)";
 
-Triggers runs of WORKFLOW on the engine named by HATCHET_CLIENT_* and prints one JSON line per
-finished run: {"workflow_run_id": ..., "status": "COMPLETED"|"FAILED", "output": {task: output},
-"errors": {task: error}}.
-
-options:
-  --count N         number of runs, at least 1 (default 1)
-  --input JSON      input of every run, a JSON object (default {}); `--input -` reads it from
-                    standard input
-  --input-file PATH input of every run, read from PATH (for inputs too long for a command line)
-  --metadata JSON   additional metadata of every run, a JSON object
-  --bulk            trigger with BulkTriggerWorkflow (at most 500 runs and 4 MiB a call) instead of
-                    one call per run
-  --timeout SEC     give up waiting after SEC seconds (default 120)
-  -h, --help        this text
-
-N is a whole number and SEC a decimal number of seconds (120, 0.5; at most 10000000), written
-with digits only: no sign, exponent, unit or spaces.
+const char* footer = R"(
+N is a whole number and S a decimal number of seconds (120, 0.5; at most 10000000), written with
+digits only: no sign, exponent, unit or spaces.
 
 exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config
 (a bad option value, or a bad HATCHET_CLIENT_* variable, named in the message; a token the
-engine refuses; TLS settings that do not match the engine).
-)";
+engine refuses; TLS settings that do not match the engine).)";
 
-/// The exit code of a bad command line or configuration.
-constexpr int usage_exit = 2;
+using hatchet::apps::usage_exit;
 
 /// A flag's value, or the error printed and the process ended with usage_exit.
 template <class T>
@@ -78,57 +65,40 @@ std::string read_all(std::istream& in, const std::string& what) {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::string workflow;
-  int count = 1;
-  std::string input = "{}";
-  std::string metadata;
+  CLI::App app{description, "hatchet-run"};
+  app.footer(footer);
+  app.get_formatter()->column_width(24);
+  std::string workflow, count_text = "1", input = "{}", input_file, metadata, timeout_text = "120";
   bool bulk = false;
-  std::chrono::milliseconds timeout = std::chrono::seconds{120};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "hatchet-run: " << a << " needs a value\n";
-        std::exit(usage_exit);
-      }
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::cout << usage;
-      return 0;
-    } else if (a == "--count") {
-      count = or_usage_exit(hatchet::detail::parse_whole<int>(a, value(), 1));
-    } else if (a == "--input") {
-      input = value();
-      if (input == "-")
-        input = read_all(std::cin, "standard input");
-    } else if (a == "--input-file") {
-      auto path = value();
-      std::ifstream in{path, std::ios::binary};
-      if (!in) {
-        std::cerr << "hatchet-run: --input-file: cannot open '" << path << "'\n";
-        return usage_exit;
-      }
-      input = read_all(in, path);
-    } else if (a == "--metadata") {
-      metadata = value();
-    } else if (a == "--bulk") {
-      bulk = true;
-    } else if (a == "--timeout") {
-      timeout = or_usage_exit(hatchet::detail::parse_seconds(a, value()));
-    } else if (!a.empty() && a[0] == '-') {
-      std::cerr << "hatchet-run: unknown option " << a << "\n" << usage;
-      return usage_exit;
-    } else if (workflow.empty()) {
-      workflow = a;
-    } else {
-      std::cerr << "hatchet-run: one workflow only\n";
-      return usage_exit;
-    }
-  }
-  if (workflow.empty()) {
-    std::cerr << usage;
-    return usage_exit;
+  app.add_option("WORKFLOW", workflow, "the workflow to run")->required();
+  app.add_option("--count", count_text, "number of runs, at least 1 (default 1)")->type_name("N");
+  auto* input_opt = app.add_option("--input", input,
+                                   "input of every run, a JSON object (default {}); - reads it "
+                                   "from standard input")
+                      ->type_name("JSON");
+  app.add_option("--input-file", input_file,
+                 "input of every run, read from PATH (for inputs too long for a command line)")
+    ->type_name("PATH")
+    ->excludes(input_opt);
+  app.add_option("--metadata", metadata, "additional metadata of every run, a JSON object")
+    ->type_name("JSON");
+  app.add_flag("--bulk", bulk,
+               "trigger with BulkTriggerWorkflow (at most 500 runs and 4 MiB a call) instead of "
+               "one call per run");
+  app.add_option("--timeout", timeout_text, "give up waiting after S seconds (default 120)")
+    ->type_name("S");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-run"); rc >= 0)
+    return rc;
+  int count = or_usage_exit(hatchet::detail::parse_whole<int>("--count", count_text, 1));
+  auto timeout = or_usage_exit(hatchet::detail::parse_seconds("--timeout", timeout_text));
+  if (input == "-")
+    input = read_all(std::cin, "standard input");
+  if (!input_file.empty()) {
+    std::ifstream in{input_file, std::ios::binary};
+    if (!in)
+      return hatchet::apps::usage_error("hatchet-run",
+                                        "--input-file: cannot open '" + input_file + "'");
+    input = read_all(in, input_file);
   }
   auto parsed_input = nlohmann::json::parse(input, nullptr, false);
   if (parsed_input.is_discarded()) {

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "apps/command_line.hpp"
 #include "bench_common.hpp"
 #include "core/parse.hpp"
 #include "hatchet/config.hpp"
@@ -42,12 +43,6 @@ struct options {
   double idle_seconds = 0;
   bool progress = false;
 };
-
-[[noreturn]] void usage() {
-  std::cerr << "usage: bench-driver --pid P [--workflow W] [--input JSON] [--runs N] [--window W]\n"
-               "                    [--warmup K] [--timeout SEC] [--progress] [--idle-seconds S]\n";
-  std::exit(2);
-}
 
 class runner {
 public:
@@ -231,47 +226,46 @@ double percentile(std::vector<double> v, double p) {
 
 } // namespace
 
+/// A number from the command line, or the error printed and the process ended with exit 2.
+template <class T>
+T number(caf::expected<T> parsed) {
+  return hatchet::apps::value_or_exit("bench-driver", std::move(parsed),
+                                      hatchet::apps::usage_exit);
+}
+
 int main(int argc, char** argv) {
   options opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc)
-        usage();
-      return argv[++i];
-    };
-    auto number = [&](auto parsed) {
-      if (!parsed) {
-        std::cerr << "bench-driver: " << hatchet::detail::error_text(parsed.error()) << "\n";
-        usage();
-      }
-      return *parsed;
-    };
-    using hatchet::detail::parse_whole;
-    if (a == "--workflow")
-      // As the official SDKs trigger: lowercased (the engine matches names exactly).
-      opt.workflow = hatchet::to_lower(next());
-    else if (a == "--input")
-      opt.input = next();
-    else if (a == "--runs")
-      opt.runs = number(parse_whole<long>(a, next(), 1));
-    else if (a == "--window")
-      opt.window = number(parse_whole<long>(a, next(), 1));
-    else if (a == "--warmup")
-      opt.warmup = number(parse_whole<long>(a, next(), 0));
-    else if (a == "--pid")
-      opt.pid = number(parse_whole<int>(a, next(), 1));
-    else if (a == "--timeout")
-      opt.timeout_s = number(parse_whole<int>(a, next(), 1));
-    else if (a == "--idle-seconds")
-      opt.idle_seconds = number(hatchet::detail::parse_seconds(a, next())).count() / 1000.0;
-    else if (a == "--progress")
-      opt.progress = true;
-    else
-      usage();
-  }
-  if (opt.pid <= 0 || opt.runs < 1 || opt.window < 1)
-    usage();
+  CLI::App app{"bench-driver: triggers runs of a benchmark workflow against a worker and prints "
+               "its throughput, latency and CPU (bench/run.sh drives it)",
+               "bench-driver"};
+  std::string runs = "1000", window = "1000", warmup = "100", pid, timeout = "600", idle;
+  app.add_option("--pid", pid, "the worker's process id, whose CPU and memory are read")
+    ->type_name("P")
+    ->required();
+  app.add_option("--workflow", opt.workflow, "the workflow to run (default benchnoop)")
+    ->type_name("W");
+  app.add_option("--input", opt.input, "every run's input (default {})")->type_name("JSON");
+  app.add_option("--runs", runs, "measured runs (default 1000)")->type_name("N");
+  app.add_option("--window", window, "runs in flight at most (default 1000)")->type_name("N");
+  app.add_option("--warmup", warmup, "unmeasured runs first (default 100)")->type_name("K");
+  app.add_option("--timeout", timeout, "give up after S whole seconds (default 600)")
+    ->type_name("S");
+  app.add_option("--idle-seconds", idle, "then measure the idle worker's CPU for S seconds")
+    ->type_name("S");
+  app.add_flag("--progress", opt.progress, "print a line per second while running");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "bench-driver"); rc >= 0)
+    return rc;
+  using hatchet::detail::parse_whole;
+  // As the official SDKs trigger: lowercased (the engine matches names exactly).
+  opt.workflow = hatchet::to_lower(opt.workflow);
+  opt.runs = number(parse_whole<long>("--runs", runs, 1));
+  opt.window = number(parse_whole<long>("--window", window, 1));
+  opt.warmup = number(parse_whole<long>("--warmup", warmup, 0));
+  opt.pid = number(parse_whole<int>("--pid", pid, 1));
+  opt.timeout_s = number(parse_whole<int>("--timeout", timeout, 1));
+  if (!idle.empty())
+    opt.idle_seconds = number(hatchet::detail::parse_seconds("--idle-seconds", idle)).count()
+                       / 1000.0;
   auto cfg = bench::config_or_die("bench-driver");
   runner r{cfg, opt};
   if (opt.warmup > 0 && !r.run_batch(opt.warmup, std::max(opt.window, opt.warmup), false))

@@ -24,6 +24,8 @@
 
 #include <hatchet/hatchet.hpp>
 
+#include "apps/command_line.hpp"
+
 #include "core/parse.hpp"
 
 namespace {
@@ -61,45 +63,32 @@ int main(int argc, char** argv) {
   bool sync_sleep = false;
   bool dependency = false;
   int reload_every_ms = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "bench-worker: " << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    auto number = [&](auto parsed) {
-      if (!parsed) {
-        std::cerr << "bench-worker: " << hatchet::detail::error_text(parsed.error()) << "\n";
-        std::exit(2);
-      }
-      return *parsed;
-    };
-    using hatchet::detail::parse_whole;
-    if (a == "--slots")
-      slots = number(parse_whole<int>(a, next(), 1));
-    else if (a == "--threads")
-      threads = number(parse_whole<int>(a, next(), 0));
-    else if (a == "--state-bytes")
-      state_bytes = number(parse_whole<std::size_t>(a, next()));
-    else if (a == "--name")
-      name = next();
-    else if (a == "--sync-noop")
-      sync_noop = true;
-    else if (a == "--sync-sleep")
-      sync_sleep = true;
-    else if (a == "--dependency")
-      dependency = true;
-    else if (a == "--reload-every-ms")
-      reload_every_ms = number(parse_whole<int>(a, next(), 1));
-    else {
-      std::cerr << "usage: bench-worker --slots N [--state-bytes B] [--threads T] [--name NAME] "
-                   "[--sync-noop] [--sync-sleep] [--dependency] [--reload-every-ms MS]\n";
-      return 2;
-    }
-  }
+  CLI::App app{"bench-worker: the benchmark's worker, with the workflows bench/run.sh runs",
+               "bench-worker"};
+  std::string slots_text = "100", threads_text = "0", state_text = "1024", reload_text;
+  app.add_option("--slots", slots_text, "concurrent runs (default 100)")->type_name("N");
+  app.add_option("--threads", threads_text, "task threads, 0: as many as slots (default 0)")
+    ->type_name("T");
+  app.add_option("--state-bytes", state_text, "the lifespan state's size (default 1024)")
+    ->type_name("B");
+  app.add_option("--name", name, "worker name (default bench-worker)")->type_name("NAME");
+  app.add_flag("--sync-noop", sync_noop, "the no-op task is synchronous (default: a co_task)");
+  app.add_flag("--sync-sleep", sync_sleep, "the sleep task is synchronous");
+  app.add_flag("--dependency", dependency, "tasks declare a per-run dependency");
+  app.add_option("--reload-every-ms", reload_text, "reload the lifespan every MS ms")
+    ->type_name("MS");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "bench-worker"); rc >= 0)
+    return rc;
+  auto number = [](auto parsed) {
+    return hatchet::apps::value_or_exit("bench-worker", std::move(parsed),
+                                        hatchet::apps::usage_exit);
+  };
+  using hatchet::detail::parse_whole;
+  slots = number(parse_whole<int>("--slots", slots_text, 1));
+  threads = number(parse_whole<int>("--threads", threads_text, 0));
+  state_bytes = number(parse_whole<std::size_t>("--state-bytes", state_text));
+  if (!reload_text.empty())
+    reload_every_ms = number(parse_whole<int>("--reload-every-ms", reload_text, 1));
   auto client = hatchet::client::from_env();
   if (!client) {
     std::cerr << "bench-worker: " << hatchet::describe(client.error()) << "\n";

@@ -15,6 +15,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "apps/command_line.hpp"
 #include "bench_common.hpp"
 #include "core/parse.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
@@ -80,17 +81,16 @@ int main(int argc, char** argv) {
   // As worker::run() does for our worker (actors/process_tuning.cpp): Debian's abseil keeps
   // deadlock-detection bookkeeping on every mutex unless told not to. Both sides alike.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  int slots = 100;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--slots") == 0) {
-      auto parsed = hatchet::detail::parse_whole<int>("--slots", argv[++i], 1);
-      if (!parsed) {
-        std::fprintf(stderr, "bench-raw-worker: %s\n",
-                     hatchet::detail::error_text(parsed.error()).c_str());
-        return 2;
-      }
-      slots = *parsed;
-    }
+  CLI::App app{"bench-raw-worker: the benchmark's baseline, a worker written on the raw gRPC "
+               "stubs, with no SDK",
+               "bench-raw-worker"};
+  std::string slots_text = "100";
+  app.add_option("--slots", slots_text, "concurrent runs (default 100)")->type_name("N");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "bench-raw-worker"); rc >= 0)
+    return rc;
+  int slots = hatchet::apps::value_or_exit(
+    "bench-raw-worker", hatchet::detail::parse_whole<int>("--slots", slots_text, 1),
+    hatchet::apps::usage_exit);
   auto cfg = bench::config_or_die("bench-raw-worker");
   auto ch = bench::make_channel(cfg);
   auto admin = v1::AdminService::NewStub(ch);

@@ -17,6 +17,8 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 # on the engine) and the dev engine's REST API. Included by one .cpp on each side only.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
+# libuuid (uuid-dev): only the id benchmark links it (bench/uuid_bench.cpp).
+pkg_check_modules(UUID REQUIRED IMPORTED_TARGET uuid)
 find_package(OpenSSL REQUIRED)
 if(HATCHET_BUILD_TESTS)
   find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)

@@ -11,7 +11,10 @@
 #include <iostream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <hatchet/hatchet.hpp>
+
+#include "apps/command_line.hpp"
 
 namespace {
 
@@ -38,13 +41,23 @@ hatchet::workflow our_child() {
 } // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc > 1 ? argv[1] : "";
+  CLI::App app{"hatchet-interop-peer: our side of the interop tests with the official TypeScript "
+               "SDK",
+               "hatchet-interop-peer"};
+  app.require_subcommand(1);
+  auto* serve = app.add_subcommand("worker", "serve OnTsEventWorkflow and OurChildWorkflow");
+  auto* run = app.add_subcommand("run", "run WORKFLOW with INPUT and print its result");
+  std::string workflow, input_text;
+  run->add_option("WORKFLOW", workflow, "the workflow to run")->required();
+  run->add_option("INPUT", input_text, "its input, a JSON object")->required();
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-interop-peer"); rc >= 0)
+    return rc;
   auto client = hatchet::client::from_env();
   if (!client) {
     std::cerr << "configuration: " << hatchet::describe(client.error()) << "\n";
     return 2;
   }
-  if (mode == "worker") {
+  if (serve->parsed()) {
     auto w = client->worker("cpp-interop-peer", {.slots = 4,
                                                  .workflows = {on_ts_event(), our_child()}});
     int code = w.run();
@@ -52,22 +65,16 @@ int main(int argc, char** argv) {
       std::_Exit(code);
     return code;
   }
-  if (mode == "run" && argc == 4) {
-    auto input = nlohmann::json::parse(argv[3], nullptr, false);
-    if (input.is_discarded()) {
-      std::cerr << "the input is not JSON\n";
-      return 2;
-    }
-    hatchet::run_options opts;
-    opts.timeout = std::chrono::seconds{60};
-    auto out = client->run(argv[2], input, opts);
-    if (!out) {
-      std::cout << "error: " << hatchet::describe(out.error()) << std::endl;
-      return 1;
-    }
-    std::cout << "result: " << out->dump() << std::endl;
-    return 0;
+  auto input = nlohmann::json::parse(input_text, nullptr, false);
+  if (input.is_discarded())
+    return hatchet::apps::usage_error("hatchet-interop-peer", "the input is not JSON");
+  hatchet::run_options opts;
+  opts.timeout = std::chrono::seconds{60};
+  auto out = client->run(workflow, input, opts);
+  if (!out) {
+    std::cout << "error: " << hatchet::describe(out.error()) << std::endl;
+    return 1;
   }
-  std::cerr << "usage: hatchet-interop-peer worker | run WORKFLOW JSON\n";
-  return 2;
+  std::cout << "result: " << out->dump() << std::endl;
+  return 0;
 }

@@ -30,33 +30,21 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
+#include "apps/command_line.hpp"
+
 namespace {
 
-constexpr const char* usage = R"(hatchet-fault-proxy: a loopback TCP proxy that cuts every connection on a timer
-
-Usage:
-  hatchet-fault-proxy --upstream PORT [--port P] [--cut-every MS] [--cut-mode rst|fin]
-                      [--max-seconds S] [--quiet]
-  hatchet-fault-proxy --help
+const char* description = R"(hatchet-fault-proxy: a loopback TCP proxy that cuts every connection on a timer.
 
 Listens on 127.0.0.1:P and forwards each accepted connection to 127.0.0.1:PORT. The first line
-on stdout is the port it listens on (useful with --port 0); everything else goes to stderr.
+on stdout is the port it listens on (useful with --port 0); everything else goes to stderr.)";
 
-Options:
-  --upstream PORT   the port to forward to on 127.0.0.1 (required)
-  --port P          the port to listen on (default 0: a free port chosen by the kernel)
-  --cut-every MS    every MS milliseconds, close every open connection on both sides
-                    (default 0: never)
-  --cut-mode M      rst (default): abortive close (SO_LINGER 0): bytes in flight are lost and
-                    both peers see a reset; fin: plain close(): the peers see an end of stream
-                    (the kernel still resets a side whose unread bytes it drops)
-  --max-seconds S   exit after S seconds whatever happens (default 600; 0 is not allowed)
-  --quiet           do not log each cut on stderr
-
+const char* footer = R"(
 It exits 0 on SIGTERM/SIGINT or after --max-seconds, 2 on a usage error, 1 if it cannot listen.
 At exit it prints one summary line on stderr: connections accepted, cuts, connections cut,
-bytes forwarded in each direction.
-)";
+bytes forwarded in each direction.)";
 
 using clock_type = std::chrono::steady_clock;
 
@@ -80,17 +68,6 @@ struct options {
   bool quiet = false;
 };
 
-std::optional<long> parse_long(const char* text, long min, long max) {
-  if (text == nullptr || *text == '\0')
-    return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(text, &end, 10);
-  if (errno != 0 || *end != '\0' || v < min || v > max)
-    return std::nullopt;
-  return v;
-}
-
 /// Writes one line on stderr, prefixed with the local time as spdlog prints it
 /// ("[2026-01-31 12:34:56.789]"), so a test can line the proxy's cuts up with the other logs.
 void log_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -111,57 +88,40 @@ void log_line(const char* fmt, ...) {
   std::fprintf(stderr, "[%s.%03d] hatchet-fault-proxy: %s\n", stamp, static_cast<int>(ms), text);
 }
 
-int usage_error(const std::string& what) {
-  std::fprintf(stderr, "hatchet-fault-proxy: %s (see --help)\n", what.c_str());
-  return 2;
-}
-
 /// 0 parsed, -1 help shown, else the exit code of a usage error.
 int parse(int argc, char** argv, options& o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage, stdout);
-      return -1;
-    }
-    if (a == "--quiet") {
-      o.quiet = true;
-      continue;
-    }
-    if (i + 1 >= argc)
-      return usage_error(a.rfind("--", 0) == 0 ? a + " needs a value" : "unexpected '" + a + "'");
-    const char* v = argv[++i];
-    if (a == "--port") {
-      auto p = parse_long(v, 0, 65535);
-      if (!p)
-        return usage_error("--port must be 0..65535");
-      o.port = static_cast<int>(*p);
-    } else if (a == "--upstream") {
-      auto p = parse_long(v, 1, 65535);
-      if (!p)
-        return usage_error("--upstream must be 1..65535");
-      o.upstream = static_cast<int>(*p);
-    } else if (a == "--cut-every") {
-      auto ms = parse_long(v, 0, 86'400'000);
-      if (!ms)
-        return usage_error("--cut-every must be a number of milliseconds");
-      o.cut_every_ms = *ms;
-    } else if (a == "--cut-mode") {
-      std::string m = v;
-      if (m != "rst" && m != "fin")
-        return usage_error("--cut-mode must be rst or fin");
-      o.rst = m == "rst";
-    } else if (a == "--max-seconds") {
-      auto s = parse_long(v, 1, 86'400);
-      if (!s)
-        return usage_error("--max-seconds must be 1..86400");
-      o.max_seconds = *s;
-    } else {
-      return usage_error("unknown option " + a);
-    }
-  }
-  if (o.upstream < 0)
-    return usage_error("--upstream is required");
+  CLI::App app{description, "hatchet-fault-proxy"};
+  app.footer(footer);
+  std::string port = "0", upstream, cut_every = "0", mode = "rst", max_seconds = "600";
+  app.add_option("--upstream", upstream, "the port to forward to on 127.0.0.1")
+    ->type_name("PORT")
+    ->required();
+  app.add_option("--port", port, "the port to listen on (default 0: a free one)")->type_name("P");
+  app.add_option("--cut-every", cut_every,
+                 "every MS milliseconds, close every open connection on both sides (default 0: "
+                 "never)")
+    ->type_name("MS");
+  app.add_option("--cut-mode", mode,
+                 "rst (default): abortive close (SO_LINGER 0), bytes in flight lost and both peers "
+                 "see a reset; fin: plain close(), the peers see an end of stream")
+    ->type_name("M")
+    ->check(CLI::IsMember({"rst", "fin"}));
+  app.add_option("--max-seconds", max_seconds,
+                 "exit after S seconds whatever happens (default 600; 1 to 86400)")
+    ->type_name("S");
+  app.add_flag("--quiet", o.quiet, "do not log each cut on stderr");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-fault-proxy"); rc >= 0)
+    return rc == 0 ? -1 : rc;
+  using hatchet::detail::parse_whole;
+  auto number = [](auto parsed) {
+    return hatchet::apps::value_or_exit("hatchet-fault-proxy", std::move(parsed),
+                                        hatchet::apps::usage_exit);
+  };
+  o.port = number(parse_whole<int>("--port", port, 0, 65535));
+  o.upstream = number(parse_whole<int>("--upstream", upstream, 1, 65535));
+  o.cut_every_ms = number(parse_whole<long>("--cut-every", cut_every, 0, 86'400'000));
+  o.rst = mode == "rst";
+  o.max_seconds = number(parse_whole<long>("--max-seconds", max_seconds, 1, 86'400));
   return 0;
 }
 

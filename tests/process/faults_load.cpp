@@ -21,32 +21,22 @@
 #include <nlohmann/json.hpp>
 
 #include "client/admin_client.hpp"
+#include "apps/command_line.hpp"
 #include "core/parse.hpp"
 #include "hatchet/config.hpp"
 #include "hatchet/errors.hpp"
 
 namespace {
 
-constexpr const char* usage = R"(usage: hatchet-fault-load [options]
-
-Triggers --count runs of --workflow (default EchoWorkflow, whose task returns its input) with the
-inputs {"i":0} ... {"i":N-1}, in --batches equal batches spread over --spread seconds, waits for
-every run, and prints one JSON line:
+const char* description = R"(hatchet-fault-load: triggers --count runs of --workflow (default EchoWorkflow,
+whose task returns its input) with the inputs {"i":0} ... {"i":N-1}, in --batches equal batches
+spread over --spread seconds, waits for every run, and prints one JSON line:
   {"runs":N,"completed":C,"failed":F,"wrong_output":W,"missing":M,"duplicate_results":D,
    "seconds":T,"first_errors":[...]}
-Engine address and token come from HATCHET_CLIENT_* as for hatchet-run.
+Engine address and token come from HATCHET_CLIENT_* as for hatchet-run.)";
 
-options:
-  --workflow NAME   workflow to trigger (default EchoWorkflow)
-  --task NAME       the task whose output is checked (default echo)
-  --count N         number of runs (default 5000)
-  --batches B       number of BulkTriggerWorkflow batches (default 10)
-  --spread S        seconds over which the batches are spread (default 0: all at once)
-  --timeout S       give up waiting after S seconds from the first trigger (default 300)
-  -h, --help        this text
-
-exit codes: 0 every run COMPLETED with its own input; 1 otherwise; 2 bad usage or config.
-)";
+const char* footer = R"(
+exit codes: 0 every run COMPLETED with its own input; 1 otherwise; 2 bad usage or config.)";
 
 struct options {
   std::string workflow = "EchoWorkflow";
@@ -58,46 +48,34 @@ struct options {
 };
 
 int parse(int argc, char** argv, options& o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::cout << usage;
-      return -1;
-    }
-    if (i + 1 >= argc) {
-      std::cerr << "hatchet-fault-load: " << a << " needs a value\n";
-      return 2;
-    }
-    std::string v = argv[++i];
-    using hatchet::detail::parse_whole;
-    auto number = [&](auto parsed) {
-      if (!parsed) {
-        std::cerr << "hatchet-fault-load: " << hatchet::detail::error_text(parsed.error()) << "\n";
-        std::exit(2);
-      }
-      return *parsed;
-    };
-    if (a == "--workflow")
-      o.workflow = v;
-    else if (a == "--task")
-      o.task = v;
-    else if (a == "--count")
-      o.count = number(parse_whole<int>(a, v, 1));
-    else if (a == "--batches")
-      o.batches = number(parse_whole<int>(a, v, 1));
-    else if (a == "--spread")
-      o.spread_s = number(hatchet::detail::parse_seconds(a, v)).count() / 1000.0;
-    else if (a == "--timeout")
-      o.timeout_s = number(parse_whole<int>(a, v, 1));
-    else {
-      std::cerr << "hatchet-fault-load: unknown option " << a << "\n";
-      return 2;
-    }
-  }
-  if (o.count < 1 || o.batches < 1 || o.batches > o.count || o.spread_s < 0 || o.timeout_s < 1) {
-    std::cerr << "hatchet-fault-load: need --count >= --batches >= 1, --spread >= 0, --timeout >= 1\n";
-    return 2;
-  }
+  CLI::App app{description, "hatchet-fault-load"};
+  app.footer(footer);
+  std::string count = "5000", batches = "10", spread = "0", timeout = "300";
+  app.add_option("--workflow", o.workflow, "workflow to trigger (default EchoWorkflow)")
+    ->type_name("NAME");
+  app.add_option("--task", o.task, "the task whose output is checked (default echo)")
+    ->type_name("NAME");
+  app.add_option("--count", count, "number of runs (default 5000)")->type_name("N");
+  app.add_option("--batches", batches, "number of BulkTriggerWorkflow batches (default 10)")
+    ->type_name("B");
+  app.add_option("--spread", spread, "seconds over which the batches are spread (default 0)")
+    ->type_name("S");
+  app.add_option("--timeout", timeout,
+                 "give up waiting after S whole seconds from the first trigger (default 300)")
+    ->type_name("S");
+  if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-fault-load"); rc >= 0)
+    return rc == 0 ? -1 : rc;
+  using hatchet::detail::parse_whole;
+  auto number = [](auto parsed) {
+    return hatchet::apps::value_or_exit("hatchet-fault-load", std::move(parsed),
+                                        hatchet::apps::usage_exit);
+  };
+  o.count = number(parse_whole<int>("--count", count, 1));
+  o.batches = number(parse_whole<int>("--batches", batches, 1));
+  o.spread_s = number(hatchet::detail::parse_seconds("--spread", spread)).count() / 1000.0;
+  o.timeout_s = number(parse_whole<int>("--timeout", timeout, 1));
+  if (o.batches > o.count)
+    return hatchet::apps::usage_error("hatchet-fault-load", "need --count >= --batches");
   return 0;
 }
 
