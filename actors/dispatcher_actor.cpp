@@ -289,7 +289,7 @@ private:
     auto services = std::make_shared<worker_services>();
     services->link = link_;
     services->worker_id = worker_id;
-    services->worker_name = spec_->name;
+    services->log = log_;
     services->dispatcher = address();
     runs_.use_services(std::move(services));
     log_.info("registered as {} with {} slots for {} action(s)", worker_id, spec_->options.slots,

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/worker_log.hpp"
 #include "messages/messages.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -19,7 +20,7 @@ public:
                  uint64_t generation, std::shared_ptr<lifespan_report> report)
     : caf::event_based_actor(cfg),
       fn_(std::move(fn)),
-      worker_name_(std::move(worker_name)),
+      log_(std::move(worker_name)),
       generation_(generation),
       report_(std::move(report)) {
   }
@@ -34,7 +35,7 @@ public:
         try {
           driver_ = fn_.make();
           auto built = driver_->setup();
-          spdlog::info("worker {}: lifespan set up{}", worker_name_, label());
+          log_.info("lifespan set up{}", label());
           // The same object, numbered: tasks can tell which setup they hold.
           return lifespan_state_ptr{std::make_shared<const lifespan_state>(
             lifespan_state{built->type, built->value, generation_})};
@@ -64,8 +65,8 @@ public:
       // Task code still uses the state. Destroying the coroutine frame would run its locals'
       // destructors under that code, so the frame is deliberately left alive: the process is
       // about to end, and a leak is the lesser harm.
-      spdlog::error("worker {}: lifespan cleanup{} skipped: task code still holds the state",
-                    worker_name_, label());
+      log_.error("lifespan cleanup{} skipped: task code still holds the state",
+                 label());
       auto* kept = driver_.release();
 #if defined(__SANITIZE_ADDRESS__)
       __lsan_ignore_object(kept); // deliberate (above): not a leak for LeakSanitizer to report
@@ -75,7 +76,7 @@ public:
     }
     std::string error;
     try {
-      spdlog::info("worker {}: lifespan cleanup{} starting", worker_name_, label());
+      log_.info("lifespan cleanup{} starting", label());
       driver_->cleanup();
     } catch (const std::exception& e) {
       error = demangle(typeid(e).name()) + ": " + e.what();
@@ -84,9 +85,9 @@ public:
     }
     driver_.reset();
     if (error.empty())
-      spdlog::info("worker {}: lifespan cleanup{} finished", worker_name_, label());
+      log_.info("lifespan cleanup{} finished", label());
     else
-      spdlog::error("worker {}: lifespan cleanup{} failed: {}", worker_name_, label(), error);
+      log_.error("lifespan cleanup{} failed: {}", label(), error);
     std::lock_guard lock{report_->mtx};
     report_->cleaned_up = true;
     report_->cleanup_error = std::move(error);
@@ -99,7 +100,7 @@ private:
   }
 
   lifespan_fn fn_;
-  std::string worker_name_;
+  worker_log log_;
   uint64_t generation_;
   std::shared_ptr<lifespan_report> report_;
   std::unique_ptr<lifespan_driver> driver_;

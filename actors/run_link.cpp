@@ -7,7 +7,6 @@
 #include <vector>
 
 #include <caf/all.hpp>
-#include <spdlog/spdlog.h>
 
 #include "client/engine_link.hpp"
 #include "hatchet/errors.hpp"
@@ -73,8 +72,8 @@ public:
       task_run_id_, increment,
       [self = shared_from_this(), increment, done = std::move(done)](wire::rpc_status st, int64_t) {
         if (!st.ok()) {
-          spdlog::warn("worker {}: run {}: RefreshTimeout by {} refused: {}",
-                       self->services_->worker_name, self->key_, increment, st.describe());
+          self->services_->log.warn("run {}: RefreshTimeout by {} refused: {}", self->key_,
+                                    increment, st.describe());
           return done(to_error("RefreshTimeout", st));
         }
         done(caf::error{});
@@ -85,8 +84,8 @@ public:
     services_->link->release_slot(
       task_run_id_, [self = shared_from_this(), done = std::move(done)](wire::rpc_status st) {
         if (!st.ok()) {
-          spdlog::warn("worker {}: run {}: ReleaseSlot refused: {}", self->services_->worker_name,
-                       self->key_, st.describe());
+          self->services_->log.warn("run {}: ReleaseSlot refused: {}", self->key_,
+                                    st.describe());
           return done(to_error("ReleaseSlot", st));
         }
         // The worker frees its own slot only once the engine has: until then the engine counts
@@ -142,8 +141,7 @@ private:
     }
     next.call(*services_->link, [self = shared_from_this(), what = next.what](wire::rpc_status st) {
       if (!st.ok()) {
-        spdlog::warn("worker {}: run {}: {} refused: {}", self->services_->worker_name,
-                     self->key_, what, st.describe());
+        self->services_->log.warn("run {}: {} refused: {}", self->key_, what, st.describe());
         if (st.code == wire::status::unavailable || st.code == wire::status::deadline_exceeded)
           self->drop_queue(); // the next would wait as long to fail the same way
       }
@@ -161,9 +159,9 @@ private:
       queue_.clear();
     }
     if (dropped > 0)
-      spdlog::warn("worker {}: run {}: {} log line(s) or stream chunk(s) dropped: the engine is "
-                   "out of reach",
-                   services_->worker_name, key_, dropped);
+      services_->log.warn("run {}: {} log line(s) or stream chunk(s) dropped: the engine is out "
+                          "of reach",
+                          key_, dropped);
   }
 
   std::shared_ptr<const worker_services> services_;

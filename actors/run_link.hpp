@@ -9,6 +9,7 @@
 
 #include <caf/actor_addr.hpp>
 
+#include "actors/worker_log.hpp"
 #include "hatchet/context.hpp"
 
 namespace hatchet::rpc {
@@ -23,7 +24,7 @@ struct worker_services final : engine_calls_source,
                                 std::enable_shared_from_this<worker_services> {
   std::shared_ptr<rpc::engine_link> link;
   std::string worker_id;
-  std::string worker_name; ///< for the worker's log
+  worker_log log{""}; ///< the worker's log
   caf::actor_addr dispatcher;
 
   /// The engine calls of the run (an attempt: its id and retry count).
