@@ -60,7 +60,7 @@ libs=(-lcaf_core -lspdlog -lfmt -lpthread)
 # Sources per target: the fuzz entry point and the library code it reaches.
 sources_of() {
   case $1 in
-    payload) echo tests/fuzz/fuzz_payload.cpp actors/task_run.cpp codec/json_scan.cpp codec/json_tree.cpp codec/json_dump.cpp core/errors.cpp core/lifespan.cpp ;;
+    payload) echo tests/fuzz/fuzz_payload.cpp actors/task_run.cpp codec/json_scan.cpp codec/json_tree.cpp codec/json_dump.cpp core/errors.cpp core/lifespan.cpp core/context.cpp core/dependency_scope.cpp ;;
     token) echo tests/fuzz/fuzz_token.cpp core/config.cpp util/base64url.cpp core/errors.cpp ;;
     *) echo "unknown fuzz target '$1' (payload, token)" >&2; exit 2 ;;
   esac

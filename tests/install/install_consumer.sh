@@ -25,23 +25,25 @@ echo "== cmake --install $build --prefix $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.txt" 2>&1 ||
   die "cmake --install failed: $(tail -n 20 "$work/install.txt")"
 
-echo "== the installed headers are include/hatchet/*.hpp, all of them and nothing else"
+echo "== the installed headers are include/hatchet/**.hpp, all of them and nothing else"
 stray=$(find "$prefix" \( -name '*.h' -o -name '*.hh' -o -name '*.hpp' -o -name '*.inc' \) \
   ! -path "$prefix/include/hatchet/*.hpp" | sort)
 [ -z "$stray" ] || die "headers outside include/hatchet/ were installed:
 $stray"
-dirs=$(cd "$prefix/include" && find . -mindepth 1 -type d | sort)
-[ "$dirs" = "./hatchet" ] || die "include/ holds directories other than hatchet/: $dirs"
+dirs=$(cd "$prefix/include" && find . -mindepth 1 -type d | sort | tr '\n' ' ')
+[ "$dirs" = "./hatchet ./hatchet/detail " ] \
+  || die "include/ holds directories other than hatchet/ and hatchet/detail/: $dirs"
 others=$(find "$prefix/include" -type f ! -name '*.hpp')
 [ -z "$others" ] || die "include/ holds files that are not headers: $others"
-diff <(cd "$root/include/hatchet" && ls ./*.hpp) <(cd "$prefix/include/hatchet" && ls ./*.hpp) ||
+diff <(cd "$root/include/hatchet" && find . -name '*.hpp' | sort) \
+     <(cd "$prefix/include/hatchet" && find . -name '*.hpp' | sort) ||
   die "the installed headers differ from include/hatchet/ (above)"
 
 # Every #include of an installed header names another installed header, CAF, nlohmann, spdlog or
 # the standard library (a name without a slash or a dot). The consumer build below catches the
 # same mistake for the headers hatchet.hpp includes; this names the culprit, for all of them.
 bad_includes=""
-for h in "$prefix"/include/hatchet/*.hpp; do
+for h in "$prefix"/include/hatchet/*.hpp "$prefix"/include/hatchet/detail/*.hpp; do
   while IFS= read -r target; do
     case $target in
       hatchet/*.hpp)
