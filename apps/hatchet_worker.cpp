@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bundled_workflows.hpp"
@@ -132,6 +133,10 @@ int main(int argc, char** argv) {
                 "start order)")
     ->type_name("N");
   w->add_flag("--debug", debug, "log every run (the same as --log-level debug)");
+  bool print_config = false;
+  w->add_flag("--print-config", print_config,
+              "print the settings this worker would run with, as JSON (the token left out), and "
+              "exit 0 without connecting: for deployment checks (deploy/)");
 
   std::vector<client_flag> client_flags = {
     {"--host-port", "HATCHET_CLIENT_HOST_PORT", "the engine's gRPC host:port (default: the token's)"},
@@ -221,6 +226,27 @@ int main(int argc, char** argv) {
   if (!cfg->log_level.empty())
     spdlog::set_level(spdlog::level::from_str(cfg->log_level));
 
+  if (print_config) {
+    auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000; };
+    nlohmann::json out = {
+      {"name", cfg->apply_namespace(name)},
+      {"slots", opts.slots},
+      {"host_port", cfg->host_port},
+      {"server_url", cfg->server_url},
+      {"namespace", cfg->namespace_},
+      {"drain_timeout_s", seconds(opts.drain_timeout)},
+      {"cancel_grace_s", seconds(opts.cancel_grace)},
+      {"flush_timeout_s", seconds(opts.flush_timeout)},
+      {"cleanup_timeout_s", seconds(opts.cleanup_timeout)},
+      {"heartbeat_interval_s", seconds(opts.heartbeat_interval)},
+      {"healthcheck_enabled", cfg->healthcheck_enabled},
+      {"healthcheck_bind_address", cfg->healthcheck_bind_address},
+      {"healthcheck_port", cfg->healthcheck_port},
+      {"healthcheck_path", "/health"},
+    };
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
   opts.workflows = {hatchet::apps::echo_workflow(), hatchet::apps::sleep_workflow(),
                     hatchet::apps::fail_workflow(), hatchet::apps::stubborn_workflow()};
   opts.workflows.push_back(hatchet::apps::demo_lifespan_workflow());

@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libpqxx-dev libspdlog-dev libboost-test-dev nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev libcli11-dev
   postgresql postgresql-client iproute2 curl gnuplot-nox clang libclang-rt-14-dev python3
-  openssl libssl-dev uuid-dev
+  openssl libssl-dev uuid-dev systemd python3-yaml
 )
 
 missing=()
