@@ -12,6 +12,7 @@
 
 #include "client/channel_impl.hpp"
 #include "client/rpc_error.hpp"
+#include "client/watch_book.hpp"
 #include "client/admin_client.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "hatchet/errors.hpp"
@@ -47,12 +48,7 @@ struct run_listener::impl {
 
   std::mutex mtx;
   std::condition_variable cv;
-  struct watcher {
-    uint64_t token;
-    callback cb;
-  };
-  std::unordered_map<std::string, std::vector<watcher>> watchers;
-  uint64_t next_token = 0;
+  watch_book<callback> watchers{max_subscriptions_without_progress};
   std::deque<std::string> to_send; ///< ids to write on the current stream
   using stream_t = grpc::ClientReaderWriter<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>;
   grpc::ClientContext* ctx = nullptr; ///< of the current stream, for a stop to cancel it
@@ -63,16 +59,6 @@ struct run_listener::impl {
   bool started = false;
   std::thread reader;
   std::thread writer;
-
-  /// Under mtx: every watcher's callback, taken out.
-  std::vector<callback> take_all() {
-    std::vector<callback> out;
-    for (auto& [id, ws] : watchers)
-      for (auto& w : ws)
-        out.push_back(std::move(w.cb));
-    watchers.clear();
-    return out;
-  }
 
   void write_loop() {
     std::unique_lock lk{mtx};
@@ -98,7 +84,6 @@ struct run_listener::impl {
 
   void read_loop() {
     int attempt = 0;
-    int without_progress = 0;
     std::unique_lock lk{mtx};
     for (;;) {
       cv.wait(lk, [&] { return stopping || !watchers.empty(); });
@@ -113,28 +98,25 @@ struct run_listener::impl {
       stream = s.get();
       ++stream_serial;
       to_send.clear();
-      for (const auto& [id, ws] : watchers)
-        to_send.push_back(id);
+      for (auto& id : watchers.run_ids())
+        to_send.push_back(std::move(id));
       cv.notify_all();
       lk.unlock();
 
       size_t delivered = 0;
       WorkflowRunEvent ev;
       while (s->Read(&ev)) {
-        std::vector<watcher> fire;
+        std::vector<callback> fire;
         {
           std::lock_guard g{mtx};
-          if (auto it = watchers.find(ev.workflow_run_id()); it != watchers.end()) {
-            fire = std::move(it->second);
-            watchers.erase(it);
-          }
+          fire = watchers.take(ev.workflow_run_id());
         }
         if (fire.empty())
           continue; // a duplicate, or a wait that gave up
         ++delivered;
         auto result = to_result(ev);
-        for (auto& w : fire)
-          w.cb(result);
+        for (auto& cb : fire)
+          cb(result);
       }
 
       lk.lock();
@@ -148,18 +130,15 @@ struct run_listener::impl {
       lk.lock();
       if (stopping)
         return;
-      if (watchers.empty()) {
+      if (watchers.empty()) { // idle: the next watch wakes this loop and opens a new stream
         attempt = 0;
-        without_progress = 0;
         continue;
       }
-      without_progress = delivered > 0 ? 0 : without_progress + 1;
       attempt = delivered > 0 ? 0 : attempt + 1;
-      if (!resubscribable(st) || without_progress >= max_subscriptions_without_progress) {
-        auto pending = watchers.size();
-        auto fire = take_all();
-        without_progress = 0;
-        attempt = 0;
+      // A refusal fails every wait alike; a barren stream only the waits it made reach the limit.
+      auto given_up = resubscribable(st) ? watchers.stream_ended(delivered) : watchers.take_all();
+      if (!given_up.empty()) {
+        auto left = watchers.runs();
         lk.unlock();
         caf::error err = !resubscribable(st)
                            ? to_error("SubscribeToWorkflowRuns", st, cfg)
@@ -167,18 +146,22 @@ struct run_listener::impl {
                                         "SubscribeToWorkflowRuns: "
                                           + std::to_string(max_subscriptions_without_progress)
                                           + " subscriptions in a row ended without a result ("
-                                          + st.describe() + "); " + std::to_string(pending)
-                                          + " run(s) unfinished");
-        for (auto& cb : fire)
+                                          + st.describe() + ")");
+        for (auto& cb : given_up)
           cb(err);
         lk.lock();
-        continue;
+        if (stopping)
+          return;
+        if (left == 0) {
+          attempt = 0;
+          continue; // nothing left to wait for: the next watch opens the next stream
+        }
       }
       auto delay = std::chrono::milliseconds{200} * (1 << std::min(attempt, 5));
       std::fprintf(stderr,
                    "hatchet: the run subscription ended (%s) with %zu run(s) unfinished; "
                    "subscribing again in %lld ms\n",
-                   st.describe().c_str(), watchers.size(),
+                   st.describe().c_str(), watchers.runs(),
                    static_cast<long long>(delay.count()));
       cv.wait_for(lk, delay, [&] { return stopping; });
     }
@@ -220,30 +203,21 @@ uint64_t run_listener::watch(const std::string& run_id, callback cb) {
     impl_->reader = std::thread{[self = impl_] { self->read_loop(); }};
     impl_->writer = std::thread{[self = impl_] { self->write_loop(); }};
   }
-  auto token = ++impl_->next_token;
-  auto& ws = impl_->watchers[run_id];
-  ws.push_back({token, std::move(cb)});
+  auto [token, first] = impl_->watchers.add(run_id, std::move(cb));
   // A second wait for the same run shares the first one's subscription.
-  if (ws.size() == 1 && impl_->stream != nullptr) {
+  if (first && impl_->stream != nullptr)
     impl_->to_send.push_back(run_id);
-    impl_->cv.notify_all();
-  }
+  // Always: with no stream open (none yet, or the last one ended while nobody waited, after a
+  // cut or an engine restart) the reader sleeps until a watch arrives; this wakes it to open
+  // one. It used to be woken only when a stream was open, and a client idle across a cut then
+  // never heard of a result again.
+  impl_->cv.notify_all();
   return token;
 }
 
 bool run_listener::unwatch(const std::string& run_id, uint64_t token) {
   std::lock_guard lk{impl_->mtx};
-  auto it = impl_->watchers.find(run_id);
-  if (it == impl_->watchers.end())
-    return false;
-  auto& ws = it->second;
-  auto w = std::find_if(ws.begin(), ws.end(), [&](const auto& x) { return x.token == token; });
-  if (w == ws.end())
-    return false;
-  ws.erase(w);
-  if (ws.empty())
-    impl_->watchers.erase(it);
-  return true;
+  return impl_->watchers.remove(run_id, token);
 }
 
 } // namespace hatchet::rpc
