@@ -10,6 +10,7 @@
 #include "actors/engine_session.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/executor.hpp"
+#include "actors/fence.hpp"
 #include "actors/run_keeper.hpp"
 #include "actors/run_link.hpp"
 #include "actors/task_actor.hpp"
@@ -17,18 +18,13 @@
 #include "client/engine_link.hpp"
 #include "client/hints.hpp"
 #include "messages/messages.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hatchet::detail {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 /// A thin actor over plain parts: it turns gRPC answers, timers and task outcomes into calls on
 /// the engine session (connection phase, start-up retries, which stream and beat is current),
@@ -44,8 +40,9 @@ public:
     : caf::event_based_actor(cfg), spec_(std::move(spec)), supervisor_(std::move(supervisor)),
       metrics_(std::move(metrics)), log_(spec_->name),
       link_(wires.make_link ? wires.make_link(spec_->cfg) : rpc::make_engine_link(spec_->cfg)),
-      exec_(make_executor(wires)), delivery_(log_, spec_->cfg.max_send_bytes, metrics_),
-      runs_(*this, *spec_, log_, metrics_) {
+      exec_(wires.executor_for(spec_->task_threads())),
+      delivery_(log_, spec_->cfg.max_send_bytes, metrics_),
+      runs_(*this, *spec_, log_, metrics_), fence_(spec_->options.fence_after) {
     runs_.use_state(std::move(state));
     session_.explain_with(&log_, spec_->cfg.host_port, spec_->cfg.max_recv_bytes);
     drain_.explain_with(&log_, spec_->options.drain_timeout, spec_->options.cancel_grace);
@@ -102,7 +99,13 @@ public:
             && listen_ && !session_.closed_for_stop())
           send_heartbeat();
       },
-      [this](msg::hb_result_atom, uint64_t gen, wire::rpc_status& st) { on_heartbeat(gen, st); },
+      [this](msg::hb_result_atom, uint64_t gen, uint64_t beat, wire::rpc_status& st) {
+        on_heartbeat(gen, beat, st);
+      },
+      [this](msg::fence_atom, uint64_t beat) {
+        if (fence_.due(beat, clock().now()))
+          fence_now();
+      },
       [this](msg::done_atom, msg::task_outcome& o, caf::actor& slot) {
         delivery_.absorb_acks();
         runs_.done(o, std::move(slot), drain_.refuses_new_runs());
@@ -150,13 +153,6 @@ public:
   }
 
 private:
-  std::shared_ptr<executor> make_executor(const wiring& wires) const {
-    auto threads = static_cast<size_t>(spec_->options.max_task_threads > 0
-                                         ? spec_->options.max_task_threads
-                                         : spec_->options.slots);
-    return wires.make_executor ? wires.make_executor(threads) : executor::make(threads);
-  }
-
   /// Drops every handle this actor holds, here on its own thread. Task actors and the supervisor
   /// hold handles to this actor and it holds theirs: without this, a stopped worker's actors
   /// would keep each other (and the lifespan state and the gRPC channel) alive forever. gRPC
@@ -283,6 +279,7 @@ private:
       return;
     }
     session_.registered();
+    fence_.registered();
     session_.on_call_ok(engine_session::call::register_worker);
     session_.set_worker_id(worker_id);
     // Runs assigned from now on see this registration's id; runs going on keep theirs.
@@ -359,10 +356,15 @@ private:
   void send_heartbeat() {
     if (!session_.heartbeats_unsupported())
       link_->heartbeat(session_.worker_id(),
-                       post(msg::hb_result_atom::value, session_.current_stream()));
+                       post(msg::hb_result_atom::value, session_.current_stream(),
+                            fence_.beat_sent(clock().now())));
   }
 
-  void on_heartbeat(uint64_t gen, const wire::rpc_status& st) {
+  void on_heartbeat(uint64_t gen, uint64_t beat, const wire::rpc_status& st) {
+    if (st.ok())
+      if (auto deadline = fence_.accepted(beat))
+        delayed_send(this, std::max(*deadline - clock().now(), fence::clock::duration{0}),
+                     msg::fence_atom::value, beat);
     bool current = gen == session_.current_stream();
     if (!current && st.code != wire::status::unimplemented)
       return; // about a stream we already replaced
@@ -374,6 +376,7 @@ private:
         extra_heartbeat(verdict.delay);
         break;
       case engine_session::heartbeat_verdict::renew_stream:
+        link_->renew_connection(); // the old one may be the reason
         if (listen_)
           listen_->cancel();
         break;
@@ -384,6 +387,16 @@ private:
         break;
     }
     report_state();
+  }
+
+  /// No heartbeat accepted for fence_after: the engine hands this worker's runs to another one
+  /// (fence.hpp). Give them up, and come back as a new worker over a new connection.
+  void fence_now() {
+    log_.warn("{}", fence_.explain(runs_.fence_all(), clock().now()));
+    link_->renew_connection();
+    if (drain_.stopping())
+      return advance_stop();
+    reregister();
   }
 
   /// Tells the supervisor whether the worker can take work (registered, stream open, engine
@@ -414,7 +427,7 @@ private:
   }
   void report(wire::run_ref r, wire::step_event_type type, std::string payload,
               bool should_not_retry) override {
-    delivery_.emit(std::move(r), type, std::move(payload), should_not_retry, now_ns(),
+    delivery_.emit(std::move(r), type, std::move(payload), should_not_retry, util::wall_clock_ns(),
                    session_.worker_id());
   }
   void thread_bound(int delta) override { exec_->adjust_bound(delta); }
@@ -578,6 +591,7 @@ private:
   event_delivery delivery_;
   drain drain_;
   run_keeper<caf::actor> runs_;
+  fence fence_;
   std::set<caf::actor_addr> all_tasks_; ///< every task actor alive, slot-holding or not
 };
 

@@ -60,9 +60,11 @@ public:
 
   /// Heartbeat answered UNIMPLEMENTED this many times in a row: the engine has none.
   static constexpr int unimplemented_to_believe = 3;
-  /// Heartbeats refused this long on a stream we hold open: renew it after all (a real engine
-  /// reassigns a worker's runs after 30 s without an accepted heartbeat).
-  static constexpr std::chrono::seconds renew_after_refusals{20};
+  /// Heartbeats refused this long on a stream we hold open: renew it after all, on a new
+  /// connection. The first refusal comes at most a heartbeat after the last accepted beat, so
+  /// the renewal lands 15 to 21 s after it: before the worker fences itself (fence_after, 25 s
+  /// by default) and before a real engine reassigns its runs (30 s).
+  static constexpr std::chrono::seconds renew_after_refusals{15};
 
   /// From now on each verdict is also written to `log`, with the engine's address and this
   /// worker's receive limit where they are the advice (the unit tests leave it off).

@@ -176,6 +176,20 @@ public:
       ports_.cancel(slot, key);
   }
 
+  /// The worker fenced itself (fence.hpp): the engine hands every run here to another worker.
+  /// Running runs are cancelled and report nothing when they end; waiting ones are dropped.
+  /// Returns how many runs it gave up, both kinds.
+  size_t fence_all() {
+    size_t dropped = 0;
+    auto runs = pool_.fence_all(dropped);
+    for (auto& r : runs)
+      if (r.tell)
+        ports_.cancel(r.slot, r.key);
+    if (metrics_)
+      worker_metrics::add(metrics_->runs_fenced, runs.size() + dropped);
+    return runs.size() + dropped;
+  }
+
   /// The stop gives up on every run still here: each is reported FAILED with `text` (retryable)
   /// so that none stays RUNNING on the engine. Returns how many.
   size_t abandon_all(const std::string& text) {

@@ -12,16 +12,11 @@
 #include "hatchet/errors.hpp"
 #include "messages/messages.hpp"
 #include "util/go_duration.hpp"
+#include "util/wall_clock.hpp"
 
 namespace hatchet::detail {
 
 namespace {
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 caf::error to_error(const char* call, const wire::rpc_status& st) {
   return make_error(errc::rpc_failed, std::string{call} + " answered " + st.describe());
@@ -39,7 +34,8 @@ public:
   }
 
   void put_log(std::string text, std::string level) override {
-    wire::log_line line{task_run_id_, std::move(text), std::move(level), retry_count_, now_ns()};
+    wire::log_line line{task_run_id_, std::move(text), std::move(level), retry_count_,
+                        util::wall_clock_ns()};
     submit("PutLog", [line = std::move(line)](rpc::engine_link& link, done_fn done) {
       link.put_log(line, std::move(done));
     });
@@ -49,7 +45,8 @@ public:
     submit("PutStreamEvent", [bytes = std::move(bytes), this](rpc::engine_link& link,
                                                              done_fn done) mutable {
       // The index is taken when the call starts: calls start one at a time, in order.
-      wire::stream_chunk chunk{task_run_id_, std::move(bytes), next_index_++, now_ns()};
+      wire::stream_chunk chunk{task_run_id_, std::move(bytes), next_index_++,
+                               util::wall_clock_ns()};
       link.put_stream_event(chunk, std::move(done));
     });
   }

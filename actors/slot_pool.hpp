@@ -40,7 +40,7 @@ public:
   struct run {
     Slot slot;
     wire::run_ref ref;
-    bool cancelled_by_engine = false; ///< report nothing when it ends
+    bool cancelled_by_engine = false; ///< report nothing when it ends (also: fenced, fence.hpp)
     bool cancelled_for_stop = false;  ///< the stop cancelled it: report what it did
     std::chrono::steady_clock::time_point started{}; ///< when it took the slot
     bool released = false;            ///< it gave its slot back and goes on without one
@@ -162,6 +162,30 @@ public:
         out.emplace_back(std::string{key}, r.slot);
       }
     }
+    return out;
+  }
+
+  /// The worker fenced itself (fence.hpp): no run here is its to finish any more. Running runs
+  /// not yet cancelled by the engine are marked to report nothing and returned as (key, slot);
+  /// `tell` says whether the slot still needs to hear the cancel (one the stop cancelled already
+  /// has). Waiting runs are forgotten; their number goes to `dropped`.
+  struct fenced_run {
+    std::string key;
+    Slot slot;
+    bool tell;
+  };
+  std::vector<fenced_run> fence_all(size_t& dropped) {
+    std::vector<fenced_run> out;
+    for (auto* m : {&running_, &released_})
+      for (auto& [key, r] : *m) {
+        if (r.cancelled_by_engine)
+          continue;
+        out.push_back({std::string{key}, r.slot, !r.cancelled_for_stop});
+        r.cancelled_by_engine = true;
+      }
+    dropped = waiting_.size();
+    waiting_.clear();
+    waiting_keys_.clear();
     return out;
   }
 

@@ -30,6 +30,11 @@ struct wiring {
   /// Lifespan setup and cleanup are user code that may block: by default each lifespan actor is
   /// detached (a thread of its own). False runs it on the scheduler like any actor.
   bool detach_lifespan = true;
+
+  /// The executor for `threads` synchronous jobs at once: make_executor's, or the real one.
+  std::shared_ptr<executor> executor_for(size_t threads) const {
+    return make_executor ? make_executor(threads) : executor::make(threads);
+  }
 };
 
 } // namespace hatchet::detail

@@ -24,6 +24,12 @@ struct worker_spec {
   /// The connection tasks start child runs on (ctx.spawn), opened on the first spawn.
   std::shared_ptr<client_core> client;
 
+  /// Threads for synchronous task code: max_task_threads, or as many as slots when it is 0.
+  size_t task_threads() const {
+    return static_cast<size_t>(options.max_task_threads > 0 ? options.max_task_threads
+                                                            : options.slots);
+  }
+
   /// Validates the options and workflows and builds the action table.
   static caf::expected<std::shared_ptr<const worker_spec>>
   make(config cfg, const std::string& name, worker_options options);

@@ -235,6 +235,7 @@ int main(int argc, char** argv) {
       {"server_url", cfg->server_url},
       {"namespace", cfg->namespace_},
       {"drain_timeout_s", seconds(opts.drain_timeout)},
+      {"fence_after_s", seconds(opts.fence_after)},
       {"cancel_grace_s", seconds(opts.cancel_grace)},
       {"flush_timeout_s", seconds(opts.flush_timeout)},
       {"cleanup_timeout_s", seconds(opts.cleanup_timeout)},

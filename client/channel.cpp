@@ -41,10 +41,13 @@ std::shared_ptr<channel> make_channel(const config& cfg) {
   args.SetMaxReceiveMessageSize(
     static_cast<int>(std::min<int64_t>(int64_t{cfg.max_recv_bytes} * 4, INT32_MAX)));
   args.SetMaxSendMessageSize(cfg.max_send_bytes);
-  // The official SDKs' keepalive: a ping every 10 s, 60 s to answer, also without calls. The
-  // engine accepts pings down to every 5 s.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 60000);
+  // A ping every 10 s, also without calls, as the official SDKs (a real engine accepts pings down
+  // to every 5 s and answers each at once). 5 s to answer, where the SDKs allow 60: a connection
+  // gone silent (a partition: no RST, no FIN) is then known dead 10 to 15 s later, well inside
+  // the 30 s after which a real engine hands this worker's runs to another one, so the worker
+  // can reconnect in time (see docs/faults.md).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_time_ms);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive_timeout_ms);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Reconnect quickly after an engine restart; the dispatcher adds its own backoff on top.

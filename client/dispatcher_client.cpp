@@ -180,7 +180,7 @@ void dispatcher_client::send_event(const wire::step_event& ev, const std::string
   auto* call = new event_call(*impl_->ch, seq, acks);
   // No deadline, as in the official SDKs: a deadline arms a gRPC timer per call, which cost
   // about a tenth of the worker's CPU per run. A dead connection still fails the call (the
-  // keepalive pings find it within 70 s) and the outbox sends it again; at a stop, the flush
+  // keepalive pings find it within 15 s) and the outbox sends it again; at a stop, the flush
   // is bounded by flush_timeout.
   impl_->ch->prepare(call->ctx, std::chrono::milliseconds{0});
   const auto& run = *ev.run;

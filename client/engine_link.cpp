@@ -1,5 +1,6 @@
 #include "client/engine_link.hpp"
 
+#include <mutex>
 #include <thread>
 
 #include "client/admin_client.hpp"
@@ -66,34 +67,32 @@ callback<wire::rpc_status, Rest...> with_tls_diagnosis(const config& cfg,
 
 class grpc_engine_link final : public engine_link {
 public:
-  explicit grpc_engine_link(const config& cfg)
-    : cfg_(cfg), ch_(make_channel(cfg)), dispatcher_(ch_, cfg), admin_(ch_, cfg), events_(ch_) {
-  }
+  explicit grpc_engine_link(const config& cfg) : cfg_(cfg), parts_(std::make_shared<parts>(cfg)) {}
 
   void get_version(callback<wire::rpc_status, std::string> done) override {
-    dispatcher_.get_version(with_tls_diagnosis(cfg_, std::move(done)));
+    now()->dispatcher.get_version(with_tls_diagnosis(cfg_, std::move(done)));
   }
   void put_workflow(const workflow& wf, callback<wire::rpc_status> done) override {
-    admin_.put_workflow(wf, with_tls_diagnosis(cfg_, std::move(done)));
+    now()->admin.put_workflow(wf, with_tls_diagnosis(cfg_, std::move(done)));
   }
   void register_worker(const register_request& req,
                        callback<wire::rpc_status, std::string> done) override {
-    dispatcher_.register_worker(req, with_tls_diagnosis(cfg_, std::move(done)));
+    now()->dispatcher.register_worker(req, with_tls_diagnosis(cfg_, std::move(done)));
   }
   std::shared_ptr<listen_stream> listen(const std::string& worker_id,
                                         callback<wire::assigned_action> on_action,
                                         callback<wire::rpc_status> on_end, bool legacy) override {
-    return dispatcher_.listen(worker_id, std::move(on_action), std::move(on_end), legacy);
+    return now()->dispatcher.listen(worker_id, std::move(on_action), std::move(on_end), legacy);
   }
   void heartbeat(const std::string& worker_id, callback<wire::rpc_status> done) override {
-    dispatcher_.heartbeat(worker_id, std::move(done));
+    now()->dispatcher.heartbeat(worker_id, std::move(done));
   }
   void send_event(const wire::step_event& ev, const std::string& worker_id, uint64_t seq,
                   const std::shared_ptr<const event_acks>& acks) override {
-    dispatcher_.send_event(ev, worker_id, seq, acks);
+    now()->dispatcher.send_event(ev, worker_id, seq, acks);
   }
   void unsubscribe(const std::string& worker_id, callback<wire::rpc_status> done) override {
-    dispatcher_.unsubscribe(worker_id, std::move(done));
+    now()->dispatcher.unsubscribe(worker_id, std::move(done));
   }
   void set_paused(const std::string& worker_id, bool paused,
                   callback<int, std::string> done) override {
@@ -121,26 +120,47 @@ public:
   }
 
   void put_log(const wire::log_line& line, callback<wire::rpc_status> done) override {
-    events_.put_log(line, std::move(done));
+    now()->events.put_log(line, std::move(done));
   }
   void put_stream_event(const wire::stream_chunk& chunk, callback<wire::rpc_status> done) override {
-    events_.put_stream_event(chunk, std::move(done));
+    now()->events.put_stream_event(chunk, std::move(done));
   }
   void refresh_timeout(const std::string& task_run_external_id, const std::string& increment,
                        callback<wire::rpc_status, int64_t> done) override {
-    dispatcher_.refresh_timeout(task_run_external_id, increment, std::move(done));
+    now()->dispatcher.refresh_timeout(task_run_external_id, increment, std::move(done));
   }
   void release_slot(const std::string& task_run_external_id,
                     callback<wire::rpc_status> done) override {
-    dispatcher_.release_slot(task_run_external_id, std::move(done));
+    now()->dispatcher.release_slot(task_run_external_id, std::move(done));
+  }
+
+  void renew_connection() override {
+    auto fresh = std::make_shared<parts>(cfg_);
+    std::lock_guard lk{mtx_};
+    // The old channel goes once the last call on it ends (see channel::~channel).
+    parts_ = std::move(fresh);
   }
 
 private:
+  /// One connection and the clients over it. Task threads call through the link too, so the
+  /// current parts are read under a lock and kept by each call for as long as it starts.
+  struct parts {
+    explicit parts(const config& cfg)
+      : ch(make_channel(cfg)), dispatcher(ch, cfg), admin(ch, cfg), events(ch) {}
+    std::shared_ptr<channel> ch;
+    dispatcher_client dispatcher;
+    admin_client admin;
+    task_events_client events;
+  };
+
+  std::shared_ptr<parts> now() const {
+    std::lock_guard lk{mtx_};
+    return parts_;
+  }
+
   config cfg_;
-  std::shared_ptr<channel> ch_;
-  dispatcher_client dispatcher_;
-  admin_client admin_;
-  task_events_client events_;
+  mutable std::mutex mtx_;
+  std::shared_ptr<parts> parts_;
 };
 
 } // namespace

@@ -53,6 +53,11 @@ public:
   /// Dispatcher/ReleaseSlot.
   virtual void release_slot(const std::string& task_run_external_id,
                             callback<wire::rpc_status> done);
+
+  /// Every later call goes over a new connection. A connection can be dead without knowing it (a
+  /// silent partition: no RST, no FIN) until its keepalive gives up; a stream renewed on it would
+  /// die with it. Calls in flight end on the old one. The default does nothing (a test link).
+  virtual void renew_connection() {}
 };
 
 /// The real link: one gRPC channel for the calls, the REST API at config::server_url.

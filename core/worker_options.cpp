@@ -18,6 +18,13 @@ caf::error worker_options::validate() const {
     return make_error(errc::invalid_config, "a worker needs at least one workflow");
   if (heartbeat_interval < std::chrono::milliseconds{100})
     return make_error(errc::invalid_config, "heartbeat_interval must be at least 100 ms");
+  if (fence_after < heartbeat_interval + std::chrono::seconds{5})
+    return make_error(errc::invalid_config,
+                      "fence_after (" + std::to_string(fence_after.count())
+                        + " ms) must exceed heartbeat_interval ("
+                        + std::to_string(heartbeat_interval.count())
+                        + " ms) by at least 5 s, or the worker would fence itself between two "
+                          "heartbeats");
   for (auto [value, what] : {std::pair{drain_timeout, "drain_timeout"},
                              std::pair{cancel_grace, "cancel_grace"},
                              std::pair{cleanup_timeout, "cleanup_timeout"},

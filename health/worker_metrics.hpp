@@ -32,6 +32,7 @@ struct worker_metrics {
   std::atomic<uint64_t> runs_completed{0};
   std::atomic<uint64_t> runs_failed{0};
   std::atomic<uint64_t> runs_cancelled{0};
+  std::atomic<uint64_t> runs_fenced{0}; ///< given up in a partition (actors/fence.hpp)
   std::atomic<uint64_t> reconnects{0};
   std::atomic<uint64_t> heartbeat_failures{0};
   std::atomic<int64_t> outbox_depth{0};
@@ -55,7 +56,9 @@ struct worker_metrics {
       std::memory_order_relaxed);
   }
 
-  static void add(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+  static void add(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
 };
 
 inline const char* to_string(health_state s) noexcept {

@@ -57,6 +57,7 @@ using status_atom = caf::atom_constant<caf::atom("status")>;      // dispatcher 
 using force_atom = caf::atom_constant<caf::atom("force")>;        // second stop request
 using pause_atom = caf::atom_constant<caf::atom("pause")>;        // REST pause answered
 using slot_free_atom = caf::atom_constant<caf::atom("slot_free")>; // a run released its slot
+using fence_atom = caf::atom_constant<caf::atom("fence")>;        // a fencing deadline (fence.hpp)
 
 /// What the dispatcher tells the supervisor about the worker, and what worker_status() reports.
 enum class worker_state : uint8_t {

@@ -33,6 +33,13 @@ struct worker_options {
   /// Heartbeat period. Default 4 s, as every official SDK; the engine treats a worker whose last
   /// heartbeat is older than 5 s as unavailable.
   std::chrono::milliseconds heartbeat_interval{4000};
+  /// Fencing: when no heartbeat sent in this long has been accepted, the worker gives up every
+  /// run it holds (cancels them; they report nothing) and registers again as a new worker once
+  /// the engine answers. A real engine hands a silent worker's runs to another worker after 30 s,
+  /// so without this a worker cut off by a partition would run them beside their new attempts.
+  /// Default 25 s: under the engine's 30 s by more than a heartbeat. Must exceed
+  /// heartbeat_interval by at least 5 s (a heartbeat's own deadline). See docs/faults.md.
+  std::chrono::milliseconds fence_after{25000};
   /// On stop, how long running runs may take to finish before they are cancelled. Default 30 s.
   std::chrono::milliseconds drain_timeout{30000};
   /// After cancelling the runs still going at drain_timeout, how long they get to end before they

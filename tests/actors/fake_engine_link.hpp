@@ -83,6 +83,7 @@ public:
   std::deque<call<wire::rpc_status>> unsubscribes;
   std::deque<call<int, std::string>> pauses;
   int heartbeat_count = 0;
+  int renewals = 0; ///< renew_connection() calls
 
   void get_version(callback<wire::rpc_status, std::string> done) override {
     versions.push_back({"", std::move(done)});
@@ -123,6 +124,7 @@ public:
   void set_paused(const std::string& worker_id, bool, callback<int, std::string> done) override {
     pauses.push_back({worker_id, std::move(done)});
   }
+  void renew_connection() override { ++renewals; }
 
   /// The stream opened last, or null.
   std::shared_ptr<stream> current_stream() const {

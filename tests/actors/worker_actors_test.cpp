@@ -104,28 +104,112 @@ BOOST_AUTO_TEST_CASE(heartbeats_refused_on_an_open_stream_are_asked_again_then_t
   BOOST_REQUIRE(link->answer_heartbeats(refused) >= 1u);
   run();
   // The worker asks again (backoff up to 2 s) on the same stream, unready, until the refusals
-  // have lasted 20 s; then, before a real engine's 30 s reassignment, it renews the stream.
+  // have lasted 15 s; then, before it would fence itself (25 s) and before a real engine's 30 s
+  // reassignment, it renews the stream, on a new connection.
   int quarter_seconds = 0;
   for (; quarter_seconds < 30 * 4 && !link->streams[0]->cancelled; ++quarter_seconds) {
     advance(250ms);
     link->answer_heartbeats(refused);
     run();
-    if (quarter_seconds == 19 * 4) {
+    if (quarter_seconds == 14 * 4) {
       BOOST_TEST(worker_state() == "detached");
-      BOOST_TEST(link->heartbeat_count > 12); // asked again, not only every 4 s
+      BOOST_TEST(link->heartbeat_count > 10); // asked again, not only every 4 s
     }
   }
-  BOOST_TEST(quarter_seconds > 20 * 4);
-  BOOST_TEST(quarter_seconds <= 23 * 4);
+  BOOST_TEST(quarter_seconds > 15 * 4);
+  BOOST_TEST(quarter_seconds <= 18 * 4);
   BOOST_TEST(link->streams.size() == 1u);
   BOOST_TEST(link->streams[0]->cancelled);
-  advance(5s); // the reconnect's backoff
-  BOOST_REQUIRE(link->streams.size() == 2u);
-  link->answer_heartbeats(ok());
-  advance(250ms);
-  link->answer_heartbeats(ok());
-  run();
+  BOOST_TEST(link->renewals == 1);
+  // The reconnect's backoff, then the new stream's heartbeats are accepted.
+  for (int i = 0; i < 20 && worker_state() != "ready"; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(ok());
+    run();
+  }
+  BOOST_TEST(link->streams.size() == 2u);
   BOOST_TEST(worker_state() == "ready");
+  BOOST_TEST(link->registrations.empty()); // the same worker: no fencing, no new registration
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_cut_off_for_fence_after_gives_up_its_runs_and_registers_anew) {
+  start();
+  attach(); // the last heartbeat the engine accepts goes out at 0.2 s
+  link->current_stream()->push(sleepy("r1", 30'000));
+  link->current_stream()->push(sleepy("r2", 30'000));
+  run();
+  link->answer_events(ok()); // both STARTED
+  // A silent partition: every heartbeat from now on fails on its deadline. At 15-21 s the worker
+  // renews its stream on a new connection (no use here); at 25.2 s it fences itself.
+  auto lost = status(wire::status::deadline_exceeded, "Deadline Exceeded");
+  for (int i = 0; i < 24 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(lost);
+  }
+  BOOST_TEST(link->renewals == 1);
+  BOOST_TEST(link->workflows.empty()); // 24 s: still the same worker, runs held
+  for (int i = 0; i < 2 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(lost);
+  }
+  BOOST_TEST(link->renewals == 2);                           // a new connection for the new worker
+  BOOST_TEST(link->workflows.size() == 1u);                  // registering again: PutWorkflow first
+  BOOST_TEST(link->current_stream()->cancelled);             // the old identity's stream is closed
+  // The runs' 30 s pass: they were cancelled and report nothing (the engine gave them away).
+  for (int i = 0; i < 10 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(lost);
+    link->answer(link->workflows, status(wire::status::unavailable, "partition")); // retried
+  }
+  BOOST_TEST(sent(type::completed).empty());
+  BOOST_TEST(sent(type::failed).empty());
+  // The partition heals: the worker comes back as a new worker and takes new work.
+  while (link->answer(link->workflows, ok()))
+    run();
+  advance(5s); // the PutWorkflow retry's backoff
+  while (link->answer(link->workflows, ok()))
+    run();
+  BOOST_REQUIRE(link->registrations.size() == 1u);
+  link->answer(link->registrations, ok(), std::string{"worker-2"});
+  run();
+  for (int i = 0; i < 8 && worker_state() != "ready"; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(ok());
+  }
+  BOOST_TEST(worker_state() == "ready");
+  BOOST_TEST(link->current_stream()->worker_id == "worker-2");
+  link->current_stream()->push(sleepy("r3", 0));
+  run();
+  link->answer_events(ok());
+  BOOST_REQUIRE(sent(type::completed).size() == 1u);
+  BOOST_TEST(sent(type::completed)[0].run->task_run_external_id == "r3");
+}
+
+BOOST_AUTO_TEST_CASE(a_heartbeat_accepted_within_fence_after_keeps_the_runs) {
+  start();
+  attach();
+  link->current_stream()->push(sleepy("r1", 40'000));
+  run();
+  link->answer_events(ok());
+  auto lost = status(wire::status::deadline_exceeded, "Deadline Exceeded");
+  // 20 s of failures, then the engine answers again (on the renewed stream), then 20 s more of
+  // failures: never 25 s without an accepted heartbeat, so the run stays and completes.
+  for (int i = 0; i < 20 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(lost);
+  }
+  for (int i = 0; i < 4 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(ok());
+  }
+  for (int i = 0; i < 17 * 4; ++i) {
+    advance(250ms);
+    link->answer_heartbeats(lost);
+  }
+  BOOST_TEST(link->workflows.empty()); // never registered again
+  link->answer_events(ok());
+  BOOST_REQUIRE(sent(type::completed).size() == 1u);
+  BOOST_TEST(sent(type::completed)[0].run->task_run_external_id == "r1");
 }
 
 BOOST_AUTO_TEST_CASE(a_refusal_right_after_a_reconnect_keeps_the_stream_the_activation_delay) {
@@ -277,9 +361,9 @@ BOOST_AUTO_TEST_CASE(a_task_that_ignores_its_cancellation_is_reported_failed_and
   link->answer_events(ok());
   stop();
   link->answer(link->pauses, 200, std::string{});
-  advance(30s); // drain_timeout: the run is cancelled, cancel_grace starts
+  advance_beating(30s); // drain_timeout: the run is cancelled, cancel_grace starts
   BOOST_TEST(sent(type::failed).empty());
-  advance(5s);  // cancel_grace: reported FAILED, retryable, so the engine runs it elsewhere
+  advance_beating(5s);  // cancel_grace: reported FAILED, retryable, so the engine runs it elsewhere
   auto failed = sent(type::failed);
   BOOST_REQUIRE(failed.size() == 1u);
   BOOST_TEST(!failed[0].should_not_retry);
@@ -308,7 +392,7 @@ BOOST_AUTO_TEST_CASE(a_stuck_task_that_returns_while_the_cleanup_waits_lets_it_r
   link->answer_events(ok());
   stop();
   link->answer(link->pauses, 200, std::string{});
-  advance(35s);
+  advance_beating(35s);
   link->answer_events(ok());
   run();
   link->answer(link->unsubscribes, ok());

@@ -129,6 +129,18 @@ public:
     }
   }
 
+  /// advance(), with the engine accepting every heartbeat as it comes: a reachable engine. (A
+  /// worker whose heartbeats go unanswered for fence_after gives its runs up.)
+  void advance_beating(std::chrono::milliseconds d) {
+    while (d.count() > 0) {
+      auto step = std::min(d, std::chrono::milliseconds{1000});
+      advance(step);
+      link->answer_heartbeats(ok());
+      run();
+      d -= step;
+    }
+  }
+
   /// GetVersion, every PutWorkflow and Register answered OK; the worker registers as `id`.
   void register_as(const std::string& id = "worker-1") {
     link->answer(link->versions, ok(), std::string{"v0.80.0"});

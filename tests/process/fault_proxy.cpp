@@ -1,8 +1,10 @@
-// hatchet-fault-proxy: a loopback TCP proxy that breaks every connection on a timer.
+// hatchet-fault-proxy: a loopback TCP proxy that breaks every connection on a timer, or freezes
+// them all on a signal.
 //
 // The process tests put it between a worker and the dev engine to prove that the worker survives
 // what a load balancer, a NAT timeout or a flaky network does to a long-lived gRPC connection:
-// the connection disappears mid-stream, possibly with bytes in flight in either direction. It is a
+// the connection disappears mid-stream, possibly with bytes in flight in either direction; or, in
+// a silent partition, nothing moves and nothing closes (SIGUSR1 freezes, SIGUSR2 thaws). It is a
 // single thread with poll(): a handful of connections, no need for more.
 //
 // Loopback only, by design: it listens on 127.0.0.1 and connects to 127.0.0.1, so a test can never
@@ -39,7 +41,11 @@ namespace {
 const char* description = R"(hatchet-fault-proxy: a loopback TCP proxy that cuts every connection on a timer.
 
 Listens on 127.0.0.1:P and forwards each accepted connection to 127.0.0.1:PORT. The first line
-on stdout is the port it listens on (useful with --port 0); everything else goes to stderr.)";
+on stdout is the port it listens on (useful with --port 0); everything else goes to stderr.
+
+SIGUSR1 freezes every connection, a silent partition: no byte is forwarded either way, nothing is
+closed (no RST, no FIN), and new connections wait in the listen backlog. SIGUSR2 thaws: what
+waited flows on, and waiting connections are accepted.)";
 
 const char* footer = R"(
 It exits 0 on SIGTERM/SIGINT or after --max-seconds, 2 on a usage error, 1 if it cannot listen.
@@ -53,8 +59,11 @@ constexpr size_t read_chunk = 64 * 1024;
 
 int stop_pipe[2] = {-1, -1};
 
-extern "C" void on_stop_signal(int) {
-  const char byte = 1;
+/// What a byte on the self-pipe means.
+constexpr char stop_byte = 1, freeze_byte = 2, thaw_byte = 3;
+
+extern "C" void on_stop_signal(int sig) {
+  const char byte = sig == SIGUSR1 ? freeze_byte : sig == SIGUSR2 ? thaw_byte : stop_byte;
   // Best effort; the pipe is non-blocking, one byte is enough to wake poll().
   [[maybe_unused]] auto n = write(stop_pipe[1], &byte, 1);
 }
@@ -208,9 +217,13 @@ public:
       owners.clear();
       fds.push_back({stop_pipe[0], POLLIN, 0});
       owners.push_back(nullptr);
-      fds.push_back({listen_fd_, POLLIN, 0});
+      // Frozen: neither the listening socket nor any connection is polled (a closed peer's
+      // POLLHUP would otherwise wake this loop for ever); nothing moves until the thaw.
+      fds.push_back({frozen_ ? -1 : listen_fd_, POLLIN, 0});
       owners.push_back(nullptr);
       for (auto& c : conns_) {
+        if (frozen_)
+          break;
         short up_events = 0;
         short client_events = 0;
         if (c.connecting) {
@@ -238,10 +251,8 @@ public:
         log_line("poll: %s", std::strerror(errno));
         break;
       }
-      if (fds[0].revents != 0) {
-        log_line("stop signal, stopping");
+      if (fds[0].revents != 0 && !read_signals())
         break;
-      }
       if (fds[1].revents & POLLIN)
         accept_all();
       for (size_t i = 2; i < fds.size(); i += 2) {
@@ -259,6 +270,26 @@ public:
   }
 
 private:
+  /// Handles the signals noted on the self-pipe: false to stop.
+  bool read_signals() {
+    char bytes[16];
+    ssize_t n;
+    while ((n = read(stop_pipe[0], bytes, sizeof bytes)) > 0) {
+      for (ssize_t i = 0; i < n; ++i) {
+        if (bytes[i] == stop_byte) {
+          log_line("stop signal, stopping");
+          return false;
+        }
+        bool freeze = bytes[i] == freeze_byte;
+        if (freeze != frozen_) {
+          frozen_ = freeze;
+          log_line("%s %zu connection(s)", freeze ? "froze" : "thawed", conns_.size());
+        }
+      }
+    }
+    return true;
+  }
+
   bool fail(const std::string& what) {
     log_line("%s: %s", what.c_str(), std::strerror(errno));
     return false;
@@ -398,6 +429,7 @@ private:
   options opts_;
   int listen_fd_ = -1;
   std::list<connection> conns_; // stable addresses while poll entries point at them
+  bool frozen_ = false;          // SIGUSR1 .. SIGUSR2: a silent partition
   unsigned long long accepted_ = 0;
   unsigned long long cuts_ = 0;
   unsigned long long connections_cut_ = 0;
@@ -421,6 +453,8 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGUSR2, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   proxy p{o};
   if (!p.listen_now())

@@ -313,6 +313,22 @@ BOOST_AUTO_TEST_CASE(invalid_options_are_rejected_before_anything_starts) {
   BOOST_TEST(!bad_name);
 }
 
+BOOST_AUTO_TEST_CASE(fence_after_must_outlast_a_heartbeat_and_its_deadline) {
+  using std::chrono::milliseconds;
+  hatchet::worker_options ok{.slots = 1, .workflows = {noop_workflow()}};
+  BOOST_TEST(!ok.validate()); // defaults: 4 s beats, fenced after 25 s
+  auto tight = ok;
+  tight.fence_after = milliseconds{8999}; // 4 s + 5 s, less a millisecond
+  auto err = tight.validate();
+  BOOST_TEST(hatchet::describe(err).find("fence_after (8999 ms) must exceed heartbeat_interval")
+             != std::string::npos);
+  tight.fence_after = milliseconds{9000};
+  BOOST_TEST(!tight.validate());
+  auto slow_beats = ok;
+  slow_beats.heartbeat_interval = milliseconds{30000}; // would fence between two beats
+  BOOST_TEST(static_cast<bool>(slow_beats.validate()));
+}
+
 BOOST_AUTO_TEST_CASE(the_sdk_reports_the_projects_version) {
   BOOST_TEST(std::string{hatchet::version()} == HATCHET_EXPECTED_VERSION);
 }
