@@ -1,32 +1,22 @@
-// health_server: /health and /metrics on cpp-httplib; the text format written by prometheus-cpp.
-// The only translation unit of the worker library that includes httplib.h or prometheus.
+// health_server: /health and /metrics on the probe server (probe_server.hpp); the text format
+// written by prometheus-cpp, the only translation unit of the worker library that includes it.
 
 #include "health/health_server.hpp"
 
-#include <sys/socket.h>
-
 #include <atomic>
-#include <chrono>
+#include <limits>
 #include <sstream>
-#include <thread>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
-#include "hatchet/errors.hpp"
+#include "health/probe_server.hpp"
 
 namespace hatchet::detail {
 
 namespace {
-
-/// A probe or a scraper needs one thread; a second keeps a slow client from blocking the other.
-constexpr size_t serving_threads = 2;
-
-/// How long the destructor waits for the serving threads.
-constexpr std::chrono::seconds stop_timeout{3};
 
 prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type,
                                 double value) {
@@ -46,22 +36,27 @@ double load(const std::atomic<int64_t>& c) {
   return static_cast<double>(c.load(std::memory_order_relaxed));
 }
 
-std::string join_host_port(const std::string& host, int port) {
-  auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return h + ":" + std::to_string(port);
-}
-
 } // namespace
 
 struct health_server::impl {
   identity who;
   std::shared_ptr<const worker_metrics> metrics;
-  httplib::Server server;
-  std::thread thread;
-  std::atomic<bool> serving_done{false};
-  uint16_t port = 0;
+  std::unique_ptr<probe_server> server;
+  std::atomic<const probe_server*> serving{nullptr}; ///< set once start() has the server
 
-  void health(httplib::Response& res) const {
+  probe_server::response answer(const std::string& path) const {
+    if (path == "/health")
+      return health();
+    if (path == "/metrics") {
+      const auto* s = serving.load();
+      return {200, "text/plain; version=0.0.4; charset=utf-8",
+              metrics_text(*metrics, who, s != nullptr ? s->dropped() : 0)};
+    }
+    return {404, "text/plain; charset=utf-8", "not found: the health server serves /health and "
+                                              "/metrics\n"};
+  }
+
+  probe_server::response health() const {
     auto state = metrics->state.load();
     nlohmann::json body{
       {"status", to_string(state)},
@@ -72,12 +67,13 @@ struct health_server::impl {
       {"labels", who.labels},
       {"cppVersion", "C++" + std::to_string(__cplusplus / 100 % 100)},
     };
-    res.status = state == health_state::healthy ? 200 : 503;
-    res.set_content(body.dump(), "application/json");
+    return {state == health_state::healthy ? 200 : 503, "application/json",
+            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   }
 };
 
-std::string health_server::metrics_text(const worker_metrics& m, const identity& who) {
+std::string health_server::metrics_text(const worker_metrics& m, const identity& who,
+                                        uint64_t dropped) {
   using prometheus::MetricType;
   struct single {
     const char* name;
@@ -120,6 +116,10 @@ std::string health_server::metrics_text(const worker_metrics& m, const identity&
     {"hatchet_worker_lifespan_reload_failures_total",
      "Reloads whose setup failed (the worker kept its state)", MetricType::Counter,
      load(m.lifespan_reload_failures)},
+    {"hatchet_worker_health_connections_dropped_total",
+     "Connections to this health server closed for sending no whole request within 2 s, or to "
+     "make room (64 at most)",
+     MetricType::Counter, static_cast<double>(dropped)},
   };
   std::vector<prometheus::MetricFamily> families;
   for (const auto& f : singles)
@@ -153,72 +153,24 @@ health_server::start(const std::string& bind_address, int port, identity who,
   auto i = std::make_unique<impl>();
   i->who = std::move(who);
   i->metrics = std::move(metrics);
-  auto& s = i->server;
-  s.new_task_queue = [] { return new httplib::ThreadPool(serving_threads); };
-  // No SO_REUSEPORT (httplib's default): a second worker on the same port must fail to start,
-  // not share the probes.
-  s.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  s.set_keep_alive_timeout(2);
-  s.set_read_timeout(5);
-  s.set_write_timeout(5);
   auto* self = i.get();
-  s.Get("/health", [self](const httplib::Request&, httplib::Response& res) { self->health(res); });
-  s.Get("/metrics", [self](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(*self->metrics, self->who),
-                    "text/plain; version=0.0.4; charset=utf-8");
-  });
-  int bound = port == 0 ? s.bind_to_any_port(bind_address)
-                        : (s.bind_to_port(bind_address, port) ? port : -1);
-  if (bound <= 0)
-    return make_error(errc::invalid_config,
-                      "the health server cannot listen on " + join_host_port(bind_address, port)
-                        + " (HATCHET_CLIENT_WORKER_HEALTHCHECK_BIND_ADDRESS and _PORT): is the "
-                          "port in use, or the address not on this host?");
-  i->port = static_cast<uint16_t>(bound);
-  i->thread = std::thread([self] {
-    self->server.listen_after_bind();
-    self->serving_done = true;
-  });
-  // So that a probe sent right after start() finds the loop accepting.
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{2};
-  while (!s.is_running() && !self->serving_done && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  auto server = probe_server::start(
+    bind_address, port, [self](const std::string& path) { return self->answer(path); }, {});
+  if (!server)
+    return std::move(server.error());
+  i->server = std::move(*server);
+  i->serving = i->server.get();
   return std::unique_ptr<health_server>{new health_server(std::move(i))};
 }
 
-health_server::~health_server() {
-  // Bounded: a client that trickles a request in keeps a serving thread, and httplib's loop
-  // returns only once its threads have. Past the bound the server is left to finish on its own
-  // (its memory with it) rather than hold the supervisor's exit.
-  auto until = std::chrono::steady_clock::now() + stop_timeout;
-  auto waiting = [&] { return !impl_->serving_done && std::chrono::steady_clock::now() < until; };
-  try {
-    // httplib's stop() only works once its loop runs, and must be called once.
-    for (; waiting(); std::this_thread::sleep_for(std::chrono::milliseconds{1}))
-      if (impl_->server.is_running()) {
-        impl_->server.stop();
-        break;
-      }
-    while (waiting())
-      std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  } catch (const std::exception& e) {
-    spdlog::error("stopping the health server: {}", e.what());
-  }
-  if (impl_->serving_done) {
-    impl_->thread.join();
-    return;
-  }
-  spdlog::warn("the health server still serves a request {} ms after the stop; leaving it behind",
-               std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout).count());
-  impl_->thread.detach();
-  static_cast<void>(impl_.release());
-}
+health_server::~health_server() = default; // the probe server's thread never waits on a client
 
 uint16_t health_server::port() const noexcept {
-  return impl_->port;
+  return impl_->server->port();
+}
+
+uint64_t health_server::dropped_connections() const noexcept {
+  return impl_->server->dropped();
 }
 
 } // namespace hatchet::detail

@@ -1,8 +1,9 @@
 #pragma once
 // The worker's HTTP health server (HATCHET_CLIENT_WORKER_HEALTHCHECK_*): GET /health answers 200
 // with {"status":"HEALTHY",...} only while the worker is healthy, else 503 with its state; GET
-// /metrics answers the worker's counters in Prometheus' text format. It serves from its own
-// threads and only reads the worker's metrics.
+// /metrics answers the worker's counters in Prometheus' text format. It serves from one thread of
+// its own (probe_server.hpp: bounded connections, a deadline per request) and only reads the
+// worker's metrics.
 
 #include <cstdint>
 #include <map>
@@ -32,13 +33,18 @@ public:
   start(const std::string& bind_address, int port, identity who,
         std::shared_ptr<const worker_metrics> metrics);
 
-  ~health_server(); ///< stops serving; returns once the serving threads are gone
+  ~health_server(); ///< stops serving at once
 
   /// The port it listens on.
   uint16_t port() const noexcept;
 
-  /// The /metrics body (Prometheus text format 0.0.4), also for tests.
-  static std::string metrics_text(const worker_metrics& m, const identity& who);
+  /// Connections it closed because they were too slow or too many (probe_server::dropped).
+  uint64_t dropped_connections() const noexcept;
+
+  /// The /metrics body (Prometheus text format 0.0.4), also for tests. `dropped`: connections
+  /// the health server closed as too slow or too many.
+  static std::string metrics_text(const worker_metrics& m, const identity& who,
+                                  uint64_t dropped = 0);
 
   struct impl;
 
