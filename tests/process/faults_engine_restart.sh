@@ -39,7 +39,7 @@ untrack "$engine_pid"
 registered_before=$(grep -c 'registered as' "$work/worker.log" || true)
 sleep "$down_s"
 
-start_engine "$work/engine2.log" "$port"
+restart_engine "$work/engine2.log"
 [ "$engine_port" = "$port" ] || die "the engine came back on port $engine_port, not $port"
 listening_line=$(grep 'listening on' "$work/engine2.log" | tail -1 || true)
 

@@ -28,7 +28,7 @@ sleep $((idle_s / 2))
 kill -KILL "$engine_pid"
 wait "$engine_pid" 2>/dev/null || true
 untrack "$engine_pid"
-start_engine "$work/engine2.log" "$port"
+restart_engine "$work/engine2.log"
 wait_pid "$client_pid" 110 || die "the client did not finish"
 rc=$waited_rc
 cuts=$(grep -c 'cut [1-9][0-9]* connection' "$work/proxy.log" || true)

@@ -94,10 +94,10 @@ wait_pid() {
 }
 
 # start_engine LOG [PORT [ARGS...]]: starts hatchet-dev-engine (PORT 0 or absent: a free port)
-# with extra serve ARGS; sets engine_pid and engine_port once it listens, and engine_token to the
-# token it logs (which names its REST address, a free port of its own with PORT 0). Clients
-# started afterwards use it: HATCHET_CLIENT_TOKEN and HATCHET_CLIENT_TLS_STRATEGY=none are
-# exported.
+# with extra serve ARGS; sets engine_pid, engine_port and engine_rest_port once it listens, and
+# engine_token to the token it logs (which names its REST address, a free port of its own with
+# PORT 0). Clients started afterwards use it: HATCHET_CLIENT_TOKEN and
+# HATCHET_CLIENT_TLS_STRATEGY=none are exported.
 start_engine() {
   local log=$1 port=${2:-0}
   shift $(($# < 2 ? $# : 2))
@@ -109,9 +109,19 @@ start_engine() {
   wait_for_line "$log" 'listening on 127\.0\.0\.1:[0-9]+' 10 $((before + 1)) ||
     die "the engine did not start listening within 10 s"
   engine_port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$log" | tail -1 | sed 's/.*://')
+  engine_rest_port=$(grep -oE 'REST API https?://127\.0\.0\.1:[0-9]+' "$log" | tail -1 | sed 's/.*://')
   wait_for_line "$log" 'token: ' 10 $((before + 1)) || die "the engine logged no token within 10 s"
   engine_token=$(sed -nE 's/.*token: ([^ ]+)$/\1/p' "$log" | tail -1)
   export HATCHET_CLIENT_TOKEN=$engine_token HATCHET_CLIENT_TLS_STRATEGY=none
+}
+
+# restart_engine LOG [ARGS...]: starts the engine again on the gRPC and REST ports the last
+# start_engine got, so the token clients already hold still names both. (Without --rest-port the
+# engine would take gRPC port + 1, which may be anybody's by then.)
+restart_engine() {
+  local log=$1
+  shift
+  start_engine "$log" "$engine_port" --rest-port "$engine_rest_port" "$@"
 }
 
 # start_worker LOG ARGS...: starts hatchet-worker with ARGS, logging to LOG; sets worker_pid once

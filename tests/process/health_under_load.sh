@@ -47,7 +47,7 @@ wait_for_line "$work/load.log" '^load: under_load' 60 || die "the first probes d
 kill -KILL "$engine_pid"
 wait "$engine_pid" 2>/dev/null || true
 untrack "$engine_pid"
-start_engine "$work/engine2.log" "$port"
+restart_engine "$work/engine2.log"
 wait_for_line "$work/worker.log" 'registered as' 60 2 || die "the worker did not register again under the load"
 for _ in $(seq 100); do # HEALTHY again once attached (probed by the test itself, also under load)
   curl -s -m 2 "http://127.0.0.1:$health_port/health" | grep -q '"status":"HEALTHY"' && break
