@@ -15,6 +15,7 @@
 #include "client/watch_book.hpp"
 #include "client/admin_client.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
+#include "v1/workflows.grpc.pb.h"
 #include "hatchet/errors.hpp"
 
 namespace hatchet::rpc {
@@ -39,12 +40,58 @@ hatchet::run_result to_result(const WorkflowRunEvent& ev) {
 
 constexpr int max_subscriptions_without_progress = 10; // about 30 s with the backoff
 
+/// How long fetching a run's withheld results may take.
+constexpr std::chrono::seconds details_deadline{10};
+
+/// A FINISHED event without results: a real engine leaves them out when together they do not
+/// fit in one message (cleanResults, internal/services/dispatcher/server.go). They are asked for
+/// once with GetRunDetails, which answers when they fit after all (the engine's cut is by
+/// payload size alone); when they do not, the wait ends at once with result_too_large.
+caf::expected<hatchet::run_result> withheld_results(v1::AdminService::Stub& admin,
+                                                    const channel& ch, const config& cfg,
+                                                    const std::string& run_id) {
+  v1::GetRunDetailsRequest req;
+  req.set_external_id(run_id);
+  v1::GetRunDetailsResponse resp;
+  grpc::ClientContext ctx;
+  ch.prepare(ctx, details_deadline);
+  auto st = admin.GetRunDetails(&ctx, req, &resp);
+  if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+    return make_error(errc::result_too_large,
+                      "run " + run_id + " finished, but its task results together are too large "
+                        "for one message of the engine (4 MiB unless the engine's "
+                        "SERVER_GRPC_MAX_MSG_SIZE says otherwise): the engine sent the run's end "
+                        "without them, and GetRunDetails could not carry them either ("
+                        + st.error_message()
+                        + "). Return smaller outputs (store large data elsewhere and return a "
+                          "reference to it), or read the outputs over the engine's REST API.");
+  if (!st.ok()) {
+    auto what = "GetRunDetails (run " + run_id
+                + " finished; the engine left its results out of the event, as it does for "
+                  "results too large for one message)";
+    return to_error(what.c_str(), to_wire(st), cfg);
+  }
+  hatchet::run_result r;
+  r.workflow_run_id = run_id;
+  for (const auto& [name, task] : resp.task_runs()) {
+    if (task.has_error() && !task.error().empty()) {
+      r.errors[name] = task.error();
+    } else if (task.has_output()) {
+      const auto& text = task.output();
+      auto j = nlohmann::json::parse(text.empty() ? std::string{"{}"} : text, nullptr, false);
+      r.outputs[name] = j.is_discarded() ? nlohmann::json(text) : std::move(j);
+    }
+  }
+  return r;
+}
+
 } // namespace
 
 struct run_listener::impl {
   std::shared_ptr<channel> ch;
   config cfg;
   std::unique_ptr<Dispatcher::Stub> stub;
+  std::unique_ptr<v1::AdminService::Stub> admin;
 
   std::mutex mtx;
   std::condition_variable cv;
@@ -114,7 +161,9 @@ struct run_listener::impl {
         if (fire.empty())
           continue; // a duplicate, or a wait that gave up
         ++delivered;
-        auto result = to_result(ev);
+        caf::expected<hatchet::run_result> result =
+          ev.results_size() > 0 ? caf::expected<hatchet::run_result>{to_result(ev)}
+                                : withheld_results(*admin, *ch, cfg, ev.workflow_run_id());
         for (auto& cb : fire)
           cb(result);
       }
@@ -171,6 +220,7 @@ struct run_listener::impl {
 run_listener::run_listener(std::shared_ptr<channel> ch, config cfg)
   : impl_(std::make_shared<impl>()) {
   impl_->stub = Dispatcher::NewStub(ch->grpc);
+  impl_->admin = v1::AdminService::NewStub(ch->grpc);
   impl_->ch = std::move(ch);
   impl_->cfg = std::move(cfg);
 }

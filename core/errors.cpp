@@ -28,6 +28,7 @@ const char* to_string(errc x) noexcept {
     case errc::invalid_output: return "invalid_output";
     case errc::cancelled: return "cancelled";
     case errc::not_found: return "not_found";
+    case errc::result_too_large: return "result_too_large";
   }
   return "unknown";
 }

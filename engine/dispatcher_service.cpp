@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "dispatcher/dispatcher.grpc.pb.h"
+#include "engine/dispatcher/clean_results.hpp"
 #include "engine/grpc_support.hpp"
 #include "engine/services.hpp"
 
@@ -269,7 +272,15 @@ private:
     m.set_workflow_run_id(ev->workflow_run_id);
     m.set_event_type(WORKFLOW_RUN_EVENT_TYPE_FINISHED);
     set_now(m.mutable_event_timestamp());
-    for (const auto& r : ev->results) {
+    // As the real engine: results that would not fit in one message are cut down, or left out.
+    auto results = clean_results(ev->results, env_.opts.max_message_bytes);
+    if (!results) {
+      spdlog::warn("results size for workflow run {} exceeds {} bytes and cannot be reduced; "
+                   "sending the FINISHED event without results",
+                   ev->workflow_run_id, env_.opts.max_message_bytes);
+      return;
+    }
+    for (const auto& r : *results) {
       auto* out = m.add_results();
       out->set_task_run_external_id(r.task_run_external_id);
       out->set_task_name(r.task_name);

@@ -63,6 +63,10 @@ enum class errc : uint8_t {
   cancelled,
   /// The engine has no cron or scheduled run of the id given (deleted, or already fired).
   not_found,
+  /// A run finished, but its results together do not fit in one message of the engine (4 MiB
+  /// by default): the engine sent its FINISHED event without them, and GetRunDetails could not
+  /// carry them either. The context names the run and the engine's figures.
+  result_too_large,
 };
 
 /// Renders an `errc` value as its enumerator name.

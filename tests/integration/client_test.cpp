@@ -125,6 +125,33 @@ BOOST_AUTO_TEST_CASE(a_failed_run_an_unknown_workflow_a_timeout_and_a_bad_output
   BOOST_TEST(!w.stop());
 }
 
+BOOST_AUTO_TEST_CASE(results_too_large_for_one_message_end_the_wait_at_once_naming_the_run) {
+  // Two tasks of 3 MB each: 6 MB of results, over the engine's 4 MiB message. The engine sends
+  // the run's end without them (as a real engine does); the wait must end at once, with the
+  // reason, and the client's stream must go on serving. (It used to break the stream, resend
+  // the event on every resubscription, and fail after 38 s with "10 subscriptions ...".)
+  hatchet::workflow big{"BigResults"};
+  for (const char* name : {"left", "right"})
+    big.task(name, [](const json&, hatchet::context&) {
+      return json{{"blob", std::string(3'000'000, 'x')}};
+    });
+  running_worker w{cfg, "big-worker", {.slots = 2, .workflows = {big, add_workflow()}}};
+  w.ready();
+  hatchet::client client{cfg};
+  auto ref = client.run_no_wait("BigResults");
+  BOOST_REQUIRE_MESSAGE(ref, why(ref));
+  auto out = ref->result(5s);
+  BOOST_REQUIRE(!out);
+  BOOST_TEST(hatchet::has_code(out.error(), hatchet::errc::result_too_large), text(out.error()));
+  BOOST_TEST(text(out.error()).find(ref->id()) != std::string::npos, text(out.error()));
+  BOOST_TEST(text(out.error()).find("larger than max") != std::string::npos, text(out.error()));
+  // The same client, the next run: its result arrives.
+  auto next = client.run<sum>("AddWorkflow", pair_input{2, 2});
+  BOOST_REQUIRE_MESSAGE(next, why(next));
+  BOOST_TEST(next->total == 4);
+  BOOST_TEST(!w.stop());
+}
+
 BOOST_AUTO_TEST_CASE(run_no_wait_returns_at_once_and_the_ref_gives_the_result_later) {
   auto gate = std::make_shared<std::promise<void>>();
   auto opened = gate->get_future().share();
