@@ -122,8 +122,16 @@ event_delivery::verdict event_delivery::on_answer(uint64_t seq, const wire::rpc_
     return settle();
   }
   auto delay = outbox_.backoff(seq);
-  log_.warn("sending event for run {} failed ({}); retrying in {} ms", ev.run->key, st.describe(),
-            delay.count());
+  auto cause = st.describe();
+  if (auto held = failure_lines_.admit(cause, now_()); held && *held == 0) {
+    log_.warn("sending event for run {} failed ({}); retrying in {} ms (more failures like this "
+              "are logged once per {} s, counted)",
+              ev.run->key, cause, delay.count(), failure_log_interval.count());
+  } else if (held) {
+    log_.warn("sending events failed {} more time(s) since the last such line ({}); still "
+              "retrying each, run {} next in {} ms",
+              *held + 1, cause, ev.run->key, delay.count());
+  }
   return {verdict::retry_later, delay, static_cast<uint64_t>(e->attempts)};
 }
 
@@ -143,6 +151,11 @@ void event_delivery::absorb_acks() {
   acks_->take(absorbed_);
   if (absorbed_.empty())
     return;
+  if (failure_lines_.any()) {
+    for (const auto& [cause, held] : failure_lines_.take_held())
+      log_.info("events reach the engine again; {} failed send(s) were not logged ({})", held,
+                cause);
+  }
   for (auto seq : absorbed_)
     outbox_.ack(seq);
   note_depth();

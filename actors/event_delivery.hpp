@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "client/engine_link.hpp"
 #include "health/worker_metrics.hpp"
 #include "messages/wire_types.hpp"
+#include "util/repeat_limiter.hpp"
 
 namespace hatchet::detail {
 
@@ -38,6 +40,15 @@ public:
   /// `max_send_bytes`: this worker's gRPC send limit. `metrics` may be null (tests).
   event_delivery(const worker_log& log, int64_t max_send_bytes,
                  std::shared_ptr<worker_metrics> metrics = nullptr);
+
+  /// How often a transient failure of one kind is logged: the first at once, then one line per
+  /// interval with the count held back, and a line when events get through again.
+  static constexpr std::chrono::seconds failure_log_interval{10};
+
+  /// The clock failure lines are limited by (tests pass their own).
+  void use_clock(std::function<util::repeat_limiter::clock::time_point()> now) {
+    now_ = std::move(now);
+  }
 
   /// Where events go, and where the engine's answers come back (`acks` holds the dispatcher).
   void wire_to(std::shared_ptr<rpc::engine_link> link, std::shared_ptr<const rpc::event_acks> acks) {
@@ -115,6 +126,10 @@ private:
   std::vector<uint64_t> absorbed_;
   std::shared_ptr<rpc::engine_link> link_;
   std::shared_ptr<const rpc::event_acks> answers_;
+  util::repeat_limiter failure_lines_{failure_log_interval};
+  std::function<util::repeat_limiter::clock::time_point()> now_ = [] {
+    return util::repeat_limiter::clock::now();
+  };
 };
 
 /// gRPC's words for a message over a size limit (RESOURCE_EXHAUSTED): "Received message larger

@@ -6,7 +6,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
+#include <sstream>
 #include <string>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "../actors/fake_engine_link.hpp"
 #include "actors/engine_session.hpp"
@@ -77,6 +81,56 @@ BOOST_AUTO_TEST_CASE(a_transient_failure_is_retried_after_a_backoff_and_only_the
   BOOST_TEST(link->events.size() == 1u);
   d.retry(seq, v.attempt, "worker-1"); // in flight already: not twice
   BOOST_TEST(link->events.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(repeated_failures_of_one_kind_are_logged_once_per_interval_with_a_count) {
+  std::ostringstream lines;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+    "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  capture->set_pattern("%l %v");
+  spdlog::set_default_logger(capture);
+  auto now = hatchet::util::repeat_limiter::clock::time_point{};
+  d.use_clock([&now] { return now; });
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (auto at = lines.str().find(what); at != std::string::npos;
+         at = lines.str().find(what, at + 1))
+      ++n;
+    return n;
+  };
+  // The engine is down: 300 events fail, 1 ms apart, each once.
+  for (int i = 0; i < 300; ++i) {
+    emit("run-" + std::to_string(i), wire::step_event_type::completed);
+    link->answer_events(fake::status(wire::status::unavailable, "connection refused"));
+    auto [seq, st] = failures.back();
+    d.on_answer(seq, st, "worker-1");
+    now += std::chrono::milliseconds{1};
+  }
+  BOOST_TEST(count("failed") == 1u, lines.str());
+  BOOST_TEST(count("connection refused") == 1u);
+  // Ten seconds on, the next failure is told with the count since the last line.
+  now += event_delivery::failure_log_interval;
+  emit("late", wire::step_event_type::completed);
+  link->answer_events(fake::status(wire::status::unavailable, "connection refused"));
+  d.on_answer(failures.back().first, failures.back().second, "worker-1");
+  BOOST_TEST(count("failed 300 more time(s)") == 1u, lines.str());
+  // Another cause is told at once.
+  emit("other", wire::step_event_type::completed);
+  link->answer_events(fake::status(wire::status::deadline_exceeded, "slow"));
+  d.on_answer(failures.back().first, failures.back().second, "worker-1");
+  BOOST_TEST(count("slow") == 1u, lines.str());
+  // One more held back, then the engine is back: one line says what was not logged.
+  emit("held", wire::step_event_type::completed);
+  link->answer_events(fake::status(wire::status::unavailable, "connection refused"));
+  d.on_answer(failures.back().first, failures.back().second, "worker-1");
+  BOOST_TEST(count("connection refused") == 2u);
+  d.send_waiting("worker-1");
+  link->answer_events(fake::ok());
+  d.absorb_acks();
+  BOOST_TEST(count("events reach the engine again; 1 failed send(s) were not logged") == 1u,
+             lines.str());
+  spdlog::set_default_logger(previous);
 }
 
 BOOST_AUTO_TEST_CASE(after_a_reconnect_every_event_waiting_for_its_backoff_goes_out_at_once) {
