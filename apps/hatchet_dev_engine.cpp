@@ -74,7 +74,8 @@ int parse(int argc, char** argv, cli& out) {
   app.require_subcommand(0, 1);
   serve->fallthrough();
   token->fallthrough();
-  std::string port = "7077", rest_port, max_finished, activation = "0", reassign = "30";
+  std::string port = "7077", rest_port, max_finished, max_finished_bytes, activation = "0",
+              reassign = "30";
   std::string secret, data_dir, cert, key, client_ca;
   app.add_option("--host", out.opts.host, "listen address, named in the token (127.0.0.1)")
     ->type_name("H");
@@ -104,6 +105,10 @@ int parse(int argc, char** argv, cli& out) {
                  "finished runs kept for results and run details (1000000, about 1 KB each); a "
                  "subscriber asking for an older, forgotten run waits forever")
     ->type_name("N");
+  app.add_option("--max-finished-bytes", max_finished_bytes,
+                 "and within this many bytes of inputs, outputs, errors and logs (536870912, "
+                 "512 MiB; at least 1048576); the oldest are forgotten first")
+    ->type_name("B");
   app.add_option("--activation-delay-ms", activation,
                  "TEST ONLY (0): a listen stream counts as active N ms after it opened, as a real "
                  "engine's database write lags; until then no tasks, and a worker that had an "
@@ -143,6 +148,13 @@ int parse(int argc, char** argv, cli& out) {
     if (!n)
       return usage_error(error_text(n.error()));
     out.opts.max_finished_runs = *n;
+  }
+  if (!max_finished_bytes.empty()) {
+    auto n = parse_whole<std::size_t>("--max-finished-bytes", max_finished_bytes, 1024 * 1024,
+                                      std::size_t{1} << 50);
+    if (!n)
+      return usage_error(error_text(n.error()));
+    out.opts.max_finished_bytes = *n;
   }
   auto delay = parse_whole<int64_t>("--activation-delay-ms", activation, 0, 3'600'000);
   if (!delay)

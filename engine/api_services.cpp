@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/grpc_support.hpp"
+#include "engine/rfc3339.hpp"
 #include "util/ids.hpp"
 #include "engine/services.hpp"
 #include "events/events.grpc.pb.h"
@@ -98,11 +99,15 @@ public:
         spec.additional_metadata = req->additional_metadata();
       if (req->has_priority())
         spec.priority = req->priority();
-      for (const auto& ts : req->schedules())
-        spec.trigger_at.push_back(
-          std::chrono::system_clock::time_point{std::chrono::duration_cast<
-            std::chrono::system_clock::duration>(std::chrono::seconds{ts.seconds()}
-                                                 + std::chrono::nanoseconds{ts.nanos()})});
+      for (int i = 0; i < req->schedules_size(); ++i) {
+        const auto& ts = req->schedules(i);
+        auto at = from_timestamp(ts.seconds(), ts.nanos());
+        if (!at.at)
+          return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
+                              "schedules[" + std::to_string(i) + "] (" + std::to_string(ts.seconds())
+                                + " s since 1970) " + at.why};
+        spec.trigger_at.push_back(*at.at);
+      }
       std::vector<schedule_view> made;
       status st = env_.state.create_schedules(spec, made);
       if (!st.ok())
@@ -116,11 +121,7 @@ public:
       for (const auto& m : made) {
         auto* sw = resp->add_scheduled_workflows();
         sw->set_id(m.id);
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    m.trigger_at.time_since_epoch())
-                    .count();
-        sw->mutable_trigger_at()->set_seconds(ns / 1'000'000'000);
-        sw->mutable_trigger_at()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+        set_time(sw->mutable_trigger_at(), m.trigger_at);
       }
       return grpc::Status::OK;
     });

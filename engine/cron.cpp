@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/go_duration.hpp"
+#include "util/quoted.hpp"
 
 namespace hatchet::engine {
 
@@ -97,34 +98,34 @@ std::optional<unsigned> value_of(std::string_view s, const field_bounds& b) {
 bool parse_item(std::string_view item, const field_bounds& b, uint64_t& bits, bool& any,
                 std::string& error) {
   auto what = [&](const std::string& text) {
-    error = "field '" + std::string{b.name} + "': " + text;
+    error = "field " + util::quoted(std::string{b.name}) + ": " + text;
     return false;
   };
   auto range_and_step = split(item, '/');
   if (range_and_step.size() > 2)
-    return what("too many slashes in '" + std::string{item} + "'");
+    return what("too many slashes in " + util::quoted(std::string{item}));
   auto low_and_high = split(range_and_step[0], '-');
   if (low_and_high.size() > 2)
-    return what("too many hyphens in '" + std::string{item} + "'");
+    return what("too many hyphens in " + util::quoted(std::string{item}));
   unsigned start = 0;
   unsigned end = 0;
   bool star = false;
   if (low_and_high[0] == "*" || low_and_high[0] == "?") {
     if (low_and_high.size() > 1)
-      return what("'" + std::string{item} + "' is not a value or a range");
+      return what(util::quoted(std::string{item}) + " is not a value or a range");
     start = b.min;
     end = b.max;
     star = true;
   } else {
     auto s = value_of(low_and_high[0], b);
     if (!s)
-      return what("'" + std::string{low_and_high[0]} + "' is not a number"
+      return what(util::quoted(std::string{low_and_high[0]}) + " is not a number"
                   + (b.names != nullptr ? " or a name" : ""));
     start = end = *s;
     if (low_and_high.size() == 2) {
       auto e = value_of(low_and_high[1], b);
       if (!e)
-        return what("'" + std::string{low_and_high[1]} + "' is not a number"
+        return what(util::quoted(std::string{low_and_high[1]}) + " is not a number"
                     + (b.names != nullptr ? " or a name" : ""));
       end = *e;
     }
@@ -133,7 +134,7 @@ bool parse_item(std::string_view item, const field_bounds& b, uint64_t& bits, bo
   if (range_and_step.size() == 2) {
     auto st = number(range_and_step[1]);
     if (!st)
-      return what("the step '" + std::string{range_and_step[1]} + "' is not a number");
+      return what("the step " + util::quoted(std::string{range_and_step[1]}) + " is not a number");
     step = *st;
     if (low_and_high.size() == 1 && !star)
       end = b.max; // "v/step": from v to the end of the range
@@ -146,9 +147,9 @@ bool parse_item(std::string_view item, const field_bounds& b, uint64_t& bits, bo
   if (end > b.max)
     return what(std::to_string(end) + " is beyond the end of its range " + range_text);
   if (start > end)
-    return what("the range '" + std::string{item} + "' begins after it ends");
+    return what("the range " + util::quoted(std::string{item}) + " begins after it ends");
   if (step == 0)
-    return what("the step in '" + std::string{item} + "' must be positive");
+    return what("the step in " + util::quoted(std::string{item}) + " must be positive");
   for (unsigned v = start; v <= end; v += step)
     bits |= uint64_t{1} << v;
   any = any || star;
@@ -227,7 +228,8 @@ std::optional<cron_schedule> cron_schedule::parse(std::string_view expr, std::st
   cron_schedule s;
   if (text[0].size() > 0 && text[0][0] == '@') {
     if (text.size() > 1 && text[0] != "@every") {
-      error = "a descriptor such as '" + std::string{text[0]} + "' takes nothing after it";
+      error = "a descriptor such as " + util::quoted(std::string{text[0]})
+        + " takes nothing after it";
       return std::nullopt;
     }
     static constexpr std::array<std::pair<const char*, const char*>, 7> descriptors{{
@@ -249,14 +251,14 @@ std::optional<cron_schedule> cron_schedule::parse(std::string_view expr, std::st
       }
       auto d = util::parse_go_duration(text[1]);
       if (!d || d->count() <= 0) {
-        error = "'" + std::string{text[1]} + "' is not a positive Go duration";
+        error = util::quoted(std::string{text[1]}) + " is not a positive Go duration";
         return std::nullopt;
       }
       // robfig rounds the interval down to whole seconds, at least one.
       s.every_ = std::max(seconds{1}, duration_cast<seconds>(*d));
       return s;
     }
-    error = "unknown descriptor '" + std::string{text[0]} + "'";
+    error = "unknown descriptor " + util::quoted(std::string{text[0]});
     return std::nullopt;
   }
   if (text.size() != 5 && text.size() != 6) {

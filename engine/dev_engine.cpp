@@ -97,6 +97,8 @@ std::string engine_options::validate() const {
            "must serve TLS to ask for client certificates";
   if (max_finished_runs < 1)
     return "max_finished_runs must be at least 1";
+  if (max_finished_bytes < 1024 * 1024)
+    return "max_finished_bytes must be at least 1 MiB (1048576)";
   if (max_message_bytes < 64 * 1024 || max_message_bytes > (1u << 30))
     return "max_message_bytes must be between 64 KiB and 1 GiB";
   if (max_undelivered_requeues < 1)

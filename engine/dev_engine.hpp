@@ -75,6 +75,9 @@ struct engine_options {
   /// 0.5-1 KB each); beyond this count the oldest is forgotten, and a subscriber asking for it
   /// later waits forever. Clients that trigger N runs before subscribing need N below this. >= 1.
   std::size_t max_finished_runs = 1'000'000;
+  /// ... and within this many bytes, their inputs, outputs, errors and logs counted (the newest
+  /// is kept whatever its size). Beyond it the oldest are forgotten likewise. >= 1 MiB.
+  std::size_t max_finished_bytes = std::size_t{512} * 1024 * 1024;
   /// How often execution timeouts and silent workers are checked. Must be > 0.
   std::chrono::milliseconds tick_interval{100};
   /// TEST ONLY. A real engine marks a worker active once the database write made when its

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -17,7 +18,24 @@
 
 namespace hatchet::engine {
 
-inline grpc::Status to_grpc(const status& st) {
+/// The most of a status message sent: it travels as a header (percent-encoded, so up to three
+/// times longer), and a client drops headers past its metadata limit, 8 KiB by default. Inputs
+/// are quoted by prefix (util/quoted.hpp); this bounds whatever else a message gathers.
+inline constexpr size_t max_status_message_bytes = 2048;
+
+/// `st` with its message cut to max_status_message_bytes (never inside a UTF-8 character).
+inline grpc::Status bounded(grpc::Status st) {
+  const auto& text = st.error_message();
+  if (text.size() <= max_status_message_bytes)
+    return st;
+  size_t keep = max_status_message_bytes - 64;
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80)
+    --keep;
+  return {st.error_code(),
+          text.substr(0, keep) + "... (message cut: " + std::to_string(text.size()) + " bytes)"};
+}
+
+inline grpc::Status to_grpc_unbounded(const status& st) {
   switch (st.code) {
     case status_code::ok:
       return grpc::Status::OK;
@@ -35,6 +53,10 @@ inline grpc::Status to_grpc(const status& st) {
       return {grpc::StatusCode::UNKNOWN, st.message};
   }
   return {grpc::StatusCode::INTERNAL, st.message};
+}
+
+inline grpc::Status to_grpc(const status& st) {
+  return bounded(to_grpc_unbounded(st));
 }
 
 /// UNAUTHENTICATED with the real engine's text, "invalid auth token", and, unlike the real engine
@@ -91,14 +113,16 @@ grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, const token_ve
       st = grpc::Status{grpc::StatusCode::INTERNAL, e.what()};
     }
   }
-  reactor->Finish(st);
+  reactor->Finish(bounded(std::move(st)));
   return reactor;
 }
 
 inline void set_time(google::protobuf::Timestamp* ts, std::chrono::system_clock::time_point tp) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
-  ts->set_seconds(ns / 1'000'000'000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  // Seconds rounded down, so that nanos stay 0..999,999,999 before 1970 too.
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch());
+  auto secs = std::chrono::floor<std::chrono::seconds>(ns);
+  ts->set_seconds(secs.count());
+  ts->set_nanos(static_cast<int32_t>((ns - secs).count()));
 }
 
 inline void set_now(google::protobuf::Timestamp* ts) {

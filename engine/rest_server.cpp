@@ -18,7 +18,9 @@
 
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
+#include "engine/rfc3339.hpp"
 #include "util/ids.hpp"
+#include "util/quoted.hpp"
 #include "engine/state.hpp"
 
 namespace hatchet::engine {
@@ -38,34 +40,22 @@ constexpr auto start_timeout = std::chrono::seconds{2};
 constexpr const char* worker_path = R"(/api/v1/workers/([^/]+))";
 constexpr const char* nil_uuid = "00000000-0000-0000-0000-000000000000";
 
-/// RFC 3339 in UTC with milliseconds, e.g. "2024-05-01T12:00:00.123Z" (Go's time JSON form).
-std::string rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
-
 /// The real engine's `Worker` schema, in the parts the dev engine knows.
 json to_json(const worker_view& w) {
   json j = {
     {"metadata",
-     {{"id", w.id}, {"createdAt", rfc3339(w.created_at)}, {"updatedAt", rfc3339(w.updated_at)}}},
+     {{"id", w.id},
+      {"createdAt", format_rfc3339(w.created_at)},
+      {"updatedAt", format_rfc3339(w.updated_at)}}},
     {"name", w.name},
     {"type", "SELFHOSTED"},
     {"status", w.status},
     {"actions", w.actions},
   };
   if (w.last_heartbeat_at)
-    j["lastHeartbeatAt"] = rfc3339(*w.last_heartbeat_at);
+    j["lastHeartbeatAt"] = format_rfc3339(*w.last_heartbeat_at);
   if (w.last_listener_established)
-    j["lastListenerEstablished"] = rfc3339(*w.last_listener_established);
+    j["lastListenerEstablished"] = format_rfc3339(*w.last_listener_established);
   json slots = json::object();
   int64_t max_runs = 0;
   int64_t available_runs = 0;
@@ -83,8 +73,8 @@ json to_json(const worker_view& w) {
   for (const auto& [key, value] : w.labels)
     labels.push_back({{"metadata",
                        {{"id", nil_uuid},
-                        {"createdAt", rfc3339(w.created_at)},
-                        {"updatedAt", rfc3339(w.updated_at)}}},
+                        {"createdAt", format_rfc3339(w.created_at)},
+                        {"updatedAt", format_rfc3339(w.updated_at)}}},
                       {"key", key},
                       {"value", value}});
   j["labels"] = std::move(labels);
@@ -131,49 +121,11 @@ constexpr const char* schedule_item_path =
 
 /// The API's error body for a 400: `{"errors":[{"description": ...}]}` (APIErrors).
 void reply_errors(httplib::Response& res, int status, const std::string& text) {
-  reply(res, status, json{{"errors", json::array({json{{"description", text}}})}});
-}
-
-/// RFC 3339 ("2024-05-01T12:00:00.123Z", "...+02:00"), as JavaScript's toISOString() and Go
-/// write it; nullopt if malformed.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-                  &consumed) != 6
-      || consumed != 19)
-    return std::nullopt;
-  using namespace std::chrono;
-  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60)
-    return std::nullopt;
-  size_t i = 19;
-  nanoseconds frac{0};
-  if (i < text.size() && text[i] == '.') {
-    int64_t scale = 100'000'000;
-    ++i;
-    if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i])))
-      return std::nullopt;
-    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-      frac += nanoseconds{(text[i] - '0') * scale};
-      scale /= 10;
-    }
-  }
-  minutes offset{0};
-  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
-    ++i;
-  } else if (i + 6 == text.size() && (text[i] == '+' || text[i] == '-') && text[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2)
-      return std::nullopt;
-    offset = minutes{(text[i] == '-' ? -1 : 1) * (oh * 60 + om)};
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != text.size())
-    return std::nullopt;
-  auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
-  return time_point_cast<system_clock::duration>(t);
+  // Inputs are quoted by prefix (util/quoted.hpp); this bounds whatever else a text gathers.
+  constexpr size_t max_bytes = 2048;
+  auto said = text.size() <= max_bytes ? text
+                                       : util::quoted(text, max_bytes - 64) + " (message cut)";
+  reply(res, status, json{{"errors", json::array({json{{"description", said}}})}});
 }
 
 json object_text(const std::string& text) {
@@ -187,8 +139,8 @@ template <class View>
 json trigger_json(const View& v) {
   return json{{"metadata",
                {{"id", v.id},
-                {"createdAt", rfc3339(v.created_at)},
-                {"updatedAt", rfc3339(v.created_at)}}},
+                {"createdAt", format_rfc3339(v.created_at)},
+                {"updatedAt", format_rfc3339(v.created_at)}}},
               {"workflowId", v.workflow_id},
               {"workflowVersionId", v.workflow_version_id},
               {"workflowName", v.workflow_name},
@@ -210,7 +162,7 @@ json to_json(const cron_view& c) {
 /// The real engine's `ScheduledWorkflows` schema, in part.
 json to_json(const schedule_view& s) {
   auto j = trigger_json(s);
-  j["triggerAt"] = rfc3339(s.trigger_at);
+  j["triggerAt"] = format_rfc3339(s.trigger_at);
   j["method"] = "API";
   return j;
 }
@@ -365,10 +317,9 @@ struct rest_server::impl {
     if (at == body->end() || !at->is_string())
       return reply_errors(res, 400, "triggerAt is required (an RFC 3339 time)");
     auto when = parse_rfc3339(at->get<std::string>());
-    if (!when)
-      return reply_errors(res, 400, "triggerAt '" + at->get<std::string>()
-                                      + "' is not an RFC 3339 time");
-    spec.trigger_at.push_back(*when);
+    if (!when.at)
+      return reply_errors(res, 400, "triggerAt " + util::quoted(at->get<std::string>()) + " " + when.why);
+    spec.trigger_at.push_back(*when.at);
     std::string err = object_member(*body, "input", spec.input);
     if (err.empty())
       err = object_member(*body, "additionalMetadata", spec.additional_metadata);

@@ -9,6 +9,7 @@
 #include "engine/event_triggers.hpp"
 #include "util/go_duration.hpp"
 #include "util/ids.hpp"
+#include "util/quoted.hpp"
 
 namespace hatchet::engine {
 
@@ -158,7 +159,8 @@ void engine_state::effects::apply() {
 // ---------------------------------------------------------------------------------------------
 // construction
 
-engine_state::engine_state(engine_options opts) : opts_(std::move(opts)) {}
+engine_state::engine_state(engine_options opts)
+  : opts_(std::move(opts)), finished_(opts_.max_finished_runs, opts_.max_finished_bytes) {}
 
 engine_state::~engine_state() = default;
 
@@ -494,7 +496,8 @@ void engine_state::skip_dependants(task_run& t, effects& fx) {
     if (child.state != task_state::waiting)
       continue;
     child.state = task_state::cancelled;
-    child.error = "task not run: parent task '" + t.def().readable_id + "' did not complete";
+    child.error = "task not run: parent task " + util::quoted(t.def().readable_id)
+      + " did not complete";
     ++stats_.cancelled;
     skip_dependants(child, fx);
     task_terminal(child, fx);
@@ -550,7 +553,7 @@ run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
 
 void engine_state::finish_run(workflow_run& run, effects& fx) {
   run.done = true;
-  finished_order_.push_back(&run);
+  finished_.add(&run, retained_bytes(run));
   if (!run.event_sinks.empty()) {
     // The real engine's last message on a run's event stream: the run's end, with hangup.
     workflow_event end;
@@ -582,15 +585,21 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
 }
 
 void engine_state::forget_oldest_runs() {
-  while (finished_order_.size() > opts_.max_finished_runs) {
-    if (!forgot_runs_) {
+  for (auto why = finished_.over_limit(); why != decltype(finished_)::over::nothing;
+       why = finished_.over_limit()) {
+    if (why == decltype(finished_)::over::count && !forgot_runs_) {
       forgot_runs_ = true;
       spdlog::warn("more than {} finished runs: forgetting the oldest (late result subscriptions "
                    "to them will not be answered; raise max_finished_runs if that matters)",
-                   opts_.max_finished_runs);
+                   finished_.max_runs());
+    } else if (why == decltype(finished_)::over::bytes && !forgot_for_bytes_) {
+      forgot_for_bytes_ = true;
+      spdlog::warn("finished runs hold more than {} bytes (inputs, outputs, logs): forgetting the "
+                   "oldest (late result subscriptions to them will not be answered; raise "
+                   "--max-finished-bytes if that matters)",
+                   finished_.max_bytes());
     }
-    auto it = runs_.find(finished_order_.front()->id);
-    finished_order_.pop_front();
+    auto it = runs_.find(finished_.pop_oldest()->id);
     if (it == runs_.end())
       continue;
     for (auto& t : it->second->tasks) {
@@ -599,6 +608,20 @@ void engine_state::forget_oldest_runs() {
     }
     runs_.erase(it);
   }
+}
+
+size_t engine_state::retained_bytes(const workflow_run& run) {
+  // What the strings hold, plus a rough allowance for the structures around them.
+  size_t n = 512 + run.id.size() + run.input.size() + run.additional_metadata.size()
+             + run.child_key.value_or("").size();
+  for (const auto& t : run.tasks) {
+    n += 256 + t->external_id.size() + t->output.size() + t->error.size();
+    for (const auto& line : t->logs)
+      n += 64 + line.message.size() + line.level.size() + line.metadata.size();
+  }
+  for (const auto& [id, text] : run.step_run_errors)
+    n += id.size() + text.size();
+  return n;
 }
 
 run_status engine_state::status_of(const task_run& t) const {
@@ -643,10 +666,12 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
   if (spec.slots && !spec.slot_config.empty())
     return status::invalid("set either slots or slot_config, not both");
   if (!valid_name(spec.name))
-    return status::invalid("worker name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
+    return status::invalid("worker name " + util::quoted(spec.name)
+                           + " must match ^[a-zA-Z0-9.\\-_]+$");
   for (const auto& svc : spec.services)
     if (!valid_name(svc))
-      return status::invalid("service name '" + svc + "' must match ^[a-zA-Z0-9.\\-_]+$");
+      return status::invalid("service name " + util::quoted(svc)
+                             + " must match ^[a-zA-Z0-9.\\-_]+$");
   auto w = std::make_unique<worker>();
   if (!spec.slot_config.empty()) {
     for (const auto& [type, units] : spec.slot_config) {
@@ -667,7 +692,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
   for (const auto& a : spec.actions) {
     auto id = lowercase(a); // the real engine stores worker actions with LOWER()
     if (!valid_action(id))
-      return status::invalid("action '" + a + "' must look like service:verb");
+      return status::invalid("action " + util::quoted(a) + " must look like service:verb");
     if (std::find(actions.begin(), actions.end(), id) == actions.end())
       actions.push_back(std::move(id));
   }
@@ -815,8 +840,8 @@ status engine_state::heartbeat(const std::string& worker_id) {
 
 status engine_state::handle_step_event(const step_event& ev) {
   if (!util::is_uuid(ev.task_run_external_id))
-    return status::invalid("task_run_external_id '" + ev.task_run_external_id +
-                           "' is not a uuid");
+    return status::invalid("task_run_external_id " + util::quoted(ev.task_run_external_id)
+                           + " is not a uuid");
   effects fx;
   {
     std::lock_guard lk{mu_};
@@ -898,10 +923,11 @@ status engine_state::unsubscribe(const std::string& worker_id) {
 status engine_state::refresh_timeout(const std::string& id, const std::string& increment,
                                      std::chrono::system_clock::time_point& timeout_at) {
   if (!util::is_uuid(id))
-    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+    return status::invalid("task_run_external_id " + util::quoted(id) + " is not a uuid");
   auto inc = util::parse_go_duration(increment);
   if (!inc)
-    return status::invalid("increment_timeout_by '" + increment + "' is not a duration");
+    return status::invalid("increment_timeout_by " + util::quoted(increment)
+                           + " is not a duration");
   std::lock_guard lk{mu_};
   task_run* t = find_task(id);
   if (t == nullptr)
@@ -920,7 +946,7 @@ status engine_state::refresh_timeout(const std::string& id, const std::string& i
 
 status engine_state::release_slot(const std::string& id) {
   if (!util::is_uuid(id))
-    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+    return status::invalid("task_run_external_id " + util::quoted(id) + " is not a uuid");
   effects fx;
   {
     std::lock_guard lk{mu_};
@@ -1065,7 +1091,7 @@ status engine_state::upsert_labels(const std::string& worker_id,
 
 status engine_state::task_exists(const std::string& id) const {
   if (!util::is_uuid(id))
-    return status::invalid("task_run_external_id '" + id + "' is not a uuid");
+    return status::invalid("task_run_external_id " + util::quoted(id) + " is not a uuid");
   std::lock_guard lk{mu_};
   if (find_task(id) == nullptr)
     return status::not_found("task run " + id + " not found");
@@ -1182,13 +1208,14 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   if (ts.readable_id.empty())
     return status::invalid("a task has no readable_id");
   if (!valid_name(ts.readable_id))
-    return status::invalid("task name '" + ts.readable_id + "' must match ^[a-zA-Z0-9.\\-_]+$");
+    return status::invalid("task name " + util::quoted(ts.readable_id)
+                           + " must match ^[a-zA-Z0-9.\\-_]+$");
   if (ts.action.empty())
-    return status::invalid("task '" + ts.readable_id + "' has no action");
+    return status::invalid("task " + util::quoted(ts.readable_id) + " has no action");
   def.id = util::new_uuid();
   def.readable_id = ts.readable_id;
   if (!valid_action(ts.action))
-    return status::invalid("action '" + ts.action + "' must look like service:verb");
+    return status::invalid("action " + util::quoted(ts.action) + " must look like service:verb");
   def.action = normalize_step_action(ts.action);
   if (ts.timeout.empty()) {
     def.timeout = default_timeout;
@@ -1196,20 +1223,22 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   } else {
     auto d = util::parse_go_duration(ts.timeout);
     if (!d || d->count() <= 0)
-      return status::invalid("task '" + ts.readable_id + "': timeout '" + ts.timeout +
-                             "' is not a positive duration");
+      return status::invalid("task " + util::quoted(ts.readable_id) + ": timeout "
+                             + util::quoted(ts.timeout) + " is not a positive duration");
     def.timeout = *d;
     def.timeout_text = ts.timeout;
   }
   if (ts.retries < 0)
-    return status::invalid("task '" + ts.readable_id + "': retries must not be negative");
+    return status::invalid("task " + util::quoted(ts.readable_id)
+                           + ": retries must not be negative");
   def.retries = ts.retries;
   // The real engine's CreateStepOpts bounds (validated at PutWorkflow): a factor of 1..1000 and,
   // with it, a cap of 1..86400 seconds (86400 when unset). Without a factor the cap is ignored
   // and a retry is queued at once.
   if (ts.backoff_factor) {
     if (!(*ts.backoff_factor >= 1 && *ts.backoff_factor <= 1000))
-      return status::invalid("Invalid request: task '" + ts.readable_id + "': backoff_factor "
+      return status::invalid("Invalid request: task " + util::quoted(ts.readable_id)
+                             + ": backoff_factor "
                              + nlohmann::json(*ts.backoff_factor).dump()
                              + " is out of range (1 to 1000)");
     def.backoff_factor = *ts.backoff_factor;
@@ -1224,7 +1253,7 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   if (ts.schedule_timeout) {
     auto d = util::parse_go_duration(*ts.schedule_timeout);
     if (!d || d->count() <= 0)
-      return status::invalid("task '" + ts.readable_id + "': schedule_timeout '"
+      return status::invalid("task " + util::quoted(ts.readable_id) + ": schedule_timeout '"
                              + *ts.schedule_timeout + "' is not a positive duration");
     def.schedule_timeout = *d;
     def.schedule_timeout_text = *ts.schedule_timeout;
@@ -1234,7 +1263,7 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   } else {
     for (const auto& [type, units] : ts.slot_requests) {
       if (units < 0)
-        return status::invalid("task '" + ts.readable_id + "': slot_requests[" + type +
+        return status::invalid("task " + util::quoted(ts.readable_id) + ": slot_requests[" + type +
                                "] must not be negative");
       def.slot_requests.emplace_back(type, units);
     }
@@ -1246,9 +1275,10 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
   if (spec.name.empty())
     return status::invalid("workflow name is required");
   if (!valid_name(spec.name))
-    return status::invalid("workflow name '" + spec.name + "' must match ^[a-zA-Z0-9.\\-_]+$");
+    return status::invalid("workflow name " + util::quoted(spec.name)
+                           + " must match ^[a-zA-Z0-9.\\-_]+$");
   if (spec.tasks.empty())
-    return status::invalid("workflow '" + spec.name + "' has no tasks");
+    return status::invalid("workflow " + util::quoted(spec.name) + " has no tasks");
   auto wf = std::make_shared<workflow_def>();
   wf->name = spec.name; // kept exactly: names are matched case-sensitively
   std::unordered_map<std::string, size_t> index;
@@ -1257,17 +1287,17 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     if (auto st = make_task_def(ts, def); !st.ok())
       return st;
     if (!index.emplace(ts.readable_id, wf->tasks.size()).second)
-      return status::invalid("task '" + ts.readable_id + "' is declared twice");
+      return status::invalid("task " + util::quoted(ts.readable_id) + " is declared twice");
     wf->tasks.push_back(std::move(def));
   }
   for (size_t i = 0; i < spec.tasks.size(); ++i) {
     for (const auto& p : spec.tasks[i].parents) {
       auto it = index.find(p);
       if (it == index.end())
-        return status::invalid("task '" + spec.tasks[i].readable_id + "': unknown parent '" + p +
-                               "'");
+        return status::invalid("task " + util::quoted(spec.tasks[i].readable_id)
+                               + ": unknown parent " + util::quoted(p));
       if (it->second == i)
-        return status::invalid("task '" + p + "' cannot be its own parent");
+        return status::invalid("task " + util::quoted(p) + " cannot be its own parent");
       if (std::find(wf->tasks[i].parents.begin(), wf->tasks[i].parents.end(), it->second) ==
           wf->tasks[i].parents.end()) {
         wf->tasks[i].parents.push_back(it->second);
@@ -1293,7 +1323,7 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
         ready.push_back(c);
   }
   if (visited != wf->tasks.size())
-    return status::invalid("the parents of workflow '" + spec.name + "' form a cycle");
+    return status::invalid("the parents of workflow " + util::quoted(spec.name) + " form a cycle");
 
   // Crons: the real engine's registration check (an unanchored pattern), then the scheduler's
   // parser. A real engine accepts an expression that passes the pattern but does not parse, and
@@ -1304,15 +1334,17 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     auto field = "CreateWorkflowVersionOpts.CronTriggers[" + std::to_string(i) + "]";
     if (!passes_registration_check(expr))
       return status::invalid("Validation failed with the following errors:\n0: validation failed "
-                             "on field '" + field + "': Invalid cron expression\n");
+                             "on field " + util::quoted(field) + ": Invalid cron expression\n");
     std::string why;
     auto parsed = cron_schedule::parse(expr, why);
     if (!parsed)
-      return status::invalid("invalid cron expression '" + expr + "' (" + field + "): " + why);
+      return status::invalid("invalid cron expression " + util::quoted(expr) + " (" + field
+                             + "): " + why);
     crons.emplace_back(expr, *parsed);
   }
   if (spec.cron_input && !is_valid_json(*spec.cron_input))
-    return status::invalid("cron_input of workflow '" + spec.name + "' must be valid JSON");
+    return status::invalid("cron_input of workflow " + util::quoted(spec.name)
+                           + " must be valid JSON");
 
   wf->event_triggers = spec.event_triggers;
   if (spec.on_failure) {
@@ -1347,10 +1379,10 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
                              std::vector<std::string>& run_ids) {
   for (const auto& s : specs) {
     if (!is_valid_json(s.input))
-      return status::invalid("input of workflow '" + s.name + "' must be valid JSON");
+      return status::invalid("input of workflow " + util::quoted(s.name) + " must be valid JSON");
     if (s.additional_metadata && !is_valid_json(*s.additional_metadata))
-      return status::invalid("additional_metadata of workflow '" + s.name +
-                             "' must be valid JSON");
+      return status::invalid("additional_metadata of workflow " + util::quoted(s.name)
+                             + " must be valid JSON");
     if (s.priority && (*s.priority < 1 || *s.priority > 3))
       return status::invalid("priority must be between 1 and 3");
     if (s.parent_task_run_external_id && !util::is_uuid(*s.parent_task_run_external_id))
@@ -1379,7 +1411,7 @@ status engine_state::trigger(const std::vector<trigger_spec>& specs,
       // The real engine's answer (INVALID_ARGUMENT, not NOT_FOUND) and wording.
       std::string names;
       for (const auto& n : missing)
-        names += (names.empty() ? "" : ", ") + n;
+        names += (names.empty() ? "" : ", ") + util::bounded_prefix(n);
       return status::invalid("workflow names not found: " + names);
     }
     // Children: the parent task must exist, and a spawn key seen before gives back its run (OK,
@@ -1506,9 +1538,7 @@ void engine_state::replay_tasks(workflow_run& run, const std::vector<size_t>& wh
                                 std::vector<std::string>& replayed) {
   if (run.done) {
     run.done = false;
-    if (auto it = std::find(finished_order_.begin(), finished_order_.end(), &run);
-        it != finished_order_.end())
-      finished_order_.erase(it);
+    finished_.remove(&run);
   }
   for (size_t i : which) {
     task_run& t = *run.tasks[i];

@@ -24,6 +24,7 @@
 
 #include "engine/cron.hpp"
 #include "engine/dev_engine.hpp"
+#include "engine/finished_runs.hpp"
 
 namespace hatchet::engine {
 
@@ -634,6 +635,8 @@ private:
   void replay_tasks(workflow_run& run, const std::vector<size_t>& which,
                     std::vector<std::string>& replayed);
   void forget_oldest_runs();
+  /// About how many bytes a finished run holds (its strings, and an allowance for the rest).
+  static size_t retained_bytes(const workflow_run& run);
   /// Starts the runs of the crons and schedules due at `now` (wall clock, UTC).
   void fire_timed_triggers(std::chrono::system_clock::time_point now);
   /// Replaces the declared crons of `wf` (a new version drops the old version's).
@@ -648,6 +651,7 @@ private:
   mutable std::mutex mu_;
   bool closing_ = false;
   bool forgot_runs_ = false; // warned once that finished runs are being forgotten
+  bool forgot_for_bytes_ = false; // ... and once that it is for their bytes
   uint64_t next_session_serial_ = 0;
 
   // By name, exactly as registered: the real engine matches workflow names case-sensitively.
@@ -663,7 +667,7 @@ private:
   deadline_map deadlines_;
   std::deque<unacknowledged_start> unacknowledged_; // requeue_at ascending (a fixed delay)
   std::deque<pending_activation> activations_;      // active_at ascending (a fixed delay)
-  std::deque<workflow_run*> finished_order_; // oldest first
+  finished_runs<workflow_run*> finished_; // oldest first, within a count and bytes
   /// Retries waiting for their backoff: due time -> (task, attempt when it was put here).
   std::multimap<steady::time_point, std::pair<std::shared_ptr<task_run>, uint64_t>> backoffs_;
   /// Queue entries by schedule timeout, each deque in enqueue order (so due order): a task still

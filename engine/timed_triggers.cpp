@@ -7,6 +7,7 @@
 
 #include "util/ids.hpp"
 #include "engine/state.hpp"
+#include "util/quoted.hpp"
 
 namespace hatchet::engine {
 
@@ -74,7 +75,7 @@ status engine_state::create_cron(const cron_spec& spec, cron_view& out) {
   std::string why;
   auto schedule = cron_schedule::parse(spec.expression, why);
   if (!schedule)
-    return status::invalid("invalid cron expression '" + spec.expression + "': " + why);
+    return status::invalid("invalid cron expression " + util::quoted(spec.expression) + ": " + why);
   if (spec.priority && (*spec.priority < 1 || *spec.priority > 3))
     return status::invalid("priority must be between 1 and 3");
   std::lock_guard lk{mu_};

@@ -1,0 +1,61 @@
+// engine/finished_runs.hpp: the finished runs the dev engine keeps, within a count and bytes.
+#define BOOST_TEST_MODULE finished_runs
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "engine/finished_runs.hpp"
+
+using hatchet::engine::finished_runs;
+using book = finished_runs<std::string>;
+
+namespace {
+std::vector<std::string> forget(book& b) {
+  std::vector<std::string> gone;
+  while (b.over_limit() != book::over::nothing)
+    gone.push_back(b.pop_oldest());
+  return gone;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_oldest_go_first_when_over_the_count) {
+  book b{2, 1'000'000};
+  b.add("a", 10);
+  b.add("b", 10);
+  BOOST_TEST(forget(b).empty());
+  b.add("c", 10);
+  BOOST_TEST((b.over_limit() == book::over::count));
+  BOOST_TEST(forget(b) == std::vector<std::string>{"a"});
+  BOOST_TEST(b.bytes() == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(the_oldest_go_first_when_over_the_bytes) {
+  book b{1'000'000, 1000};
+  for (auto* k : {"a", "b", "c", "d"})
+    b.add(k, 400); // 1,600 bytes
+  BOOST_TEST((b.over_limit() == book::over::bytes));
+  BOOST_TEST((forget(b) == std::vector<std::string>{"a", "b"}));
+  BOOST_TEST(b.bytes() == 800u);
+  BOOST_TEST(b.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(the_newest_stays_whatever_its_size) {
+  book b{1'000'000, 1000};
+  b.add("a", 100);
+  b.add("huge", 5000);
+  BOOST_TEST((forget(b) == std::vector<std::string>{"a"}));
+  BOOST_TEST(b.size() == 1u);
+  BOOST_TEST((b.over_limit() == book::over::nothing));
+}
+
+BOOST_AUTO_TEST_CASE(a_replayed_run_leaves_the_book_and_its_bytes_with_it) {
+  book b{10, 1000};
+  b.add("a", 600);
+  b.add("b", 300);
+  BOOST_TEST(b.remove("a"));
+  BOOST_TEST(!b.remove("a"));
+  BOOST_TEST(b.bytes() == 300u);
+  b.add("c", 600);
+  BOOST_TEST(forget(b).empty()); // 900 bytes: within
+}
