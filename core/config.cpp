@@ -12,6 +12,7 @@
 #include "util/base64url.hpp"
 #include "core/parse.hpp"
 #include "hatchet/errors.hpp"
+#include "util/pem_files.hpp"
 
 extern char** environ;
 
@@ -253,6 +254,27 @@ caf::error config::validate() const {
     if (!file->empty() && !std::filesystem::exists(*file))
       return make_error(errc::invalid_config,
                         std::string{variable} + " names '" + *file + "', which does not exist");
+  // The files' contents, as the handshake will read them: a file that holds no certificate or
+  // no key would otherwise show only as connections failing for half a minute.
+  auto unusable = [](const char* variable, const std::string& file, const std::string& why) {
+    return make_error(errc::invalid_config,
+                      std::string{variable} + " names '" + file + "', which " + why);
+  };
+  if (tls != tls_strategy::none && !tls_root_ca_file.empty())
+    if (auto why = util::pem_certificates_problem(tls_root_ca_file); !why.empty())
+      return unusable("HATCHET_CLIENT_TLS_ROOT_CA_FILE", tls_root_ca_file, why);
+  if (tls == tls_strategy::mtls) {
+    if (auto why = util::pem_certificates_problem(tls_cert_file); !why.empty())
+      return unusable("HATCHET_CLIENT_TLS_CERT_FILE", tls_cert_file, why);
+    if (auto why = util::pem_private_key_problem(tls_key_file); !why.empty())
+      return unusable("HATCHET_CLIENT_TLS_KEY_FILE", tls_key_file, why);
+    if (auto why = util::pem_key_mismatch(tls_cert_file, tls_key_file); !why.empty())
+      return make_error(errc::invalid_config,
+                        "HATCHET_CLIENT_TLS_KEY_FILE '" + tls_key_file
+                          + "' does not hold the key of the certificate in "
+                            "HATCHET_CLIENT_TLS_CERT_FILE '"
+                          + tls_cert_file + "'");
+  }
   if (max_recv_bytes <= 0 || max_send_bytes <= 0)
     return make_error(errc::invalid_config, "gRPC message size limits must be positive");
   return caf::none;

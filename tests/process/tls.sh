@@ -24,6 +24,9 @@
 #  5. The graceful stop's REST pause goes over HTTPS and succeeds under 1, 3 (server name) and 4
 #     (client certificate); and the REST client checks the certificate: a REST URL whose
 #     certificate is for another name makes the pause fail.
+#  6. PEM files that hold no certificate (empty, binary, a key in the certificate's place) or a
+#     key of another certificate: the worker exits 1 within 1 s naming the variable and the file,
+#     hatchet-run exits 2 saying the same.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/process/faults_lib.sh
@@ -167,5 +170,42 @@ without_cert=$(rest_get)
 [[ "$with_cert" == "HTTP/1.1 400"* ]] || die "the mTLS REST API did not answer a client with a certificate: '$with_cert'"
 [ -z "$without_cert" ] || die "the mTLS REST API answered a client without a certificate: '$without_cert'"
 echo "mtls_rest: answered with a client certificate ($with_cert), nothing without one"
+
+# --- 6. PEM files that hold nothing usable: named at once, before anything connects -------------
+# expect_pem_refusal NAME TEXT ENV...: hatchet-worker with ENV exits 1 in under a second (it used
+# to retry for 21-27 s and end with "empty address list"), its log holding TEXT; hatchet-run
+# exits 2 saying the same.
+expect_pem_refusal() {
+  local name=$1 text=$2 rc=0 t0 ms
+  shift 2
+  t0=$(date +%s%N)
+  env "$@" timeout 60 "$bin/hatchet-worker" --name "$name" >"$work/$name.log" 2>&1 || rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ "$rc" -eq 1 ] || die "$name: the worker exited $rc, expected 1: $(tail -2 "$work/$name.log")"
+  grep -qF -- "$text" "$work/$name.log" || die "$name: the worker's log does not say '$text': $(tail -2 "$work/$name.log")"
+  [ "$ms" -lt 1000 ] || die "$name: the worker took $ms ms to name the file"
+  rc=0
+  env "$@" "$bin/hatchet-run" EchoWorkflow --timeout 5 >/dev/null 2>"$work/$name-run.err" || rc=$?
+  [ "$rc" -eq 2 ] || die "$name: hatchet-run exited $rc, expected 2"
+  grep -qF -- "$text" "$work/$name-run.err" || die "$name: hatchet-run does not say '$text': $(cat "$work/$name-run.err")"
+  echo "$name: exit 1 after $ms ms: $text"
+}
+: >"$certs/empty.pem"
+head -c 600 /dev/urandom >"$certs/binary.der"
+expect_pem_refusal pem_empty_ca \
+  "HATCHET_CLIENT_TLS_ROOT_CA_FILE names '$certs/empty.pem', which holds no PEM certificate (it is empty)" \
+  HATCHET_CLIENT_TOKEN="$token_a" HATCHET_CLIENT_TLS_ROOT_CA_FILE="$certs/empty.pem"
+expect_pem_refusal pem_binary_ca "which holds no PEM certificate (it is binary, perhaps DER" \
+  HATCHET_CLIENT_TOKEN="$token_a" HATCHET_CLIENT_TLS_ROOT_CA_FILE="$certs/binary.der"
+expect_pem_refusal pem_swapped \
+  "HATCHET_CLIENT_TLS_CERT_FILE names '$certs/client.key', which holds no PEM certificate (it holds a private key (are the certificate and key files swapped?))" \
+  HATCHET_CLIENT_TOKEN="$token_c" HATCHET_CLIENT_TLS_STRATEGY=mtls \
+  HATCHET_CLIENT_TLS_ROOT_CA_FILE="$certs/ca.pem" HATCHET_CLIENT_TLS_CERT_FILE="$certs/client.key" \
+  HATCHET_CLIENT_TLS_KEY_FILE="$certs/client.pem"
+expect_pem_refusal pem_other_key \
+  "HATCHET_CLIENT_TLS_KEY_FILE '$certs/server.key' does not hold the key of the certificate in HATCHET_CLIENT_TLS_CERT_FILE '$certs/client.pem'" \
+  HATCHET_CLIENT_TOKEN="$token_c" HATCHET_CLIENT_TLS_STRATEGY=mtls \
+  HATCHET_CLIENT_TLS_ROOT_CA_FILE="$certs/ca.pem" HATCHET_CLIENT_TLS_CERT_FILE="$certs/client.pem" \
+  HATCHET_CLIENT_TLS_KEY_FILE="$certs/server.key"
 
 echo "PASS"
