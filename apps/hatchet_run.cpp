@@ -31,7 +31,9 @@ digits only: no sign, exponent, unit or spaces.
 
 exit codes: 0 every run completed; 1 some run failed or did not finish; 2 bad usage or config
 (a bad option value, or a bad HATCHET_CLIENT_* variable, named in the message; a token the
-engine refuses; TLS settings that do not match the engine).)";
+engine refuses; TLS settings that do not match the engine); 3 a trigger's answer was lost, so
+the run may exist on the engine (the message says how to look for it): running the command again
+may run the workflow twice.)";
 
 using hatchet::apps::usage_exit;
 
@@ -41,13 +43,18 @@ T or_usage_exit(caf::expected<T> parsed) {
   return hatchet::apps::value_or_exit("hatchet-run", std::move(parsed), usage_exit);
 }
 
+/// The exit code of a trigger whose answer was lost: the run may exist.
+constexpr int outcome_unknown_exit = 3;
+
 /// A trigger that failed: 2 when the configuration is at fault (a refused token, TLS that does
-/// not match the engine), as for any bad configuration; 1 otherwise.
+/// not match the engine), as for any bad configuration; 3 when its answer was lost; 1 otherwise.
 int exit_code_for(const caf::error& err) {
   if (err.category() == hatchet::errc_category::value
       && (err.code() == static_cast<uint8_t>(hatchet::errc::invalid_config)
           || err.code() == static_cast<uint8_t>(hatchet::errc::invalid_token)))
     return usage_exit;
+  if (hatchet::has_code(err, hatchet::errc::outcome_unknown))
+    return outcome_unknown_exit;
   return 1;
 }
 

@@ -39,6 +39,14 @@ void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const chan
     out.set_child_index(*in.child_index);
 }
 
+/// What a lost answer to `r` would be about, the clock read before the call goes out.
+trigger_about about(const trigger_request& r, const channel& ch, size_t runs = 1) {
+  // A second early: a run created in the same second as the call is still listed.
+  auto since = std::chrono::system_clock::now() - std::chrono::seconds{1};
+  return {namespaced_workflow_name(ch.namespace_, r.workflow_name), utc_seconds(since),
+          r.parent_task_run_external_id, runs};
+}
+
 } // namespace
 
 bool run_result::failed() const {
@@ -129,9 +137,10 @@ caf::expected<std::string> admin_client::trigger(const trigger_request& r) {
   v1::TriggerWorkflowRequest req;
   fill(req, r, *impl_->ch);
   TriggerWorkflowResponse resp;
+  auto lost = about(r, *impl_->ch);
   auto st = impl_->workflows->TriggerWorkflow(&ctx, req, &resp);
   if (!st.ok())
-    return rpc_error("TriggerWorkflow", st, impl_->cfg);
+    return trigger_error("TriggerWorkflow", to_wire(st), impl_->cfg, lost);
   return resp.workflow_run_id();
 }
 
@@ -143,9 +152,9 @@ void admin_client::trigger(const trigger_request& r,
   fill(call->req, r, *impl_->ch);
   impl_->workflows->async()->TriggerWorkflow(
     &call->ctx, &call->req, &call->resp,
-    [call, cfg = impl_->cfg, done = std::move(done)](grpc::Status st) {
+    [call, cfg = impl_->cfg, lost = about(r, *impl_->ch), done = std::move(done)](grpc::Status st) {
       if (!st.ok())
-        return done(rpc_error("TriggerWorkflow", st, cfg));
+        return done(trigger_error("TriggerWorkflow", to_wire(st), cfg, lost));
       done(call->resp.workflow_run_id());
     });
 }
@@ -163,6 +172,7 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
   ids.reserve(reqs.size());
   size_t next = 0;
   while (next < reqs.size()) {
+    const size_t first = next;
     BulkTriggerWorkflowRequest req;
     size_t bytes = 0;
     // A run alone over the budget still goes, alone: the engine's answer then names the limit.
@@ -179,9 +189,18 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
     grpc::ClientContext ctx;
     impl_->ch->prepare(ctx, impl_->deadline);
     BulkTriggerWorkflowResponse resp;
+    auto lost = about(reqs[first], *impl_->ch, next - first);
     auto st = impl_->workflows->BulkTriggerWorkflow(&ctx, req, &resp);
-    if (!st.ok())
-      return rpc_error("BulkTriggerWorkflow", st, impl_->cfg);
+    if (!st.ok()) {
+      auto err = trigger_error("BulkTriggerWorkflow", to_wire(st), impl_->cfg, lost);
+      if (ids.empty())
+        return err;
+      // The calls before this one did create their runs: say so, or they would be run again.
+      return make_error(static_cast<errc>(err.code()),
+                        hatchet::describe(err) + "; the " + std::to_string(ids.size())
+                          + " run(s) of the calls before it were created (the first is "
+                          + ids.front() + ", the last " + ids.back() + ")");
+    }
     for (const auto& id : resp.workflow_run_ids())
       ids.push_back(id);
   }

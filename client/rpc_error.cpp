@@ -1,6 +1,8 @@
 #include "client/rpc_error.hpp"
 
+#include <ctime>
 #include <string>
+#include <string_view>
 
 #include "client/hints.hpp"
 #include "hatchet/errors.hpp"
@@ -25,6 +27,56 @@ caf::error to_error(const char* what, wire::rpc_status st, const config& cfg) {
                           "defined?) ("
                         + text + ")");
   return make_error(errc::rpc_failed, text);
+}
+
+bool answer_may_be_lost(const wire::rpc_status& st) {
+  auto says = [&](std::string_view words) { return st.message.find(words) != std::string::npos; };
+  switch (st.code) {
+    case wire::status::deadline_exceeded:
+    case wire::status::cancelled:
+      return true;
+    case wire::status::unavailable:
+      // gRPC's words when no connection could be made: the call never left.
+      return !(says("failed to connect") || says("Connection refused") || says("empty address list")
+               || says("DNS resolution failed") || says("name resolution")
+               || says("No address") || says("Stream refused"));
+    case wire::status::internal:
+      return says("RST_STREAM") && !says("REFUSED_STREAM");
+    case wire::status::unknown:
+      return says("Stream removed");
+    default:
+      return false;
+  }
+}
+
+std::string utc_seconds(std::chrono::system_clock::time_point tp) {
+  auto t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+caf::error trigger_error(const char* what, wire::rpc_status st, const config& cfg,
+                         const trigger_about& about) {
+  if (!answer_may_be_lost(st))
+    return to_error(what, std::move(st), cfg);
+  const std::string runs = about.runs > 1 ? "the " + std::to_string(about.runs) + " runs" : "the run";
+  std::string text = std::string{what} + " of workflow '" + about.workflow + "': the answer was lost ("
+                     + st.describe() + "), so the engine may have created " + runs
+                     + ", or not. Triggering again may run it twice; look for it first: runs of '"
+                     + about.workflow + "' since " + about.since_utc
+                     + " in the dashboard, or over the REST API, GET "
+                     + (cfg.server_url.empty() ? std::string{"<server url>"} : cfg.server_url)
+                     + "/api/v1/stable/tenants/"
+                     + (cfg.tenant_id.empty() ? std::string{"<tenant>"} : cfg.tenant_id)
+                     + "/workflow-runs?only_tasks=false&since=" + about.since_utc;
+  if (!about.parent_task_run_external_id.empty())
+    text += "&parent_task_external_id=" + about.parent_task_run_external_id;
+  else
+    text += " (add &additional_metadata=<key>:<value> to narrow it to runs you tagged)";
+  return make_error(errc::outcome_unknown, text);
 }
 
 } // namespace hatchet::rpc

@@ -29,6 +29,7 @@ const char* to_string(errc x) noexcept {
     case errc::cancelled: return "cancelled";
     case errc::not_found: return "not_found";
     case errc::result_too_large: return "result_too_large";
+    case errc::outcome_unknown: return "outcome_unknown";
   }
   return "unknown";
 }

@@ -67,6 +67,10 @@ enum class errc : uint8_t {
   /// by default): the engine sent its FINISHED event without them, and GetRunDetails could not
   /// carry them either. The context names the run and the engine's figures.
   result_too_large,
+  /// A trigger's answer was lost (its deadline passed, or the connection broke after the call
+  /// went out): the engine may have created the run, or not. Triggering again may run it twice;
+  /// the context says how to look for it first.
+  outcome_unknown,
 };
 
 /// Renders an `errc` value as its enumerator name.

@@ -1,5 +1,5 @@
-// hatchet-fault-proxy: a loopback TCP proxy that breaks every connection on a timer, or freezes
-// them all on a signal.
+// hatchet-fault-proxy: a loopback TCP proxy that breaks every connection on a timer, freezes
+// them all on a signal, or cuts a connection just as the engine starts an answer.
 //
 // The process tests put it between a worker and the dev engine to prove that the worker survives
 // what a load balancer, a NAT timeout or a flaky network does to a long-lived gRPC connection:
@@ -75,6 +75,7 @@ struct options {
   bool rst = true;
   long max_seconds = 600;
   bool quiet = false;
+  int lose_answer = 0; // > 0: on each connection, cut at the N-th answer the engine starts
 };
 
 /// Writes one line on stderr, prefixed with the local time as spdlog prints it
@@ -118,6 +119,12 @@ int parse(int argc, char** argv, options& o) {
   app.add_option("--max-seconds", max_seconds,
                  "exit after S seconds whatever happens (default 600; 1 to 86400)")
     ->type_name("S");
+  std::string lose_answer = "0";
+  app.add_option("--lose-answer", lose_answer,
+                 "on each connection, cut it (rst) when the engine starts its N-th answer (an "
+                 "HTTP/2 HEADERS frame on a stream): the call went through and the engine acted "
+                 "on it, but the caller never hears back (default 0: never)")
+    ->type_name("N");
   app.add_flag("--quiet", o.quiet, "do not log each cut on stderr");
   if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-fault-proxy"); rc >= 0)
     return rc == 0 ? -1 : rc;
@@ -131,6 +138,7 @@ int parse(int argc, char** argv, options& o) {
   o.cut_every_ms = number(parse_whole<long>("--cut-every", cut_every, 0, 86'400'000));
   o.rst = mode == "rst";
   o.max_seconds = number(parse_whole<long>("--max-seconds", max_seconds, 1, 86'400));
+  o.lose_answer = number(parse_whole<int>("--lose-answer", lose_answer, 0, 1'000'000));
   return 0;
 }
 
@@ -154,10 +162,42 @@ struct side {
   bool eof = false;    // the peer of this socket closed its write side
 };
 
+/// The engine's side of an HTTP/2 connection, frame by frame (every frame starts with a 9-byte
+/// header: length (3), type (1), flags (1), stream (4)), to see where an answer starts.
+struct frame_reader {
+  std::string head;  // the bytes of a frame header read so far
+  size_t skip = 0;   // payload bytes of the current frame still to come
+  int answers = 0;   // HEADERS frames on a stream seen so far
+
+  /// Reads `bytes`; true when they hold the start of answer number `n`.
+  bool starts_answer(const char* bytes, size_t len, int n) {
+    for (size_t i = 0; i < len;) {
+      if (skip > 0) {
+        size_t k = std::min(skip, len - i);
+        skip -= k;
+        i += k;
+        continue;
+      }
+      head.push_back(bytes[i++]);
+      if (head.size() < 9)
+        continue;
+      auto byte = [&](size_t j) { return static_cast<unsigned char>(head[j]); };
+      skip = (size_t{byte(0)} << 16) | (size_t{byte(1)} << 8) | byte(2);
+      bool on_stream = ((byte(5) & 0x7f) | byte(6) | byte(7) | byte(8)) != 0;
+      bool headers = byte(3) == 0x1;
+      head.clear();
+      if (headers && on_stream && ++answers == n)
+        return true;
+    }
+    return false;
+  }
+};
+
 struct connection {
   side client;
   side upstream;
   bool connecting = true; // the upstream connect() has not completed yet
+  frame_reader down;      // with --lose-answer: the engine's frames
 };
 
 class proxy {
@@ -265,8 +305,8 @@ public:
       close_both(c, true);
     conns_.clear();
     log_line("summary: accepted %llu, cuts %llu, connections cut %llu, upstream-refused %llu, "
-             "bytes client->upstream %llu, upstream->client %llu",
-             accepted_, cuts_, connections_cut_, refused_, bytes_up_, bytes_down_);
+             "answers lost %llu, bytes client->upstream %llu, upstream->client %llu",
+             accepted_, cuts_, connections_cut_, refused_, answers_lost_, bytes_up_, bytes_down_);
   }
 
 private:
@@ -346,8 +386,17 @@ private:
     // Client -> upstream.
     if (client_rev & (POLLIN | POLLHUP | POLLERR))
       broken |= !read_into(c.client, c.upstream.pending, bytes_up_);
-    if (up_rev & (POLLIN | POLLHUP | POLLERR))
+    if (up_rev & (POLLIN | POLLHUP | POLLERR)) {
+      size_t before = c.client.pending.size();
       broken |= !read_into(c.upstream, c.client.pending, bytes_down_);
+      if (opts_.lose_answer > 0
+          && c.down.starts_answer(c.client.pending.data() + before,
+                                  c.client.pending.size() - before, opts_.lose_answer)) {
+        ++answers_lost_;
+        log_line("lost answer %d of a connection: cut it before forwarding", opts_.lose_answer);
+        return close_both(c, true);
+      }
+    }
     if (!broken && (client_rev & POLLOUT))
       broken |= !write_from(c.client);
     if (!broken && (up_rev & POLLOUT))
@@ -434,6 +483,7 @@ private:
   unsigned long long cuts_ = 0;
   unsigned long long connections_cut_ = 0;
   unsigned long long refused_ = 0;
+  unsigned long long answers_lost_ = 0;
   unsigned long long bytes_up_ = 0;
   unsigned long long bytes_down_ = 0;
 };

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "client/hints.hpp"
+#include "client/rpc_error.hpp"
+#include "hatchet/errors.hpp"
 
 namespace hr = hatchet::rpc;
 using kind = hr::tls_diagnosis::kind;
@@ -134,4 +136,48 @@ BOOST_AUTO_TEST_CASE(the_server_name_is_the_override_else_the_host_without_brack
   BOOST_TEST(hr::tls_server_name(cfg) == "::1");
   cfg.tls_server_name = "engine.internal";
   BOOST_TEST(hr::tls_server_name(cfg) == "engine.internal");
+}
+
+// A trigger whose answer may have been lost says that the run may exist and where to look; one
+// that never left says what failed, as any call.
+BOOST_AUTO_TEST_CASE(a_lost_answer_is_told_apart_from_a_call_that_never_left) {
+  namespace ws = hatchet::wire::status;
+  auto st = [](int code, std::string msg) { return hatchet::wire::rpc_status{code, std::move(msg), {}}; };
+  BOOST_TEST(hr::answer_may_be_lost(st(ws::deadline_exceeded, "Deadline Exceeded")));
+  BOOST_TEST(hr::answer_may_be_lost(st(ws::unavailable, "Socket closed")));
+  BOOST_TEST(hr::answer_may_be_lost(st(ws::unavailable, "keepalive watchdog timeout")));
+  BOOST_TEST(hr::answer_may_be_lost(st(ws::internal, "Received RST_STREAM with error code 2")));
+  BOOST_TEST(!hr::answer_may_be_lost(st(ws::unavailable,
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused")));
+  BOOST_TEST(!hr::answer_may_be_lost(st(ws::unavailable, "empty address list: ")));
+  BOOST_TEST(!hr::answer_may_be_lost(st(ws::invalid_argument, "workflow names not found: x")));
+  BOOST_TEST(!hr::answer_may_be_lost(st(ws::unauthenticated, "invalid auth token")));
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_trigger_answer_says_the_run_may_exist_and_how_to_find_it) {
+  hatchet::config cfg = tls_config(hatchet::tls_strategy::none);
+  cfg.server_url = "https://engine.example";
+  cfg.tenant_id = "707d0855-80ab-4e1f-a156-f1c4546cbf52";
+  hr::trigger_about about{"orders", "2026-12-08T00:10:01Z", "", 1};
+  auto err = hr::trigger_error("TriggerWorkflow", unavailable("Socket closed"), cfg, about);
+  BOOST_TEST(hatchet::has_code(err, hatchet::errc::outcome_unknown));
+  auto text = hatchet::describe(err);
+  BOOST_TEST(has(text, "the engine may have created the run, or not"), text);
+  BOOST_TEST(has(text, "Triggering again may run it twice"), text);
+  BOOST_TEST(has(text, "GET https://engine.example/api/v1/stable/tenants/"
+                       "707d0855-80ab-4e1f-a156-f1c4546cbf52/workflow-runs?only_tasks=false"
+                       "&since=2026-12-08T00:10:01Z"),
+             text);
+  BOOST_TEST(has(text, "additional_metadata=<key>:<value>"), text);
+  // A child run: its parent task narrows the search.
+  about.parent_task_run_external_id = "5b0c1f8e-0000-4000-8000-000000000001";
+  text = hatchet::describe(hr::trigger_error(
+    "TriggerWorkflow", {hatchet::wire::status::deadline_exceeded, "Deadline Exceeded", {}}, cfg,
+    about));
+  BOOST_TEST(has(text, "&parent_task_external_id=5b0c1f8e-0000-4000-8000-000000000001"), text);
+  // Never sent: the usual error.
+  err = hr::trigger_error("TriggerWorkflow",
+                          unavailable("failed to connect to all addresses; Connection refused"),
+                          cfg, about);
+  BOOST_TEST(hatchet::has_code(err, hatchet::errc::rpc_failed), hatchet::describe(err));
 }
