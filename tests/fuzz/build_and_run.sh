@@ -55,13 +55,13 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize=vptr 
        -fno-omit-frame-pointer
        -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB -DSPDLOG_FMT_EXTERNAL
        -I "$root/include" -I "$root")
-libs=(-lcaf_core -lspdlog -lfmt -lpthread)
+libs=(-lcaf_core -lspdlog -lfmt -lcrypto -lpthread) # crypto: config's PEM file checks
 
 # Sources per target: the fuzz entry point and the library code it reaches.
 sources_of() {
   case $1 in
     payload) echo tests/fuzz/fuzz_payload.cpp actors/task_run.cpp codec/json_scan.cpp codec/json_tree.cpp codec/json_dump.cpp core/errors.cpp core/lifespan.cpp core/context.cpp core/dependency_scope.cpp ;;
-    token) echo tests/fuzz/fuzz_token.cpp core/config.cpp util/base64url.cpp core/errors.cpp ;;
+    token) echo tests/fuzz/fuzz_token.cpp core/config.cpp util/base64url.cpp util/pem_files.cpp core/errors.cpp ;;
     *) echo "unknown fuzz target '$1' (payload, token)" >&2; exit 2 ;;
   esac
 }
