@@ -169,10 +169,12 @@ std::string dev_engine::start() {
   builder.SetMaxSendMessageSize(static_cast<int>(opts_.max_message_bytes));
   // Without this, grpc++ sets SO_REUSEPORT and a second engine on the same port "succeeds".
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // G3: clients (grpc-js, Python) ping every 10 s even when idle; grpc++'s default policy answers
-  // that with GOAWAY "too_many_pings" and breaks their ListenV2 streams.
+  // A real engine's ping policy (grpc-go EnforcementPolicy{MinTime: 5s, PermitWithoutStream:
+  // true} and its 2 strikes): clients (grpc-js, Python, this worker) ping every 10 s even when
+  // idle, which grpc++'s default policy (5 minutes) would answer with GOAWAY "too_many_pings";
+  // a client pinging more often than every 5 s gets that GOAWAY at its third early ping.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_time_ms);
   for (auto& s : impl_->services)
