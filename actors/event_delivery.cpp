@@ -151,14 +151,16 @@ void event_delivery::absorb_acks() {
   acks_->take(absorbed_);
   if (absorbed_.empty())
     return;
-  if (failure_lines_.any()) {
+  for (auto seq : absorbed_)
+    outbox_.ack(seq);
+  note_depth();
+  // Once nothing waits any more (not at the first success, or intermittent failures would be
+  // told afresh each time), what was held back is told.
+  if (failure_lines_.any() && outbox_.empty()) {
     for (const auto& [cause, held] : failure_lines_.take_held())
       log_.info("events reach the engine again; {} failed send(s) were not logged ({})", held,
                 cause);
   }
-  for (auto seq : absorbed_)
-    outbox_.ack(seq);
-  note_depth();
 }
 
 size_t event_delivery::drop_all(std::chrono::milliseconds flush_timeout) {

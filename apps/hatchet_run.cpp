@@ -143,6 +143,14 @@ int main(int argc, char** argv) {
       auto r = client->run_no_wait(workflow, parsed_input, options);
       if (!r) {
         std::cerr << "hatchet-run: " << hatchet::describe(r.error()) << "\n";
+        if (!refs.empty()) {
+          // They exist and go on: running the command again would run them twice.
+          std::cerr << "hatchet-run: the " << refs.size()
+                    << " run(s) triggered before this one exist and go on on the engine:";
+          for (const auto& ref : refs)
+            std::cerr << " " << ref.id();
+          std::cerr << "\n";
+        }
         return exit_code_for(r.error());
       }
       refs.push_back(std::move(*r));

@@ -190,16 +190,24 @@ admin_client::bulk_trigger(const std::vector<trigger_request>& reqs) {
     impl_->ch->prepare(ctx, impl_->deadline);
     BulkTriggerWorkflowResponse resp;
     auto lost = about(reqs[first], *impl_->ch, next - first);
+    for (size_t i = first + 1; i < next; ++i)
+      if (reqs[i].workflow_name != reqs[first].workflow_name) {
+        lost.workflow += " and others";
+        break;
+      }
     auto st = impl_->workflows->BulkTriggerWorkflow(&ctx, req, &resp);
     if (!st.ok()) {
       auto err = trigger_error("BulkTriggerWorkflow", to_wire(st), impl_->cfg, lost);
       if (ids.empty())
         return err;
       // The calls before this one did create their runs: say so, or they would be run again.
-      return make_error(static_cast<errc>(err.code()),
-                        hatchet::describe(err) + "; the " + std::to_string(ids.size())
-                          + " run(s) of the calls before it were created (the first is "
-                          + ids.front() + ", the last " + ids.back() + ")");
+      auto code = static_cast<errc>(err.code());
+      auto text = hatchet::describe(err);
+      if (auto prefix = std::string{to_string(code)} + ": "; text.starts_with(prefix))
+        text.erase(0, prefix.size());
+      return make_error(code, text + "; the " + std::to_string(ids.size())
+                                + " run(s) of the calls before it were created (the first is "
+                                + ids.front() + ", the last " + ids.back() + ")");
     }
     for (const auto& id : resp.workflow_run_ids())
       ids.push_back(id);

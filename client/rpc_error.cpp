@@ -62,9 +62,11 @@ caf::error trigger_error(const char* what, wire::rpc_status st, const config& cf
                          const trigger_about& about) {
   if (!answer_may_be_lost(st))
     return to_error(what, std::move(st), cfg);
-  const std::string runs = about.runs > 1 ? "the " + std::to_string(about.runs) + " runs" : "the run";
-  std::string text = std::string{what} + " of workflow '" + about.workflow + "': the answer was lost ("
-                     + st.describe() + "), so the engine may have created " + runs
+  const std::string runs =
+    about.runs > 1 ? "the " + std::to_string(about.runs) + " runs" : "the run";
+  std::string text = std::string{what} + " of workflow '" + about.workflow
+                     + "': the answer was lost (" + st.describe()
+                     + "), so the engine may have created " + runs
                      + ", or not. Triggering again may run it twice; look for it first: runs of '"
                      + about.workflow + "' since " + about.since_utc
                      + " in the dashboard, or over the REST API, GET "

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,33 +44,34 @@ constexpr int max_subscriptions_without_progress = 10; // about 30 s with the ba
 /// How long fetching a run's withheld results may take.
 constexpr std::chrono::seconds details_deadline{10};
 
-/// A FINISHED event without results: a real engine leaves them out when together they do not
-/// fit in one message (cleanResults, internal/services/dispatcher/server.go). They are asked for
-/// once with GetRunDetails, which answers when they fit after all (the engine's cut is by
-/// payload size alone); when they do not, the wait ends at once with result_too_large.
-caf::expected<hatchet::run_result> withheld_results(v1::AdminService::Stub& admin,
-                                                    const channel& ch, const config& cfg,
-                                                    const std::string& run_id) {
-  v1::GetRunDetailsRequest req;
-  req.set_external_id(run_id);
-  v1::GetRunDetailsResponse resp;
-  grpc::ClientContext ctx;
-  ch.prepare(ctx, details_deadline);
-  auto st = admin.GetRunDetails(&ctx, req, &resp);
-  if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+/// What GetRunDetails answered for a run whose FINISHED event came without results: a real
+/// engine leaves them out when together they do not fit in one message (cleanResults,
+/// internal/services/dispatcher/server.go). They are asked for once: the answer carries them when
+/// they fit after all (the engine's cut is by payload size alone); when they do not, the wait ends
+/// at once with result_too_large. An engine without GetRunDetails gives the event as it came.
+caf::expected<hatchet::run_result> withheld_results(const grpc::Status& grpc_st,
+                                                    const v1::GetRunDetailsResponse& resp,
+                                                    const WorkflowRunEvent& ev,
+                                                    const config& cfg) {
+  const auto& run_id = ev.workflow_run_id();
+  auto st = to_wire(grpc_st);
+  if (st.code == wire::status::unimplemented)
+    return to_result(ev);
+  if (st.code == wire::status::resource_exhausted
+      && st.message.find("larger than max") != std::string::npos)
     return make_error(errc::result_too_large,
                       "run " + run_id + " finished, but its task results together are too large "
                         "for one message of the engine (4 MiB unless the engine's "
                         "SERVER_GRPC_MAX_MSG_SIZE says otherwise): the engine sent the run's end "
                         "without them, and GetRunDetails could not carry them either ("
-                        + st.error_message()
+                        + st.describe()
                         + "). Return smaller outputs (store large data elsewhere and return a "
                           "reference to it), or read the outputs over the engine's REST API.");
   if (!st.ok()) {
     auto what = "GetRunDetails (run " + run_id
                 + " finished; the engine left its results out of the event, as it does for "
                   "results too large for one message)";
-    return to_error(what.c_str(), to_wire(st), cfg);
+    return to_error(what.c_str(), std::move(st), cfg);
   }
   hatchet::run_result r;
   r.workflow_run_id = run_id;
@@ -92,6 +94,7 @@ struct run_listener::impl {
   config cfg;
   std::unique_ptr<Dispatcher::Stub> stub;
   std::unique_ptr<v1::AdminService::Stub> admin;
+  std::weak_ptr<impl> self; ///< for the calls that outlive a read (GetRunDetails)
 
   std::mutex mtx;
   std::condition_variable cv;
@@ -104,6 +107,7 @@ struct run_listener::impl {
   bool writing = false; ///< the writer is inside Write on `stream`
   bool stopping = false;
   bool started = false;
+  std::unordered_set<grpc::ClientContext*> details_calls; ///< in flight, for a stop to cancel
   std::thread reader;
   std::thread writer;
 
@@ -127,6 +131,38 @@ struct run_listener::impl {
       if (!ok) // the stream broke: the reader opens the next one and refills to_send
         cv.wait(lk, [&] { return stopping || stream_serial != serial; });
     }
+  }
+
+  /// Asks GetRunDetails for the results the event `ev` came without, and hands the answer to
+  /// `fire` on a gRPC thread.
+  void fetch_withheld(const WorkflowRunEvent& ev, std::vector<callback> fire) {
+    struct call_state {
+      grpc::ClientContext ctx;
+      v1::GetRunDetailsRequest req;
+      v1::GetRunDetailsResponse resp;
+      WorkflowRunEvent ev;
+    };
+    auto call = std::make_shared<call_state>();
+    call->req.set_external_id(ev.workflow_run_id());
+    call->ev = ev;
+    ch->prepare(call->ctx, details_deadline);
+    {
+      std::lock_guard g{mtx};
+      if (stopping)
+        call->ctx.TryCancel();
+      details_calls.insert(&call->ctx);
+    }
+    admin->async()->GetRunDetails(
+      &call->ctx, &call->req, &call->resp,
+      [owner = self.lock(), call, fire = std::move(fire)](grpc::Status st) {
+        {
+          std::lock_guard g{owner->mtx};
+          owner->details_calls.erase(&call->ctx);
+        }
+        auto result = withheld_results(st, call->resp, call->ev, owner->cfg);
+        for (const auto& cb : fire)
+          cb(result);
+      });
   }
 
   void read_loop() {
@@ -161,9 +197,11 @@ struct run_listener::impl {
         if (fire.empty())
           continue; // a duplicate, or a wait that gave up
         ++delivered;
-        caf::expected<hatchet::run_result> result =
-          ev.results_size() > 0 ? caf::expected<hatchet::run_result>{to_result(ev)}
-                                : withheld_results(*admin, *ch, cfg, ev.workflow_run_id());
+        if (ev.results_size() == 0) {
+          fetch_withheld(ev, std::move(fire)); // not on this thread: other runs' events go on
+          continue;
+        }
+        caf::expected<hatchet::run_result> result{to_result(ev)};
         for (auto& cb : fire)
           cb(result);
       }
@@ -221,6 +259,7 @@ run_listener::run_listener(std::shared_ptr<channel> ch, config cfg)
   : impl_(std::make_shared<impl>()) {
   impl_->stub = Dispatcher::NewStub(ch->grpc);
   impl_->admin = v1::AdminService::NewStub(ch->grpc);
+  impl_->self = impl_;
   impl_->ch = std::move(ch);
   impl_->cfg = std::move(cfg);
 }
@@ -231,6 +270,8 @@ run_listener::~run_listener() {
     impl_->stopping = true;
     if (impl_->ctx != nullptr)
       impl_->ctx->TryCancel();
+    for (auto* details : impl_->details_calls)
+      details->TryCancel();
     impl_->cv.notify_all();
   }
   if (impl_->writer.joinable())

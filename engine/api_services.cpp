@@ -104,8 +104,8 @@ public:
         auto at = from_timestamp(ts.seconds(), ts.nanos());
         if (!at.at)
           return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
-                              "schedules[" + std::to_string(i) + "] (" + std::to_string(ts.seconds())
-                                + " s since 1970) " + at.why};
+                              "schedules[" + std::to_string(i) + "] ("
+                                + std::to_string(ts.seconds()) + " s since 1970) " + at.why};
         spec.trigger_at.push_back(*at.at);
       }
       std::vector<schedule_view> made;

@@ -215,8 +215,8 @@ std::optional<cron_schedule> cron_schedule::parse(std::string_view expr, std::st
   if (text[0].rfind("CRON_TZ=", 0) == 0 || text[0].rfind("TZ=", 0) == 0) {
     auto zone = text[0].substr(text[0].find('=') + 1);
     if (!utc_zone(zone)) {
-      error = "the time zone '" + std::string{zone}
-              + "' is not supported by the dev engine (UTC only; crons run in UTC)";
+      error = "the time zone " + util::quoted(zone)
+              + " is not supported by the dev engine (UTC only; crons run in UTC)";
       return std::nullopt;
     }
     text.erase(text.begin());

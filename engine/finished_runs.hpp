@@ -25,6 +25,18 @@ public:
     bytes_ += bytes;
   }
 
+  /// `key`, finished, holds `bytes` more (a log line that came after its end). Nothing if it
+  /// was not kept.
+  void grow(const Key& key, size_t bytes) {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) { // the newest are likelier
+      if (it->first == key) {
+        it->second += bytes;
+        bytes_ += bytes;
+        return;
+      }
+    }
+  }
+
   /// `key` runs again (a replay): it is no longer finished. False if it was not kept.
   bool remove(const Key& key) {
     for (auto it = order_.begin(); it != order_.end(); ++it) {

@@ -123,8 +123,7 @@ constexpr const char* schedule_item_path =
 void reply_errors(httplib::Response& res, int status, const std::string& text) {
   // Inputs are quoted by prefix (util/quoted.hpp); this bounds whatever else a text gathers.
   constexpr size_t max_bytes = 2048;
-  auto said = text.size() <= max_bytes ? text
-                                       : util::quoted(text, max_bytes - 64) + " (message cut)";
+  auto said = text.size() <= max_bytes ? text : util::bounded_prefix(text, max_bytes - 64);
   reply(res, status, json{{"errors", json::array({json{{"description", said}}})}});
 }
 
@@ -318,7 +317,8 @@ struct rest_server::impl {
       return reply_errors(res, 400, "triggerAt is required (an RFC 3339 time)");
     auto when = parse_rfc3339(at->get<std::string>());
     if (!when.at)
-      return reply_errors(res, 400, "triggerAt " + util::quoted(at->get<std::string>()) + " " + when.why);
+      return reply_errors(res, 400,
+                          "triggerAt " + util::quoted(at->get<std::string>()) + " " + when.why);
     spec.trigger_at.push_back(*when.at);
     std::string err = object_member(*body, "input", spec.input);
     if (err.empty())

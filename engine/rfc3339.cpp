@@ -3,26 +3,30 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 
 namespace hatchet::engine {
 
 namespace {
 
 using std::chrono::system_clock;
+using std::chrono::duration_cast;
+
+// The range and the message below assume libstdc++'s clock: nanoseconds in 64 bits.
+static_assert(std::is_same_v<system_clock::duration, std::chrono::nanoseconds>);
 
 // The whole seconds the clock holds, kept one second inside its ends.
 constexpr int64_t first_second =
-  std::chrono::duration_cast<std::chrono::seconds>(system_clock::time_point::min().time_since_epoch())
-    .count()
+  duration_cast<std::chrono::seconds>(system_clock::time_point::min().time_since_epoch()).count()
   + 1;
 constexpr int64_t last_second =
-  std::chrono::duration_cast<std::chrono::seconds>(system_clock::time_point::max().time_since_epoch())
-    .count()
+  duration_cast<std::chrono::seconds>(system_clock::time_point::max().time_since_epoch()).count()
   - 1;
 
 constexpr const char* out_of_range =
-  "is outside the times the dev engine can hold (1677-09-22 to 2262-04-10 UTC; a real engine "
-  "takes years up to 9999). For a run that should never happen, delete the schedule instead";
+  "is outside the times the dev engine can hold (1677-09-21T00:12:45Z to 2262-04-11T23:47:15Z; "
+  "a real engine takes years up to 9999). For a run that should never happen, delete the "
+  "schedule instead";
 
 bool digits(std::string_view text, size_t at, size_t n) {
   if (at + n > text.size())
@@ -67,7 +71,7 @@ parsed_time parse_rfc3339(std::string_view text) {
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok())
     return refuse("is not an RFC 3339 time: there is no day " + std::string(text.substr(0, 10)));
-  if (h > 23 || mi > 59 || sec > 60)
+  if (h > 23 || mi > 59 || sec > 59) // Go's parser, the real engine's, refuses a leap second
     return refuse("is not an RFC 3339 time: " + std::string(text.substr(11, 8))
                   + " is not a time of day");
   size_t i = 19;

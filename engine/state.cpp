@@ -610,6 +610,10 @@ void engine_state::forget_oldest_runs() {
   }
 }
 
+size_t engine_state::log_line_bytes(const dev_engine::log_line& line) {
+  return 64 + line.message.size() + line.level.size() + line.metadata.size();
+}
+
 size_t engine_state::retained_bytes(const workflow_run& run) {
   // What the strings hold, plus a rough allowance for the structures around them.
   size_t n = 512 + run.id.size() + run.input.size() + run.additional_metadata.size()
@@ -617,7 +621,7 @@ size_t engine_state::retained_bytes(const workflow_run& run) {
   for (const auto& t : run.tasks) {
     n += 256 + t->external_id.size() + t->output.size() + t->error.size();
     for (const auto& line : t->logs)
-      n += 64 + line.message.size() + line.level.size() + line.metadata.size();
+      n += log_line_bytes(line);
   }
   for (const auto& [id, text] : run.step_run_errors)
     n += id.size() + text.size();
@@ -676,7 +680,8 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
   if (!spec.slot_config.empty()) {
     for (const auto& [type, units] : spec.slot_config) {
       if (units < 0)
-        return status::invalid("slot_config[" + type + "] must not be negative");
+        return status::invalid("slot_config[" + util::bounded_prefix(type)
+                               + "] must not be negative");
       w->capacity.emplace_back(type, units);
     }
   } else if (spec.slots) {
@@ -732,7 +737,7 @@ status engine_state::register_worker(const worker_spec& spec, worker_registered&
 status engine_state::open_session(const std::string& worker_id,
                                   const std::shared_ptr<action_sink>& sink) {
   if (!util::is_uuid(worker_id))
-    return status::invalid("invalid worker ID format: " + worker_id);
+    return status::invalid("invalid worker ID format: " + util::bounded_prefix(worker_id));
   effects fx;
   {
     std::lock_guard lk{mu_};
@@ -818,7 +823,7 @@ void engine_state::close_session(const std::string& worker_id,
 
 status engine_state::heartbeat(const std::string& worker_id) {
   if (!util::is_uuid(worker_id))
-    return status::invalid("invalid worker ID format: " + worker_id);
+    return status::invalid("invalid worker ID format: " + util::bounded_prefix(worker_id));
   effects fx;
   {
     std::lock_guard lk{mu_};
@@ -989,7 +994,7 @@ status engine_state::put_log(const log_request& req) {
       && *req.level != "DEBUG")
     return status::invalid("Invalid request: Validation failed with the following errors:\n0: "
                            "validation failed on field 'CreateLogLineOpts.Level': must be one of "
-                           "INFO ERROR WARN DEBUG, not '" + *req.level + "'");
+                           "INFO ERROR WARN DEBUG, not " + util::quoted(*req.level));
   std::lock_guard lk{mu_};
   task_run* t = find_task(req.task_run_external_id);
   if (t == nullptr)
@@ -1000,7 +1005,13 @@ status engine_state::put_log(const log_request& req) {
   line.metadata = std::move(metadata);
   line.retry_count = req.retry_count.value_or(t->retry_count);
   line.created_at = std::chrono::system_clock::now(); // the request's created_at is not stored
+  // A line for a finished run (workers often send their last lines after the outcome) counts
+  // against the finished runs' bytes too.
+  if (t->run != nullptr && t->run->done)
+    finished_.grow(t->run, log_line_bytes(line));
   t->logs.push_back(std::move(line));
+  if (t->run != nullptr && t->run->done)
+    forget_oldest_runs();
   return status::success();
 }
 
@@ -1045,7 +1056,7 @@ status engine_state::subscribe_events(const std::string& run_id,
                                       const std::shared_ptr<event_sink>& sink, bool& finished) {
   finished = false;
   if (!util::is_uuid(run_id))
-    return status::invalid("invalid workflow run id " + run_id);
+    return status::invalid("invalid workflow run id " + util::bounded_prefix(run_id));
   std::lock_guard lk{mu_};
   if (closing_)
     return {status_code::unavailable, "engine is stopping"};
@@ -1079,7 +1090,7 @@ size_t engine_state::stream_subscribers(const std::string& run_id) const {
 status engine_state::upsert_labels(const std::string& worker_id,
                                    const std::map<std::string, std::string>& labels) {
   if (!util::is_uuid(worker_id))
-    return status::invalid("invalid worker ID format: " + worker_id);
+    return status::invalid("invalid worker ID format: " + util::bounded_prefix(worker_id));
   std::lock_guard lk{mu_};
   worker* w = find_worker(worker_id);
   if (w == nullptr)
@@ -1244,8 +1255,8 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
     def.backoff_factor = *ts.backoff_factor;
     if (ts.backoff_max_seconds) {
       if (*ts.backoff_max_seconds < 1 || *ts.backoff_max_seconds > 86400)
-        return status::invalid("Invalid request: task '" + ts.readable_id
-                               + "': backoff_max_seconds " + std::to_string(*ts.backoff_max_seconds)
+        return status::invalid("Invalid request: task " + util::quoted(ts.readable_id)
+                               + ": backoff_max_seconds " + std::to_string(*ts.backoff_max_seconds)
                                + " is out of range (1 to 86400)");
       def.backoff_max_seconds = *ts.backoff_max_seconds;
     }
@@ -1253,8 +1264,8 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   if (ts.schedule_timeout) {
     auto d = util::parse_go_duration(*ts.schedule_timeout);
     if (!d || d->count() <= 0)
-      return status::invalid("task " + util::quoted(ts.readable_id) + ": schedule_timeout '"
-                             + *ts.schedule_timeout + "' is not a positive duration");
+      return status::invalid("task " + util::quoted(ts.readable_id) + ": schedule_timeout "
+                             + util::quoted(*ts.schedule_timeout) + " is not a positive duration");
     def.schedule_timeout = *d;
     def.schedule_timeout_text = *ts.schedule_timeout;
   }
@@ -1263,8 +1274,8 @@ status engine_state::make_task_def(const task_spec& ts, task_def& def) {
   } else {
     for (const auto& [type, units] : ts.slot_requests) {
       if (units < 0)
-        return status::invalid("task " + util::quoted(ts.readable_id) + ": slot_requests[" + type +
-                               "] must not be negative");
+        return status::invalid("task " + util::quoted(ts.readable_id) + ": slot_requests["
+                               + util::bounded_prefix(type) + "] must not be negative");
       def.slot_requests.emplace_back(type, units);
     }
   }
@@ -1567,7 +1578,7 @@ status engine_state::replay(const std::vector<std::string>& ids,
                             std::vector<std::string>& replayed) {
   for (const auto& id : ids)
     if (!util::is_uuid(id))
-      return status::invalid("invalid external id " + id);
+      return status::invalid("invalid external id " + util::bounded_prefix(id));
   effects fx;
   {
     std::lock_guard lk{mu_};

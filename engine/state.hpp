@@ -637,6 +637,7 @@ private:
   void forget_oldest_runs();
   /// About how many bytes a finished run holds (its strings, and an allowance for the rest).
   static size_t retained_bytes(const workflow_run& run);
+  static size_t log_line_bytes(const dev_engine::log_line& line);
   /// Starts the runs of the crons and schedules due at `now` (wall clock, UTC).
   void fire_timed_triggers(std::chrono::system_clock::time_point now);
   /// Replaces the declared crons of `wf` (a new version drops the old version's).

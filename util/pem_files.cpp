@@ -1,7 +1,9 @@
 #include "util/pem_files.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -26,12 +28,27 @@ struct key_free {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 
-/// The file's bytes, or nullopt-like: `why` says why it could not be read.
+/// The most of a file read: PEM files are kilobytes; this keeps a wrong path (a device, a
+/// disk image) from being read whole.
+constexpr std::uintmax_t max_file_bytes = 16 * 1024 * 1024;
+
+/// The file's bytes into `out`; false with `why` when it cannot be read, is not a regular file,
+/// or is far too large to be a PEM file.
 bool read_all(const std::string& path, std::string& out, std::string& why) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    why = "is not a regular file";
+    return false;
+  }
+  if (auto size = std::filesystem::file_size(path, ec); !ec && size > max_file_bytes) {
+    why = "has " + std::to_string(size) + " bytes, far too many for a PEM file";
+    return false;
+  }
   errno = 0;
   std::ifstream in{path, std::ios::binary};
   if (!in) {
-    why = std::string{"cannot be read ("} + (errno != 0 ? std::strerror(errno) : "open failed") + ")";
+    why = std::string{"cannot be read ("} + (errno != 0 ? std::strerror(errno) : "open failed")
+          + ")";
     return false;
   }
   std::ostringstream text;
@@ -63,7 +80,14 @@ std::string what_it_holds(const std::string& text) {
 }
 
 std::unique_ptr<BIO, bio_free> memory_bio(const std::string& text) {
-  return std::unique_ptr<BIO, bio_free>{BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
+  return std::unique_ptr<BIO, bio_free>{
+    BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
+}
+
+/// The first certificate in `bio`, as gRPC reads a chain or roots: "CERTIFICATE" and "TRUSTED
+/// CERTIFICATE" blocks alike.
+std::unique_ptr<X509, x509_free> first_certificate(BIO* bio) {
+  return std::unique_ptr<X509, x509_free>{PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr)};
 }
 
 } // namespace
@@ -73,7 +97,7 @@ std::string pem_certificates_problem(const std::string& path) {
   if (!read_all(path, text, why))
     return why;
   auto bio = memory_bio(text);
-  std::unique_ptr<X509, x509_free> cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+  auto cert = first_certificate(bio.get());
   ERR_clear_error();
   if (cert)
     return {};
@@ -111,7 +135,7 @@ std::string pem_key_mismatch(const std::string& cert_path, const std::string& ke
     return why;
   auto cert_bio = memory_bio(cert_text);
   auto key_bio = memory_bio(key_text);
-  std::unique_ptr<X509, x509_free> cert{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)};
+  auto cert = first_certificate(cert_bio.get());
   auto no_passphrase = [](char*, int, int, void*) { return 0; };
   std::unique_ptr<EVP_PKEY, key_free> key{
     PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_passphrase, nullptr)};

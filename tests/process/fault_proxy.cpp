@@ -121,9 +121,11 @@ int parse(int argc, char** argv, options& o) {
     ->type_name("S");
   std::string lose_answer = "0";
   app.add_option("--lose-answer", lose_answer,
-                 "on each connection, cut it (rst) when the engine starts its N-th answer (an "
-                 "HTTP/2 HEADERS frame on a stream): the call went through and the engine acted "
-                 "on it, but the caller never hears back (default 0: never)")
+                 "on each connection, cut it (rst) at the N-th HTTP/2 HEADERS frame the engine "
+                 "sends on a stream, before forwarding it: with N = 1 the first call's answer "
+                 "(a unary answer opens with one HEADERS frame and ends with another), so the "
+                 "call went through and the engine acted on it, but the caller never hears back. "
+                 "Plaintext HTTP/2 only (default 0: never)")
     ->type_name("N");
   app.add_flag("--quiet", o.quiet, "do not log each cut on stderr");
   if (int rc = hatchet::apps::parse_command_line(app, argc, argv, "hatchet-fault-proxy"); rc >= 0)

@@ -49,6 +49,18 @@ BOOST_AUTO_TEST_CASE(the_newest_stays_whatever_its_size) {
   BOOST_TEST((b.over_limit() == book::over::nothing));
 }
 
+BOOST_AUTO_TEST_CASE(a_log_line_after_the_end_counts_against_the_bytes) {
+  book b{10, 1000};
+  b.add("a", 400);
+  b.add("b", 400);
+  BOOST_TEST(forget(b).empty());
+  b.grow("b", 300); // 1,100 bytes now
+  BOOST_TEST(b.bytes() == 1100u);
+  BOOST_TEST(forget(b) == std::vector<std::string>{"a"});
+  b.grow("gone", 5000); // not kept: nothing changes
+  BOOST_TEST(b.bytes() == 700u);
+}
+
 BOOST_AUTO_TEST_CASE(a_replayed_run_leaves_the_book_and_its_bytes_with_it) {
   book b{10, 1000};
   b.add("a", 600);

@@ -142,13 +142,16 @@ BOOST_AUTO_TEST_CASE(the_server_name_is_the_override_else_the_host_without_brack
 // that never left says what failed, as any call.
 BOOST_AUTO_TEST_CASE(a_lost_answer_is_told_apart_from_a_call_that_never_left) {
   namespace ws = hatchet::wire::status;
-  auto st = [](int code, std::string msg) { return hatchet::wire::rpc_status{code, std::move(msg), {}}; };
+  auto st = [](int code, std::string msg) {
+    return hatchet::wire::rpc_status{code, std::move(msg), {}};
+  };
   BOOST_TEST(hr::answer_may_be_lost(st(ws::deadline_exceeded, "Deadline Exceeded")));
   BOOST_TEST(hr::answer_may_be_lost(st(ws::unavailable, "Socket closed")));
   BOOST_TEST(hr::answer_may_be_lost(st(ws::unavailable, "keepalive watchdog timeout")));
   BOOST_TEST(hr::answer_may_be_lost(st(ws::internal, "Received RST_STREAM with error code 2")));
   BOOST_TEST(!hr::answer_may_be_lost(st(ws::unavailable,
-    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused")));
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to "
+    "connect to remote host: Connection refused")));
   BOOST_TEST(!hr::answer_may_be_lost(st(ws::unavailable, "empty address list: ")));
   BOOST_TEST(!hr::answer_may_be_lost(st(ws::invalid_argument, "workflow names not found: x")));
   BOOST_TEST(!hr::answer_may_be_lost(st(ws::unauthenticated, "invalid auth token")));

@@ -55,9 +55,13 @@ BOOST_AUTO_TEST_CASE(malformed_texts_and_impossible_days_are_refused) {
                            "2024-05-01T12:00:00.Z", "2024-5-01T12:00:00Z", "2024-05-01T12:00:00Zx",
                            "2024-05-01T12:00:00+0200", "-024-05-01T12:00:00Z"})
     BOOST_TEST(!parse_rfc3339(text).at.has_value(), text);
-  BOOST_TEST(parse_rfc3339("2023-02-29T00:00:00Z").why.find("no day 2023-02-29") != std::string::npos);
+  auto says = [](const char* text, const std::string& words) {
+    return parse_rfc3339(text).why.find(words) != std::string::npos;
+  };
+  BOOST_TEST(says("2023-02-29T00:00:00Z", "no day 2023-02-29"));
   BOOST_TEST(parse_rfc3339("2024-02-29T00:00:00Z").at.has_value());
-  BOOST_TEST(parse_rfc3339("2024-05-01T24:00:00Z").why.find("not a time of day") != std::string::npos);
+  BOOST_TEST(says("2024-05-01T24:00:00Z", "not a time of day"));
+  BOOST_TEST(says("2016-12-31T23:59:60Z", "not a time of day")); // as Go's parser
 }
 
 BOOST_AUTO_TEST_CASE(times_are_written_in_utc_with_milliseconds_also_before_1970) {
