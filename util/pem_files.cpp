@@ -90,6 +90,23 @@ std::unique_ptr<X509, x509_free> first_certificate(BIO* bio) {
   return std::unique_ptr<X509, x509_free>{PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr)};
 }
 
+
+/// Why `text` gave no `wanted` ("certificate" or "private key"): what it holds instead, with a
+/// hint when it holds the other kind (`other_holds`, as what_it_holds words it).
+std::string missing(const std::string& text, const std::string& wanted, const char* own_holds,
+                    const char* other_holds) {
+  auto holds = what_it_holds(text);
+  if (holds == other_holds)
+    holds += " (are the certificate and key files swapped?)";
+  else if (holds == own_holds)
+    holds = "its " + std::string{wanted == "certificate" ? "certificate" : "key"}
+            + " block is damaged";
+  return "holds no PEM " + wanted + " (" + holds + ")";
+}
+
+constexpr const char* holds_key = "it holds a private key";
+constexpr const char* holds_certificate = "it holds a certificate";
+
 } // namespace
 
 std::string pem_certificates_problem(const std::string& path) {
@@ -99,14 +116,7 @@ std::string pem_certificates_problem(const std::string& path) {
   auto bio = memory_bio(text);
   auto cert = first_certificate(bio.get());
   ERR_clear_error();
-  if (cert)
-    return {};
-  auto holds = what_it_holds(text);
-  if (holds == "it holds a private key")
-    holds += " (are the certificate and key files swapped?)";
-  else if (holds == "it holds a certificate")
-    holds = "its certificate block is damaged";
-  return "holds no PEM certificate (" + holds + ")";
+  return cert ? std::string{} : missing(text, "certificate", holds_certificate, holds_key);
 }
 
 std::string pem_private_key_problem(const std::string& path) {
@@ -119,14 +129,7 @@ std::string pem_private_key_problem(const std::string& path) {
   std::unique_ptr<EVP_PKEY, key_free> key{
     PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)};
   ERR_clear_error();
-  if (key)
-    return {};
-  auto holds = what_it_holds(text);
-  if (holds == "it holds a certificate")
-    holds += " (are the certificate and key files swapped?)";
-  else if (holds == "it holds a private key")
-    holds = "its key block is damaged";
-  return "holds no PEM private key (" + holds + ")";
+  return key ? std::string{} : missing(text, "private key", holds_key, holds_certificate);
 }
 
 std::string pem_key_mismatch(const std::string& cert_path, const std::string& key_path) {
