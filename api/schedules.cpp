@@ -6,33 +6,17 @@
 #include "hatchet/schedules.hpp"
 
 #include <cctype>
-#include <cstdio>
-#include <ctime>
 
 #include "client/client_core.hpp"
 #include "client/rest_client.hpp"
 #include "hatchet/errors.hpp"
+#include "util/utc_time.hpp"
 
 namespace hatchet {
 
 namespace {
 
 constexpr std::chrono::seconds rest_timeout{30};
-
-/// "2024-05-01T12:00:00.123Z": JavaScript's toISOString(), what the TypeScript SDK sends.
-std::string iso_utc(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(tp.time_since_epoch()).count();
-  auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int frac = static_cast<int>(ms - static_cast<int64_t>(secs) * 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, frac);
-  return out;
-}
 
 } // namespace
 
@@ -54,7 +38,7 @@ caf::expected<schedule_ref> schedules_client::create_json(const std::string& wor
   const auto wf_name = cfg.workflow_name(workflow);
   nlohmann::json body = {{"input", input},
                          {"additionalMetadata", options.additional_metadata},
-                         {"triggerAt", iso_utc(at)}};
+                         {"triggerAt", util::utc_millis_text(at)}};
   if (options.priority != 0)
     body["priority"] = options.priority;
   auto r = rpc::rest_call(cfg, "POST",

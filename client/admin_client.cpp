@@ -11,6 +11,7 @@
 #include "client/rpc_error.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "hatchet/errors.hpp"
+#include "util/utc_time.hpp"
 #include "v1/workflows.grpc.pb.h"
 #include "workflows/workflows.grpc.pb.h"
 
@@ -43,7 +44,7 @@ void fill(v1::TriggerWorkflowRequest& out, const trigger_request& in, const chan
 trigger_about about(const trigger_request& r, const channel& ch, size_t runs = 1) {
   // A second early: a run created in the same second as the call is still listed.
   auto since = std::chrono::system_clock::now() - std::chrono::seconds{1};
-  return {namespaced_workflow_name(ch.namespace_, r.workflow_name), utc_seconds(since),
+  return {namespaced_workflow_name(ch.namespace_, r.workflow_name), util::utc_seconds_text(std::chrono::system_clock::to_time_t(since)),
           r.parent_task_run_external_id, runs};
 }
 

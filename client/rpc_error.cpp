@@ -1,6 +1,5 @@
 #include "client/rpc_error.hpp"
 
-#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -47,15 +46,6 @@ bool answer_may_be_lost(const wire::rpc_status& st) {
     default:
       return false;
   }
-}
-
-std::string utc_seconds(std::chrono::system_clock::time_point tp) {
-  auto t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 caf::error trigger_error(const char* what, wire::rpc_status st, const config& cfg,

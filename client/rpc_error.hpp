@@ -37,7 +37,4 @@ struct trigger_about {
 caf::error trigger_error(const char* what, wire::rpc_status st, const config& cfg,
                          const trigger_about& about);
 
-/// `tp` as RFC 3339 in UTC, whole seconds ("2026-12-08T00:10:01Z").
-std::string utc_seconds(std::chrono::system_clock::time_point tp);
-
 } // namespace hatchet::rpc

@@ -25,6 +25,7 @@
 #include "util/base64url.hpp"
 #include "engine/dev_engine.hpp"
 #include "util/ids.hpp"
+#include "util/utc_time.hpp"
 
 namespace hatchet::engine {
 
@@ -70,19 +71,8 @@ std::string excerpt(const std::string& text) {
   return text.size() <= 64 ? text : text.substr(0, 61) + "...";
 }
 
-/// "2025-01-31T12:00:00Z" for unix seconds (or "unix time N" beyond what gmtime can show).
-std::string utc_text(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  char buf[64];
-  if (::gmtime_r(&t, &tm) == nullptr || tm.tm_year > 9999 - 1900 || tm.tm_year < -1900 ||
-      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-    return "unix time " + std::to_string(unix_seconds);
-  return buf;
-}
-
 token_verdict expired_verdict(int64_t exp) {
-  return {token_verdict::kind::expired, "the token expired at " + utc_text(exp)};
+  return {token_verdict::kind::expired, "the token expired at " + util::utc_seconds_text(exp)};
 }
 
 bool write_all(int fd, std::string_view text) {

@@ -1,8 +1,8 @@
 #include "engine/rfc3339.hpp"
 
+#include "util/utc_time.hpp"
+
 #include <cctype>
-#include <cstdio>
-#include <ctime>
 #include <type_traits>
 
 namespace hatchet::engine {
@@ -112,18 +112,7 @@ parsed_time from_timestamp(int64_t seconds, int32_t nanos) {
 }
 
 std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
-  using namespace std::chrono;
-  auto ms = floor<milliseconds>(tp.time_since_epoch());
-  auto secs = floor<seconds>(ms);
-  auto frac = (ms - secs).count(); // 0..999 also before 1970
-  std::time_t t = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(frac));
-  return out;
+  return util::utc_millis_text(tp);
 }
 
 } // namespace hatchet::engine
