@@ -553,7 +553,7 @@ run_finished_ptr engine_state::make_finished(const workflow_run& run) const {
 
 void engine_state::finish_run(workflow_run& run, effects& fx) {
   run.done = true;
-  finished_.add(&run, retained_bytes(run));
+  finished_.add(&run, run_bytes(run));
   if (!run.event_sinks.empty()) {
     // The real engine's last message on a run's event stream: the run's end, with hangup.
     workflow_event end;
@@ -587,13 +587,11 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
 void engine_state::forget_oldest_runs() {
   for (auto why = finished_.over_limit(); why != decltype(finished_)::over::nothing;
        why = finished_.over_limit()) {
-    if (why == decltype(finished_)::over::count && !forgot_runs_) {
-      forgot_runs_ = true;
+    if (why == decltype(finished_)::over::count && finished_.first_time(why)) {
       spdlog::warn("more than {} finished runs: forgetting the oldest (late result subscriptions "
                    "to them will not be answered; raise max_finished_runs if that matters)",
                    finished_.max_runs());
-    } else if (why == decltype(finished_)::over::bytes && !forgot_for_bytes_) {
-      forgot_for_bytes_ = true;
+    } else if (why == decltype(finished_)::over::bytes && finished_.first_time(why)) {
       spdlog::warn("finished runs hold more than {} bytes (inputs, outputs, logs): forgetting the "
                    "oldest (late result subscriptions to them will not be answered; raise "
                    "--max-finished-bytes if that matters)",
@@ -608,24 +606,6 @@ void engine_state::forget_oldest_runs() {
     }
     runs_.erase(it);
   }
-}
-
-size_t engine_state::log_line_bytes(const dev_engine::log_line& line) {
-  return 64 + line.message.size() + line.level.size() + line.metadata.size();
-}
-
-size_t engine_state::retained_bytes(const workflow_run& run) {
-  // What the strings hold, plus a rough allowance for the structures around them.
-  size_t n = 512 + run.id.size() + run.input.size() + run.additional_metadata.size()
-             + run.child_key.value_or("").size();
-  for (const auto& t : run.tasks) {
-    n += 256 + t->external_id.size() + t->output.size() + t->error.size();
-    for (const auto& line : t->logs)
-      n += log_line_bytes(line);
-  }
-  for (const auto& [id, text] : run.step_run_errors)
-    n += id.size() + text.size();
-  return n;
 }
 
 run_status engine_state::status_of(const task_run& t) const {
@@ -1007,11 +987,12 @@ status engine_state::put_log(const log_request& req) {
   line.created_at = std::chrono::system_clock::now(); // the request's created_at is not stored
   // A line for a finished run (workers often send their last lines after the outcome) counts
   // against the finished runs' bytes too.
-  if (t->run != nullptr && t->run->done)
+  const bool finished = t->run != nullptr && t->run->done;
+  if (finished)
     finished_.grow(t->run, log_line_bytes(line));
   t->logs.push_back(std::move(line));
-  if (t->run != nullptr && t->run->done)
-    forget_oldest_runs();
+  if (finished)
+    forget_oldest_runs(); // may forget t's run: t is not used after this
   return status::success();
 }
 

@@ -635,9 +635,6 @@ private:
   void replay_tasks(workflow_run& run, const std::vector<size_t>& which,
                     std::vector<std::string>& replayed);
   void forget_oldest_runs();
-  /// About how many bytes a finished run holds (its strings, and an allowance for the rest).
-  static size_t retained_bytes(const workflow_run& run);
-  static size_t log_line_bytes(const dev_engine::log_line& line);
   /// Starts the runs of the crons and schedules due at `now` (wall clock, UTC).
   void fire_timed_triggers(std::chrono::system_clock::time_point now);
   /// Replaces the declared crons of `wf` (a new version drops the old version's).
@@ -651,8 +648,6 @@ private:
   const engine_options opts_;
   mutable std::mutex mu_;
   bool closing_ = false;
-  bool forgot_runs_ = false; // warned once that finished runs are being forgotten
-  bool forgot_for_bytes_ = false; // ... and once that it is for their bytes
   uint64_t next_session_serial_ = 0;
 
   // By name, exactly as registered: the real engine matches workflow names case-sensitively.
