@@ -88,9 +88,6 @@ public:
   /// After a reconnect: every event waiting for its backoff goes out at once.
   void send_waiting(const std::string& worker_id);
 
-  /// The sequence numbers of the events not acknowledged yet, oldest first.
-  std::vector<uint64_t> pending() const { return outbox_.all(); }
-
   /// Strikes off the events whose success waits in the ack box.
   void absorb_acks();
 

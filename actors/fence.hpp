@@ -31,8 +31,6 @@ public:
   /// `window`: how long without an accepted heartbeat before fencing (worker_options::fence_after).
   explicit fence(std::chrono::milliseconds window) : window_(window) {}
 
-  std::chrono::milliseconds window() const noexcept { return window_; }
-
   /// A heartbeat goes out at `now`: the number its answer comes back with.
   uint64_t beat_sent(clock::time_point now) {
     sent_.emplace_back(++next_beat_, now);

@@ -14,9 +14,7 @@ namespace hatchet::detail {
 
 class worker_log {
 public:
-  explicit worker_log(std::string name) : name_(std::move(name)), prefix_("worker " + name_ + ": ") {}
-
-  const std::string& name() const noexcept { return name_; }
+  explicit worker_log(const std::string& name) : prefix_("worker " + name + ": ") {}
 
   template <class... Args>
   void log(spdlog::level::level_enum level, fmt::format_string<Args...> fmt,
@@ -48,7 +46,6 @@ public:
   }
 
 private:
-  std::string name_;
   std::string prefix_;
 };
 

@@ -4,15 +4,14 @@
 
 #include "client/channel_impl.hpp"
 #include "dispatcher/dispatcher.grpc.pb.h"
+#include "util/wall_clock.hpp"
 
 namespace hatchet::rpc {
 
 namespace {
 
 void set_now(google::protobuf::Timestamp* ts) {
-  set_timestamp(ts, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
+  set_timestamp(ts, util::wall_clock_ns());
 }
 
 /// Takes what the worker uses of `a` (the stream's read buffer, parsed afresh by the next read).

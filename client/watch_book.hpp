@@ -99,7 +99,6 @@ public:
 
   bool empty() const { return waits_.empty(); }
   size_t runs() const { return waits_.size(); }
-  int barren_limit() const { return barren_limit_; }
 
 private:
   struct wait {

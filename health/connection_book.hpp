@@ -73,7 +73,6 @@ public:
   }
 
   size_t open() const noexcept { return deadlines_.size(); }
-  size_t capacity() const noexcept { return capacity_; }
 
 private:
   void set_deadline(int fd, clock::time_point at) {

@@ -169,8 +169,4 @@ uint16_t health_server::port() const noexcept {
   return impl_->server->port();
 }
 
-uint64_t health_server::dropped_connections() const noexcept {
-  return impl_->server->dropped();
-}
-
 } // namespace hatchet::detail

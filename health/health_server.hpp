@@ -38,9 +38,6 @@ public:
   /// The port it listens on.
   uint16_t port() const noexcept;
 
-  /// Connections it closed because they were too slow or too many (probe_server::dropped).
-  uint64_t dropped_connections() const noexcept;
-
   /// The /metrics body (Prometheus text format 0.0.4), also for tests. `dropped`: connections
   /// the health server closed as too slow or too many.
   static std::string metrics_text(const worker_metrics& m, const identity& who,
