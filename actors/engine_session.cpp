@@ -166,8 +166,7 @@ void engine_session::explain(const stream_verdict& v, const wire::rpc_status& st
     log_->error("the engine at {} answers neither Dispatcher/ListenV2 nor Dispatcher/Listen ({}); "
                 "this worker gets no work until it does; trying again in {} ms",
                 host_port_, st.describe(), ms);
-  else if (st.code == wire::status::resource_exhausted
-           && st.message.find("Sent message larger than max") != std::string::npos)
+  else if (st.over_size_limit() && st.message.find("Sent message") != std::string::npos)
     log_->error("the listen stream broke on a message the engine could not send under its own "
                 "size limit ({}); raising this worker's limits does not help: the engine's "
                 "(SERVER_GRPC_MAX_MSG_SIZE on a real engine) must be raised, or the run's input "

@@ -4,11 +4,6 @@
 
 namespace hatchet::detail {
 
-bool over_size_limit(const wire::rpc_status& st) {
-  return st.code == wire::status::resource_exhausted
-         && st.message.find("larger than max") != std::string::npos;
-}
-
 event_delivery::event_delivery(const worker_log& log, int64_t max_send_bytes,
                                std::shared_ptr<worker_metrics> metrics)
   : log_(log), max_send_bytes_(max_send_bytes), metrics_(std::move(metrics)) {
@@ -94,7 +89,7 @@ event_delivery::verdict event_delivery::on_answer(uint64_t seq, const wire::rpc_
     return {};
   e->in_flight = false;
   auto& ev = e->event;
-  if (over_size_limit(st)) {
+  if (st.over_size_limit()) {
     // Refused for its size (the engine's receive limit may be below this worker's send limit):
     // sending it again changes nothing. The run ends FAILED with a short, clear text instead.
     if (ev.payload.size() <= 1024) {

@@ -129,8 +129,4 @@ private:
   };
 };
 
-/// gRPC's words for a message over a size limit (RESOURCE_EXHAUSTED): "Received message larger
-/// than max (N vs. M)" from the receiving side, "Sent message larger than max" from the sender.
-bool over_size_limit(const wire::rpc_status& st);
-
 } // namespace hatchet::detail

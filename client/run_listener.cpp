@@ -57,8 +57,7 @@ caf::expected<hatchet::run_result> withheld_results(const grpc::Status& grpc_st,
   auto st = to_wire(grpc_st);
   if (st.code == wire::status::unimplemented)
     return to_result(ev);
-  if (st.code == wire::status::resource_exhausted
-      && st.message.find("larger than max") != std::string::npos)
+  if (st.over_size_limit())
     return make_error(errc::result_too_large,
                       "run " + run_id + " finished, but its task results together are too large "
                         "for one message of the engine (4 MiB unless the engine's "

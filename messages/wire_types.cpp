@@ -10,6 +10,10 @@ const char* status_name(int code) noexcept {
   return code >= 0 && code <= 16 ? names[code] : "UNKNOWN_STATUS";
 }
 
+bool rpc_status::over_size_limit() const {
+  return code == status::resource_exhausted && message.find("larger than max") != std::string::npos;
+}
+
 std::string rpc_status::describe() const {
   std::string text = status_name(code);
   if (!message.empty())

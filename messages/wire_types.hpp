@@ -74,6 +74,10 @@ struct rpc_status {
 
   bool ok() const noexcept { return code == 0; }
   std::string describe() const;
+  /// A message over a gRPC size limit: RESOURCE_EXHAUSTED with gRPC's words, "Received message
+  /// larger than max (N vs. M)" from the receiving side, "Sent message larger than max" from the
+  /// sender.
+  bool over_size_limit() const;
 };
 
 template <class Inspector>
