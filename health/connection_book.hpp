@@ -3,9 +3,13 @@
 // unit-tested (tests/unit/probe_server_test.cpp).
 //
 // Rules, so that no client can starve a probe or the process's descriptors:
-// - At most `capacity` connections are open. A new one beyond that evicts the connection whose
-//   deadline comes first (the one that has waited longest): a probe is always a new connection,
-//   so it always gets in, and idle or slow clients are what goes.
+// - At most `capacity` connections are open. A new one beyond that evicts a connection of the
+//   peer address that holds the most (counting the new one), the one of that peer whose deadline
+//   comes first; between peers holding as many, the one whose oldest deadline comes first. A
+//   flood from one address therefore only ever closes its own connections: a probe from another
+//   address (the kubelet's) stays open until it has sent its request, however fast the flood
+//   reconnects. When everything comes from one address, this is "oldest deadline first": a probe
+//   is always a new connection, so it still gets in, if it sends before `capacity` newer ones.
 // - Each connection has until its deadline (`head_timeout` after it was accepted, or after its
 //   last answer went out) to deliver a whole request head. Bytes trickling in do not extend it:
 //   a client sending one byte a second (slowloris) is closed like one sending nothing.
@@ -15,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -27,31 +32,33 @@ public:
   connection_book(size_t capacity, std::chrono::milliseconds head_timeout)
     : capacity_(capacity), head_timeout_(head_timeout) {}
 
-  /// A connection accepted at `now`: the connections to close to make room for it (oldest
-  /// deadline first), usually none.
-  std::vector<int> admit(int fd, clock::time_point now) {
+  /// A connection from `peer` (its address, without the port) accepted at `now`: the
+  /// connections to close to make room for it, usually none.
+  std::vector<int> admit(int fd, const std::string& peer, clock::time_point now) {
     std::vector<int> evicted;
-    while (!by_deadline_.empty() && deadlines_.size() >= capacity_) {
-      auto oldest = *by_deadline_.begin();
-      evicted.push_back(oldest.second);
-      forget(oldest.second);
+    while (!by_deadline_.empty() && open_.size() >= capacity_) {
+      int victim = choose_victim(peer);
+      evicted.push_back(victim);
+      forget(victim);
     }
+    open_[fd].peer = peer;
     set_deadline(fd, now + head_timeout_);
     return evicted;
   }
 
   /// Connection `fd` was answered at `now` and stays open for another request.
   void answered(int fd, clock::time_point now) {
-    if (deadlines_.count(fd) != 0)
+    if (open_.count(fd) != 0)
       set_deadline(fd, now + head_timeout_);
   }
 
   /// Connection `fd` is closed.
   void forget(int fd) {
-    if (auto it = deadlines_.find(fd); it != deadlines_.end()) {
-      by_deadline_.erase({it->second, fd});
-      deadlines_.erase(it);
-    }
+    auto it = open_.find(fd);
+    if (it == open_.end())
+      return;
+    unlist(fd, it->second);
+    open_.erase(it);
   }
 
   /// The connections whose deadline has passed at `now`, taken out.
@@ -72,19 +79,59 @@ public:
     return by_deadline_.begin()->first;
   }
 
-  size_t open() const noexcept { return deadlines_.size(); }
+  size_t open() const noexcept { return open_.size(); }
 
 private:
+  using entry = std::pair<clock::time_point, int>; // (deadline, fd), ordered by deadline
+
+  struct connection {
+    std::string peer;
+    clock::time_point deadline{};
+    bool listed = false;
+  };
+
+  /// The open connection to close for a newcomer from `incoming`: at most `capacity` peers are
+  /// open, so this looks at no more than that many.
+  int choose_victim(const std::string& incoming) const {
+    const std::set<entry>* best = nullptr;
+    size_t best_count = 0;
+    for (const auto& [peer, entries] : by_peer_) {
+      size_t count = entries.size() + (peer == incoming ? 1 : 0);
+      if (best == nullptr || count > best_count
+          || (count == best_count && *entries.begin() < *best->begin())) {
+        best = &entries;
+        best_count = count;
+      }
+    }
+    return best->begin()->second;
+  }
+
   void set_deadline(int fd, clock::time_point at) {
-    forget(fd);
-    deadlines_[fd] = at;
+    auto& c = open_[fd];
+    unlist(fd, c);
+    c.deadline = at;
+    c.listed = true;
     by_deadline_.insert({at, fd});
+    by_peer_[c.peer].insert({at, fd});
+  }
+
+  void unlist(int fd, connection& c) {
+    if (!c.listed)
+      return;
+    by_deadline_.erase({c.deadline, fd});
+    if (auto p = by_peer_.find(c.peer); p != by_peer_.end()) {
+      p->second.erase({c.deadline, fd});
+      if (p->second.empty())
+        by_peer_.erase(p);
+    }
+    c.listed = false;
   }
 
   size_t capacity_;
   std::chrono::milliseconds head_timeout_;
-  std::map<int, clock::time_point> deadlines_;
-  std::set<std::pair<clock::time_point, int>> by_deadline_;
+  std::map<int, connection> open_;
+  std::set<entry> by_deadline_;
+  std::map<std::string, std::set<entry>> by_peer_;
 };
 
 } // namespace hatchet::detail

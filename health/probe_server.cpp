@@ -1,6 +1,7 @@
 #include "health/probe_server.hpp"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,6 +70,22 @@ int listen_on(const std::string& host, int port, std::string& why) {
   }
   freeaddrinfo(found);
   return fd;
+}
+
+/// The peer's address without its port ("" when unknown); an IPv4-mapped IPv6 address is
+/// written as the IPv4 one, so that one host counts as one peer on a dual-stack socket.
+std::string peer_address(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, text, sizeof text);
+  } else if (a.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&in6))
+      inet_ntop(AF_INET, &in6.s6_addr[12], text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &in6, text, sizeof text);
+  }
+  return text;
 }
 
 } // namespace
@@ -140,7 +157,10 @@ struct probe_server::impl {
   void accept_some(connection_book& book, clock_type::time_point now) {
     const size_t per_turn = std::max<size_t>(1, lim.capacity / 2);
     for (size_t n = 0; n < per_turn; ++n) {
-      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof from;
+      int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&from), &from_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) // the connection waits in the backlog
           accept_paused_until = now + std::chrono::milliseconds{100};
@@ -148,7 +168,7 @@ struct probe_server::impl {
       }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      for (int old : book.admit(fd, now))
+      for (int old : book.admit(fd, peer_address(from), now))
         drop(old);
       conns[fd];
     }

@@ -44,9 +44,11 @@ class Load:
         s = socket.socket()
         s.setblocking(False)
         try:
-            # From 127.0.0.2: the ~80,000 reconnections take their ephemeral ports there, so none
-            # can hold a 127.0.0.1 port that the restarted engine must listen on again. The port is
-            # chosen at connect (IP_BIND_ADDRESS_NO_PORT), sharing ports across destinations.
+            # From 127.0.0.2, another host as the server sees it (the probes come from 127.0.0.1,
+            # as a kubelet's would from its own address). And the ~80,000 reconnections take
+            # their ephemeral ports there, so none can hold a 127.0.0.1 port that the restarted
+            # engine must listen on again. The port is chosen at connect
+            # (IP_BIND_ADDRESS_NO_PORT), sharing ports across destinations.
             s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24), 1)
             s.bind((LOAD_SOURCE, 0))
             s.connect(("127.0.0.1", self.port))

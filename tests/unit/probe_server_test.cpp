@@ -76,20 +76,55 @@ BOOST_AUTO_TEST_CASE(responses_carry_length_and_connection_and_head_has_no_body)
 BOOST_AUTO_TEST_CASE(a_new_connection_beyond_capacity_evicts_the_oldest_deadline) {
   connection_book book{3, 2000ms};
   connection_book::clock::time_point t0{};
-  BOOST_TEST(book.admit(10, t0).empty());
-  BOOST_TEST(book.admit(11, t0 + 1ms).empty());
-  BOOST_TEST(book.admit(12, t0 + 2ms).empty());
+  BOOST_TEST(book.admit(10, "10.0.0.1", t0).empty());
+  BOOST_TEST(book.admit(11, "10.0.0.1", t0 + 1ms).empty());
+  BOOST_TEST(book.admit(12, "10.0.0.1", t0 + 2ms).empty());
   book.answered(10, t0 + 3ms); // 10 was answered: its deadline is now the latest
-  BOOST_TEST(book.admit(13, t0 + 4ms) == std::vector<int>{11});
-  BOOST_TEST(book.admit(14, t0 + 5ms) == std::vector<int>{12});
+  BOOST_TEST(book.admit(13, "10.0.0.1", t0 + 4ms) == std::vector<int>{11});
+  BOOST_TEST(book.admit(14, "10.0.0.1", t0 + 5ms) == std::vector<int>{12});
   BOOST_TEST(book.open() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_from_one_address_only_evicts_its_own_connections) {
+  connection_book book{4, 2000ms};
+  connection_book::clock::time_point t0{};
+  BOOST_TEST(book.admit(1, "10.0.0.9", t0).empty()); // the probe: the oldest deadline of all
+  for (int fd = 2; fd <= 4; ++fd)
+    BOOST_TEST(book.admit(fd, "10.0.0.66", t0 + std::chrono::milliseconds{fd}).empty());
+  // 1,000 connections from the flooding address go through three slots; the probe stays.
+  std::vector<int> evicted;
+  for (int fd = 5; fd < 1005; ++fd)
+    for (int e : book.admit(fd, "10.0.0.66", t0 + std::chrono::milliseconds{fd}))
+      evicted.push_back(e);
+  BOOST_TEST(evicted.size() == 1000u);
+  BOOST_TEST((std::find(evicted.begin(), evicted.end(), 1) == evicted.end()));
+  BOOST_TEST(book.open() == 4u);
+  // The flooder's oldest went first, in order.
+  BOOST_TEST(evicted.front() == 2);
+  BOOST_TEST(evicted[1] == 3);
+}
+
+BOOST_AUTO_TEST_CASE(between_addresses_the_one_holding_most_gives_way_then_the_oldest) {
+  connection_book book{4, 2000ms};
+  connection_book::clock::time_point t0{};
+  book.admit(1, "a", t0);
+  book.admit(2, "b", t0 + 1ms);
+  book.admit(3, "b", t0 + 2ms);
+  book.admit(4, "c", t0 + 3ms);
+  // "b" holds two: its oldest goes, though "a" waited longer.
+  BOOST_TEST(book.admit(5, "d", t0 + 4ms) == std::vector<int>{2});
+  // Now each holds one; the newcomer's own address counts it: "a" again makes two of "a".
+  BOOST_TEST(book.admit(6, "a", t0 + 5ms) == std::vector<int>{1});
+  // Four addresses with one each and a fifth arrives: the oldest deadline goes ("b"'s 3).
+  BOOST_TEST(book.admit(7, "e", t0 + 6ms) == std::vector<int>{3});
+  BOOST_TEST(book.open() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(deadlines_pass_whatever_trickles_in_and_reset_after_an_answer) {
   connection_book book{10, 2000ms};
   connection_book::clock::time_point t0{};
-  book.admit(5, t0);
-  book.admit(6, t0 + 500ms);
+  book.admit(5, "p", t0);
+  book.admit(6, "p", t0 + 500ms);
   BOOST_TEST(book.expired(t0 + 1999ms).empty()); // bytes arriving do not move a deadline
   BOOST_TEST(book.expired(t0 + 2000ms) == std::vector<int>{5});
   book.answered(6, t0 + 2400ms);
@@ -105,8 +140,14 @@ BOOST_AUTO_TEST_CASE(deadlines_pass_whatever_trickles_in_and_reset_after_an_answ
 
 namespace {
 
-int connect_to(uint16_t port) {
+/// A connection to 127.0.0.1:port from `source` (another loopback address stands for another
+/// host).
+int connect_to(uint16_t port, const char* source = "127.0.0.1") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  BOOST_REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -219,4 +260,25 @@ BOOST_AUTO_TEST_CASE(idle_connections_beyond_capacity_are_evicted_and_probes_sti
   }
   BOOST_TEST(closed >= 16u);
   BOOST_TEST(s->dropped() >= 16u);
+}
+
+BOOST_AUTO_TEST_CASE(a_probe_that_has_not_sent_yet_outlasts_a_flood_from_another_address) {
+  auto s = serve({.capacity = 4, .head_timeout = 10s});
+  int probe = connect_to(s->port()); // connected, its request not sent yet
+  // Make sure the server has accepted it before the flood starts.
+  BOOST_TEST(ask(s->port(), "GET /health HTTP/1.0\r\n\r\n").find("200 OK") == 9u);
+  std::vector<int> flood;
+  for (int i = 0; i < 200; ++i)
+    flood.push_back(connect_to(s->port(), "127.0.0.2"));
+  // The server cycles the 200 through the 3 slots beside the waiting probe: 197 evicted.
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (s->dropped() < 197u && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(s->dropped() == 197u);
+  std::string req = "GET /health HTTP/1.0\r\n\r\n";
+  send(probe, req.data(), req.size(), MSG_NOSIGNAL);
+  BOOST_TEST(read_some(probe).find("200 OK") == 9u);
+  close(probe);
+  for (int fd : flood)
+    close(fd);
 }
