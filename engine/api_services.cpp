@@ -52,6 +52,8 @@ public:
                                             const v1::TriggerWorkflowRequest* req,
                                             TriggerWorkflowResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::vector<std::string> ids;
       status st = env_.state.trigger({to_spec(*req)}, ids);
       if (!st.ok())
@@ -65,6 +67,8 @@ public:
                                                 const BulkTriggerWorkflowRequest* req,
                                                 BulkTriggerWorkflowResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::vector<trigger_spec> specs;
       specs.reserve(static_cast<size_t>(req->workflows_size()));
       for (const auto& w : req->workflows())
@@ -92,6 +96,8 @@ public:
                             "parent_id is set"};
       if (!req->input().empty() && !is_valid_json(req->input()))
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, "input must be valid JSON"};
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       schedule_spec spec;
       spec.workflow = req->name();
       spec.input = req->input().empty() ? std::string{"{}"} : req->input();
@@ -125,6 +131,17 @@ public:
       }
       return grpc::Status::OK;
     });
+  }
+
+  grpc::ServerUnaryReactor* PutWorkflow(grpc::CallbackServerContext* ctx,
+                                        const PutWorkflowRequest*, WorkflowVersion*) override {
+    return unary(ctx, env_.auth, [] { return refuse_method("/WorkflowService/PutWorkflow"); });
+  }
+
+  grpc::ServerUnaryReactor* PutRateLimit(grpc::CallbackServerContext* ctx,
+                                         const PutRateLimitRequest*,
+                                         PutRateLimitResponse*) override {
+    return unary(ctx, env_.auth, [] { return refuse_method("/WorkflowService/PutRateLimit"); });
   }
 
 private:
@@ -176,8 +193,12 @@ public:
                                         const v1::CreateWorkflowVersionRequest* req,
                                         v1::CreateWorkflowVersionResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       workflow_spec spec;
       spec.name = req->name();
+      if (req->has_default_priority())
+        spec.default_priority = req->default_priority();
       for (const auto& t : req->tasks())
         spec.tasks.push_back(to_spec(t));
       if (req->has_on_failure_task())
@@ -200,6 +221,8 @@ public:
                                         const v1::CancelTasksRequest* req,
                                         v1::CancelTasksResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
       std::vector<std::string> cancelled;
       status st = env_.state.cancel(ids, cancelled);
@@ -218,9 +241,8 @@ public:
       if (req->external_ids_size() > 0 && req->has_filter())
         return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
                             "cannot provide both external ids and filter"};
-      if (req->has_filter())
-        return grpc::Status{grpc::StatusCode::UNIMPLEMENTED,
-                            "the dev engine replays by external ids only"};
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
       std::vector<std::string> replayed;
       status st = env_.state.replay(ids, replayed);
@@ -236,6 +258,8 @@ public:
                                           const v1::GetRunDetailsRequest* req,
                                           v1::GetRunDetailsResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       run_details d;
       status st = env_.state.get_run_details(req->external_id(), d);
       if (!st.ok())
@@ -258,6 +282,20 @@ public:
       }
       return grpc::Status::OK;
     });
+  }
+
+  grpc::ServerUnaryReactor* TriggerWorkflowRun(grpc::CallbackServerContext* ctx,
+                                               const v1::TriggerWorkflowRunRequest*,
+                                               v1::TriggerWorkflowRunResponse*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/v1.AdminService/TriggerWorkflowRun"); });
+  }
+
+  grpc::ServerUnaryReactor* BranchDurableTask(grpc::CallbackServerContext* ctx,
+                                              const v1::BranchDurableTaskRequest*,
+                                              v1::BranchDurableTaskResponse*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/v1.AdminService/BranchDurableTask"); });
   }
 
 private:
@@ -304,6 +342,8 @@ public:
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* ctx, const PushEventRequest* req,
                                  Event* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::vector<event_spec> specs(1);
       grpc::Status st = to_event(*req, env_.opts.tenant_id, *resp, specs.front());
       if (!st.ok())
@@ -325,6 +365,8 @@ public:
                             "Invalid request: too many events - "
                               + std::to_string(req->events_size()) + " is over maximum ("
                               + std::to_string(max_bulk_events) + ")"};
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       // All or nothing: every event is checked before any is taken.
       std::vector<event_spec> specs(static_cast<size_t>(req->events_size()));
       for (int i = 0; i < req->events_size(); ++i) {
@@ -352,6 +394,8 @@ public:
   grpc::ServerUnaryReactor* PutLog(grpc::CallbackServerContext* ctx, const PutLogRequest* req,
                                    PutLogResponse*) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       log_request r;
       r.task_run_external_id = req->task_run_external_id();
       r.message = req->message();
@@ -360,6 +404,12 @@ public:
       r.metadata = req->metadata();
       if (req->has_task_retry_count())
         r.retry_count = req->task_retry_count();
+      if (req->has_created_at()
+          && (req->created_at().seconds() != 0 || req->created_at().nanos() != 0)) {
+        auto at = from_timestamp(req->created_at().seconds(), req->created_at().nanos());
+        if (at.at)
+          r.created_at = *at.at;
+      }
       return to_grpc(env_.state.put_log(r));
     });
   }
@@ -368,6 +418,8 @@ public:
                                            const PutStreamEventRequest* req,
                                            PutStreamEventResponse*) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::optional<int64_t> index;
       if (req->has_event_index())
         index = req->event_index();
@@ -378,6 +430,12 @@ public:
       return to_grpc(env_.state.put_stream_event(req->task_run_external_id(), req->message(),
                                                  index, at));
     });
+  }
+
+  grpc::ServerUnaryReactor* ReplaySingleEvent(grpc::CallbackServerContext* ctx,
+                                              const ReplayEventRequest*, Event*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/EventsService/ReplaySingleEvent"); });
   }
 
 private:

@@ -48,8 +48,12 @@ struct engine_options {
   /// load_or_create_secret(dir).secret to share one with other processes, as the binary does.
   /// Must not be the old public default, "hatchet-dev-engine-secret".
   std::string secret;
-  /// GetVersion answer. The official SDKs need a semver >= v0.78.23 (v0.80.0+ recommended).
-  std::string version = "v0.104.7";
+  /// GetVersion answer. The official SDKs turn features on by it (the TypeScript SDK's
+  /// v1/client/worker/engine-version.js): from v0.78.23 they register slots as slot_config,
+  /// which the dev engine serves; from v0.80.0 they run durable tasks through the durable
+  /// stream and its eviction, which it does not. So it answers the first version with the one
+  /// and without the other; raise it once durable tasks are modelled.
+  std::string version = "v0.78.23";
   /// A worker gets new tasks only if its last heartbeat is at most this old. Must be > 0.
   std::chrono::milliseconds heartbeat_window{5000};
   /// Tasks of a worker whose last heartbeat (or registration) is older than this are requeued
@@ -186,7 +190,8 @@ public:
     std::string level; ///< INFO when the request had none
     std::string metadata; ///< JSON object text, "{}" when none
     int32_t retry_count = 0;
-    std::chrono::system_clock::time_point created_at; ///< when the engine stored it
+    /// the request's created_at, or when the engine stored the line if it had none
+    std::chrono::system_clock::time_point created_at;
   };
   /// The log lines of a task run, oldest first (the real engine's GET
   /// /api/v1/stable/tasks/{task}/logs, ascending); empty for an unknown task.

@@ -143,6 +143,10 @@ public:
       s->abort(unauthenticated(verdict));
       return s.get();
     }
+    if (auto refused = refuse_unmodelled(req); !refused.ok()) {
+      s->abort(refused);
+      return s.get();
+    }
     status st = env.state.open_session(s->worker_id_, s);
     if (!st.ok()) {
       // A real engine's ListenV2 returns its worker lookup's error as is, so an unknown worker
@@ -250,6 +254,10 @@ public:
       finish_when_drained();
       return;
     }
+    if (auto refused = refuse_unmodelled(request_); !refused.ok()) {
+      abort(refused);
+      return;
+    }
     if (!request_.workflow_run_id().empty())
       env_.state.watch_run(request_.workflow_run_id(), self_);
     StartRead(&request_);
@@ -314,6 +322,10 @@ public:
     s->self_ = s;
     if (auto verdict = check_auth(ctx, env.auth); !verdict) {
       s->abort(unauthenticated(verdict));
+      return s.get();
+    }
+    if (auto refused = refuse_unmodelled(req); !refused.ok()) {
+      s->abort(refused);
       return s.get();
     }
     // The real engine's request rules: a run id wins; otherwise both metadata fields.
@@ -385,6 +397,22 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
+// A server stream the dev engine refuses: finished at once, UNAUTHENTICATED or UNIMPLEMENTED.
+
+template <class Wire>
+class refusing_writer final : public grpc::ServerWriteReactor<Wire> {
+public:
+  static refusing_writer* open(grpc::CallbackServerContext* ctx, const token_verifier& auth,
+                               std::string_view method) {
+    auto* w = new refusing_writer; // deletes itself in OnDone
+    auto verdict = check_auth(ctx, auth);
+    w->Finish(verdict ? refuse_method(method) : unauthenticated(verdict));
+    return w;
+  }
+  void OnDone() override { delete this; }
+};
+
+// ---------------------------------------------------------------------------------------------
 // The service
 
 std::map<std::string, std::string> labels_of(
@@ -426,6 +454,8 @@ public:
                                      const WorkerRegisterRequest* req,
                                      WorkerRegisterResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       worker_spec spec;
       spec.name = req->worker_name();
       spec.actions.assign(req->actions().begin(), req->actions().end());
@@ -455,7 +485,11 @@ public:
 
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
                                       const HeartbeatRequest* req, HeartbeatResponse*) override {
-    return unary(ctx, env_.auth, [&] { return to_grpc(env_.state.heartbeat(req->worker_id())); });
+    return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
+      return to_grpc(env_.state.heartbeat(req->worker_id()));
+    });
   }
 
   grpc::ServerBidiReactor<SubscribeToWorkflowRunsRequest, WorkflowRunEvent>*
@@ -473,6 +507,8 @@ public:
                                                 const StepActionEvent* req,
                                                 ActionEventResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       step_event ev;
       ev.task_run_external_id = req->task_run_external_id();
       ev.kind = kind_of(req->event_type());
@@ -490,15 +526,17 @@ public:
   }
 
   grpc::ServerUnaryReactor* PutOverridesData(grpc::CallbackServerContext* ctx,
-                                             const OverridesData*,
+                                             const OverridesData* req,
                                              OverridesDataResponse*) override {
-    return unary(ctx, env_.auth, [] { return grpc::Status::OK; }); // a no-op in the engine too
+    return unary(ctx, env_.auth, [&] { return refuse_unmodelled(*req); }); // else a no-op, as there
   }
 
   grpc::ServerUnaryReactor* Unsubscribe(grpc::CallbackServerContext* ctx,
                                         const WorkerUnsubscribeRequest* req,
                                         WorkerUnsubscribeResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       status st = env_.state.unsubscribe(req->worker_id());
       if (!st.ok())
         return to_grpc(st);
@@ -512,6 +550,8 @@ public:
                                            const RefreshTimeoutRequest* req,
                                            RefreshTimeoutResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       std::chrono::system_clock::time_point at;
       status st = env_.state.refresh_timeout(req->task_run_external_id(),
                                              req->increment_timeout_by(), at);
@@ -525,8 +565,11 @@ public:
   grpc::ServerUnaryReactor* ReleaseSlot(grpc::CallbackServerContext* ctx,
                                         const ReleaseSlotRequest* req,
                                         ReleaseSlotResponse*) override {
-    return unary(ctx, env_.auth,
-                 [&] { return to_grpc(env_.state.release_slot(req->task_run_external_id())); });
+    return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
+      return to_grpc(env_.state.release_slot(req->task_run_external_id()));
+    });
   }
 
   grpc::ServerUnaryReactor* UpsertWorkerLabels(grpc::CallbackServerContext* ctx,
@@ -534,6 +577,8 @@ public:
                                                UpsertWorkerLabelsResponse* resp) override {
     // Labels only matter for affinity scheduling, which the dev engine does not do: kept only.
     return unary(ctx, env_.auth, [&] {
+      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+        return refused;
       status st = env_.state.upsert_labels(req->worker_id(), labels_of(req->labels()));
       if (!st.ok())
         return to_grpc(st);
@@ -541,6 +586,34 @@ public:
       resp->set_worker_id(req->worker_id());
       return grpc::Status::OK;
     });
+  }
+
+  // -- methods the dev engine does not serve: refused by name (request_fields.cpp) ---------------
+
+  grpc::ServerWriteReactor<AssignedAction>* Listen(grpc::CallbackServerContext* ctx,
+                                                   const WorkerListenRequest*) override {
+    return refusing_writer<AssignedAction>::open(ctx, env_.auth, "/Dispatcher/Listen");
+  }
+
+  grpc::ServerUnaryReactor* SendBatchActionEvent(grpc::CallbackServerContext* ctx,
+                                                 const BatchActionEvent*,
+                                                 ActionEventResponse*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/Dispatcher/SendBatchActionEvent"); });
+  }
+
+  grpc::ServerUnaryReactor* SendGroupKeyActionEvent(grpc::CallbackServerContext* ctx,
+                                                    const GroupKeyActionEvent*,
+                                                    ActionEventResponse*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/Dispatcher/SendGroupKeyActionEvent"); });
+  }
+
+  grpc::ServerUnaryReactor* RestoreEvictedTask(grpc::CallbackServerContext* ctx,
+                                               const RestoreEvictedTaskRequest*,
+                                               RestoreEvictedTaskResponse*) override {
+    return unary(ctx, env_.auth,
+                 [] { return refuse_method("/Dispatcher/RestoreEvictedTask"); });
   }
 
 private:

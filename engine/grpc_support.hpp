@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/auth.hpp"
+#include "engine/request_fields.hpp"
 #include "engine/state.hpp"
 
 namespace hatchet::engine {
@@ -57,6 +58,19 @@ inline grpc::Status to_grpc_unbounded(const status& st) {
 
 inline grpc::Status to_grpc(const status& st) {
   return bounded(to_grpc_unbounded(st));
+}
+
+/// UNIMPLEMENTED naming the first field set in `req` that the dev engine does not model
+/// (request_fields.hpp), or OK. Every handler calls it before acting on a request.
+inline grpc::Status refuse_unmodelled(const google::protobuf::Message& req) {
+  if (auto why = unmodelled_field(req))
+    return bounded({grpc::StatusCode::UNIMPLEMENTED, *why});
+  return grpc::Status::OK;
+}
+
+/// UNIMPLEMENTED for a method the dev engine does not serve, naming it.
+inline grpc::Status refuse_method(std::string_view method) {
+  return {grpc::StatusCode::UNIMPLEMENTED, refused_method_message(method)};
 }
 
 /// UNAUTHENTICATED with the real engine's text, "invalid auth token", and, unlike the real engine

@@ -224,7 +224,14 @@ void engine_state::mark_dirty(worker* w) {
 void engine_state::enqueue(const std::shared_ptr<task_run>& t) {
   t->state = task_state::queued;
   ++t->attempt;
-  t->queue->tasks.push_back(queue_entry{t, t->attempt});
+  // Behind every entry of the same or a higher priority (a retry goes to the back of its class,
+  // as the real engine gives a requeued item a new, larger id).
+  const int32_t priority = t->run != nullptr ? t->run->priority : 1;
+  auto& tasks = t->queue->tasks;
+  auto at = tasks.end();
+  while (at != tasks.begin() && std::prev(at)->priority < priority)
+    --at;
+  tasks.insert(at, queue_entry{t, t->attempt, priority});
   mark_dirty(t->queue);
   // The schedule timeout runs from each time the task enters the queue (a retry restarts it),
   // as the real engine stamps schedule_timeout_at on each queue item it creates.
@@ -282,7 +289,7 @@ void engine_state::drain(action_queue& q, steady::time_point now, effects& fx) {
       ++i;
     }
     if (chosen == nullptr)
-      return; // FIFO: the head waits, and so does everything behind it
+      return; // in queue order: the head waits, and so does everything behind it
     auto t = std::move(head.task);
     q.tasks.pop_front();
     assign(t, *chosen, now, fx);
@@ -984,7 +991,8 @@ status engine_state::put_log(const log_request& req) {
   line.level = req.level.value_or("INFO");
   line.metadata = std::move(metadata);
   line.retry_count = req.retry_count.value_or(t->retry_count);
-  line.created_at = std::chrono::system_clock::now(); // the request's created_at is not stored
+  // The request's time when it has one, as the real engine's putLogV1; else the time of receipt.
+  line.created_at = req.created_at.value_or(std::chrono::system_clock::now());
   // A line for a finished run (workers often send their last lines after the outcome) counts
   // against the finished runs' bytes too.
   const bool finished = t->run != nullptr && t->run->done;
@@ -1271,8 +1279,13 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
                            + " must match ^[a-zA-Z0-9.\\-_]+$");
   if (spec.tasks.empty())
     return status::invalid("workflow " + util::quoted(spec.name) + " has no tasks");
+  if (spec.default_priority && (*spec.default_priority < 1 || *spec.default_priority > 3))
+    return status::invalid("Validation failed with the following errors:\n0: validation failed "
+                           "on field \"CreateWorkflowVersionOpts.DefaultPriority\": must be "
+                           "between 1 and 3, got " + std::to_string(*spec.default_priority) + "\n");
   auto wf = std::make_shared<workflow_def>();
   wf->name = spec.name; // kept exactly: names are matched case-sensitively
+  wf->default_priority = spec.default_priority.value_or(1);
   std::unordered_map<std::string, size_t> index;
   for (const auto& ts : spec.tasks) {
     task_def def;
@@ -1460,7 +1473,8 @@ const std::string& engine_state::start_run(const std::shared_ptr<const workflow_
   run->wf = wf;
   run->input = s.input;
   run->additional_metadata = s.additional_metadata.value_or("{}");
-  run->priority = s.priority.value_or(1);
+  // The trigger's priority, else the workflow's default (the real engine's CreateTasks).
+  run->priority = s.priority.value_or(wf->default_priority);
   // The real engine keeps the child fields only for a run with a parent task.
   if (s.parent_task_run_external_id) {
     run->parent_task_run_external_id = s.parent_task_run_external_id;

@@ -152,6 +152,7 @@ struct log_request {
   std::optional<std::string> level;
   std::string metadata;
   std::optional<int32_t> retry_count;
+  std::optional<std::chrono::system_clock::time_point> created_at; ///< when the worker wrote it
 };
 
 /// Valid JSON text without the NUL escape (PostgreSQL's jsonb, so the real engine, refuses it).
@@ -222,6 +223,8 @@ struct workflow_spec {
   /// Cron expressions that start a run (cron_triggers), each with `cron_input` as its input.
   std::vector<std::string> cron_triggers;
   std::optional<std::string> cron_input; ///< JSON text
+  /// The priority (1..3) of a run whose trigger names none (default_priority; absent: 1).
+  std::optional<int32_t> default_priority;
 };
 
 struct workflow_registered {
@@ -456,6 +459,7 @@ private:
     std::vector<task_def> tasks; ///< the DAG, then the on-failure task if any
     bool has_on_failure = false;
     std::vector<std::string> event_triggers;
+    int32_t default_priority = 1;
   };
   /// A cron that fires: declared with a workflow (method DEFAULT) or made over REST (API).
   struct cron_entry {
@@ -555,9 +559,12 @@ private:
     std::unordered_set<task_run*> running;
     uint64_t slot_holders = 0;
   };
+  /// A queue is ordered by priority, highest first, and by arrival within a priority, as the
+  /// real engine reads its queue items (`ORDER BY priority DESC, id ASC`).
   struct queue_entry {
     std::shared_ptr<task_run> task;
     uint64_t attempt = 0;
+    int32_t priority = 1;
   };
   /// A stream waiting for activation_delay to pass (activated by tick()).
   struct pending_activation {

@@ -46,14 +46,20 @@ BOOST_AUTO_TEST_CASE(unauthenticated_calls_are_rejected) {
                .error_code() == grpc::StatusCode::UNAUTHENTICATED);
 }
 
-BOOST_AUTO_TEST_CASE(get_version_answers_a_semver_of_at_least_v0_80_0) {
+// The SDKs' feature gates (TypeScript v1/client/worker/engine-version.js): slot_config from
+// v0.78.23 (served), durable tasks with eviction from v0.80.0 (not served yet).
+BOOST_AUTO_TEST_CASE(get_version_opens_the_sdk_gates_of_what_it_serves_only) {
   engine_under_test eng;
   GetVersionResponse resp;
   auto st = eng.dispatcher->GetVersion(eng.context().get(), GetVersionRequest{}, &resp);
   BOOST_TEST_REQUIRE(st.ok());
   int major = -1, minor = -1, patch = -1;
   BOOST_TEST_REQUIRE(std::sscanf(resp.version().c_str(), "v%d.%d.%d", &major, &minor, &patch) == 3);
-  BOOST_TEST((major > 0 || minor >= 80));
+  auto at_least = [&](int ma, int mi, int pa) {
+    return std::tie(major, minor, patch) >= std::tie(ma, mi, pa);
+  };
+  BOOST_TEST(at_least(0, 78, 23));
+  BOOST_TEST(!at_least(0, 80, 0));
 }
 
 BOOST_AUTO_TEST_CASE(a_triggered_task_starts_on_a_ready_worker_with_its_input) {
