@@ -84,6 +84,10 @@ std::string engine_options::validate() const {
     return "unacknowledged_requeue must be positive";
   if (tick_interval.count() <= 0)
     return "tick_interval must be positive";
+  if (stream_buffer_timeout.count() <= 0)
+    return "stream_buffer_timeout must be positive";
+  if (stream_settle.count() < 0)
+    return "stream_settle must not be negative";
   if (activation_delay.count() < 0)
     return "activation_delay must not be negative";
   if (rest_port != 0 && rest_port == port)

@@ -84,6 +84,16 @@ struct engine_options {
   std::size_t max_finished_bytes = std::size_t{512} * 1024 * 1024;
   /// How often execution timeouts and silent workers are checked. Must be > 0.
   std::chrono::milliseconds tick_interval{100};
+  /// Stream chunks that reach a SubscribeToWorkflowEvents stream out of event_index order are
+  /// held back, per subscription and task, for up to this long for the gap to close (the real
+  /// engine's StreamEventBufferTimeout, 5 s). Must be > 0.
+  std::chrono::milliseconds stream_buffer_timeout{5000};
+  /// A run's end reaches its SubscribeToWorkflowEvents streams this long after the run finished;
+  /// each stream chunk of the run that arrives meanwhile pushes it back as much again, up to 2 s
+  /// after the finish. The real engine's run end comes through its OLAP status updates, after
+  /// the chunks a worker sent just before its result (the TypeScript SDK does not wait for its
+  /// PutStreamEvent calls). Must be >= 0; 0: at once.
+  std::chrono::milliseconds stream_settle{250};
   /// TEST ONLY. A real engine marks a worker active once the database write made when its
   /// ListenV2 stream opened has landed; until then the worker counts as inactive. This models
   /// that lag: a stream becomes active this long after it opened (checked every tick_interval).

@@ -14,6 +14,7 @@
 
 #include "dispatcher/dispatcher.grpc.pb.h"
 #include "engine/dispatcher/clean_results.hpp"
+#include "engine/dispatcher/stream_event_buffer.hpp"
 #include "engine/grpc_support.hpp"
 #include "engine/services.hpp"
 
@@ -351,8 +352,25 @@ public:
     return s.get();
   }
 
-  // event_sink
-  void enqueue(workflow_event ev) override { push(std::move(ev)); }
+  // event_sink (called under the model's lock, which also guards buffer_)
+  void enqueue(workflow_event ev) override {
+    std::vector<workflow_event> ready;
+    if (ev.what == workflow_event::kind::stream) {
+      buffer_.add(std::move(ev), std::chrono::steady_clock::now(), ready);
+    } else { // the run's end: every chunk held back goes first, in order
+      buffer_.drain(ready);
+      ready.push_back(std::move(ev));
+    }
+    for (auto& r : ready)
+      push(std::move(r));
+  }
+  bool expire(std::chrono::steady_clock::time_point now) override {
+    std::vector<workflow_event> ready;
+    buffer_.expire(now, ready);
+    for (auto& r : ready)
+      push(std::move(r));
+    return !ready.empty();
+  }
   void flush() override { pump(); }
   void end() override { finish_when_drained(); }
   void close() override { abort(shutting_down()); }
@@ -369,7 +387,8 @@ public:
   }
 
 private:
-  explicit events_stream(service_env env) : env_(env) {}
+  explicit events_stream(service_env env)
+    : env_(env), buffer_(env.opts.stream_buffer_timeout) {}
 
   void to_wire(const workflow_event& ev, WorkflowEvent& m) {
     m.Clear();
@@ -392,6 +411,7 @@ private:
   }
 
   service_env env_;
+  stream_event_buffer buffer_; ///< chunks in event_index order, as the real engine's buffer
   bool subscribed_ = false;
   std::shared_ptr<events_stream> self_;
 };

@@ -258,7 +258,7 @@ void engine_state::settle(steady::time_point now, effects& fx) {
   for (action_queue* q : dirty_queues_)
     drain(*q, now, fx);
   dirty_queues_.clear();
-  forget_oldest_runs();
+  forget_oldest_runs(fx);
 }
 
 void engine_state::drain(action_queue& q, steady::time_point now, effects& fx) {
@@ -562,7 +562,9 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
   run.done = true;
   finished_.add(&run, run_bytes(run));
   if (!run.event_sinks.empty()) {
-    // The real engine's last message on a run's event stream: the run's end, with hangup.
+    // The real engine's last message on a run's event stream: the run's end, with hangup. It
+    // goes out after stream_settle (see engine_options), so that chunks the worker sent just
+    // before its result still reach the subscribers first.
     workflow_event end;
     end.what = workflow_event::kind::run_finished;
     end.workflow_run_id = run.id;
@@ -570,12 +572,14 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
     end.at = std::chrono::system_clock::now();
     end.failed = status_of(run) == run_status::failed;
     end.cancelled = status_of(run) == run_status::cancelled;
-    for (auto& sink : run.event_sinks) {
-      sink->enqueue(end);
-      fx.end_events.push_back(sink);
-      event_sinks_.erase(sink.get());
-    }
-    run.event_sinks.clear();
+    run.events_end = std::move(end);
+    const auto now = steady::now();
+    run.events_end_due = now + opts_.stream_settle;
+    run.events_end_cap = now + std::max(opts_.stream_settle, std::chrono::milliseconds{2000});
+    if (opts_.stream_settle.count() == 0)
+      end_event_streams(run, fx);
+    else
+      ending_runs_.push_back(run.id);
   }
   spdlog::debug("workflow run {} finished", run.id);
   // Built only for the subscribers waiting now; a late subscriber gets a fresh one (watch_run).
@@ -591,7 +595,19 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
   }
 }
 
-void engine_state::forget_oldest_runs() {
+void engine_state::end_event_streams(workflow_run& run, effects& fx) {
+  if (!run.events_end)
+    return;
+  for (auto& sink : run.event_sinks) {
+    sink->enqueue(*run.events_end);
+    fx.end_events.push_back(sink);
+    event_sinks_.erase(sink.get());
+  }
+  run.event_sinks.clear();
+  run.events_end.reset();
+}
+
+void engine_state::forget_oldest_runs(effects& fx) {
   for (auto why = finished_.over_limit(); why != decltype(finished_)::over::nothing;
        why = finished_.over_limit()) {
     if (why == decltype(finished_)::over::count && finished_.first_time(why)) {
@@ -607,6 +623,7 @@ void engine_state::forget_oldest_runs() {
     auto it = runs_.find(finished_.pop_oldest()->id);
     if (it == runs_.end())
       continue;
+    end_event_streams(*it->second, fx); // a held end goes out before the run is forgotten
     for (auto& t : it->second->tasks) {
       tasks_.erase(std::string_view{t->external_id});
       t->run = nullptr; // a stale queue entry may still hold the task: it sees it terminal
@@ -982,25 +999,29 @@ status engine_state::put_log(const log_request& req) {
     return status::invalid("Invalid request: Validation failed with the following errors:\n0: "
                            "validation failed on field 'CreateLogLineOpts.Level': must be one of "
                            "INFO ERROR WARN DEBUG, not " + util::quoted(*req.level));
-  std::lock_guard lk{mu_};
-  task_run* t = find_task(req.task_run_external_id);
-  if (t == nullptr)
-    return {status_code::internal, "An internal error occurred."}; // the real engine's ErrNoRows
-  dev_engine::log_line line;
-  line.message = req.message;
-  line.level = req.level.value_or("INFO");
-  line.metadata = std::move(metadata);
-  line.retry_count = req.retry_count.value_or(t->retry_count);
-  // The request's time when it has one, as the real engine's putLogV1; else the time of receipt.
-  line.created_at = req.created_at.value_or(std::chrono::system_clock::now());
-  // A line for a finished run (workers often send their last lines after the outcome) counts
-  // against the finished runs' bytes too.
-  const bool finished = t->run != nullptr && t->run->done;
-  if (finished)
-    finished_.grow(t->run, log_line_bytes(line));
-  t->logs.push_back(std::move(line));
-  if (finished)
-    forget_oldest_runs(); // may forget t's run: t is not used after this
+  effects fx; // a forgotten run's held stream end goes out
+  {
+    std::lock_guard lk{mu_};
+    task_run* t = find_task(req.task_run_external_id);
+    if (t == nullptr)
+      return {status_code::internal, "An internal error occurred."}; // the real engine's ErrNoRows
+    dev_engine::log_line line;
+    line.message = req.message;
+    line.level = req.level.value_or("INFO");
+    line.metadata = std::move(metadata);
+    line.retry_count = req.retry_count.value_or(t->retry_count);
+    // The request's time when it has one, as the real engine's putLogV1; else the time of receipt.
+    line.created_at = req.created_at.value_or(std::chrono::system_clock::now());
+    // A line for a finished run (workers often send their last lines after the outcome) counts
+    // against the finished runs' bytes too.
+    const bool finished = t->run != nullptr && t->run->done;
+    if (finished)
+      finished_.grow(t->run, log_line_bytes(line));
+    t->logs.push_back(std::move(line));
+    if (finished)
+      forget_oldest_runs(fx); // may forget t's run: t is not used after this
+  }
+  fx.apply();
   return status::success();
 }
 
@@ -1021,6 +1042,9 @@ status engine_state::put_stream_event(const std::string& id, std::string bytes,
     task_run* t = find_task(id);
     if (t == nullptr)
       return {status_code::internal, "An internal error occurred."};
+    spdlog::trace("stream chunk {} of task {} ({} bytes) for {} subscriber(s)",
+                  index ? std::to_string(*index) : std::string{"-"}, id, bytes.size(),
+                  t->run != nullptr ? t->run->event_sinks.size() : 0);
     // Published to whoever follows the run now and kept nowhere: with no subscriber the chunk is
     // gone. No check on the task's state: a finished task may still publish.
     if (t->run != nullptr && !t->run->event_sinks.empty()) {
@@ -1035,6 +1059,11 @@ status engine_state::put_stream_event(const std::string& id, std::string bytes,
         sink->enqueue(ev);
         fx.flush(sink);
       }
+      // A chunk of a run whose end is held pushes the end back (within its cap).
+      if (t->run->events_end)
+        t->run->events_end_due = std::min(t->run->events_end_cap,
+                                           std::max(t->run->events_end_due,
+                                                    steady::now() + opts_.stream_settle));
     }
   }
   fx.apply();
@@ -1058,6 +1087,8 @@ status engine_state::subscribe_events(const std::string& run_id,
   }
   it->second->event_sinks.push_back(sink);
   event_sinks_[sink.get()] = it->second.get();
+  spdlog::debug("workflow run {} followed by {} event stream(s)", run_id,
+                it->second->event_sinks.size());
   return status::success();
 }
 
@@ -1680,6 +1711,20 @@ void engine_state::tick() {
   {
     std::lock_guard lk{mu_};
     const auto now = steady::now();
+    // Stream chunks held back for order past their wait; then the held ends of runs now due.
+    for (auto& [ptr, run] : event_sinks_)
+      for (auto& sink : run->event_sinks)
+        if (sink.get() == ptr && sink->expire(now))
+          fx.flush(sink);
+    std::erase_if(ending_runs_, [&](const std::string& id) {
+      auto it = runs_.find(id);
+      if (it == runs_.end() || !it->second->events_end)
+        return true; // forgotten, or ended already
+      if (it->second->events_end_due > now)
+        return false;
+      end_event_streams(*it->second, fx);
+      return true;
+    });
     // detach() removes the expired entry, so this loop always makes progress.
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       task_run& t = *deadlines_.begin()->second;

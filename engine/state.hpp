@@ -138,6 +138,8 @@ class event_sink {
 public:
   virtual ~event_sink() = default;
   virtual void enqueue(workflow_event event) = 0;
+  /// Chunks held back for order whose wait has passed at `now` are queued; true if any were.
+  virtual bool expire(std::chrono::steady_clock::time_point now) = 0;
   virtual void flush() = 0;
   /// Finish the stream with OK once everything queued is written (the run ended).
   virtual void end() = 0;
@@ -526,6 +528,10 @@ private:
     /// The failures the on-failure task receives (`step_run_errors`): readable id, error text.
     std::vector<std::pair<std::string, std::string>> step_run_errors;
     std::vector<std::shared_ptr<event_sink>> event_sinks; ///< SubscribeToWorkflowEvents
+    /// The run's end, held for its event_sinks until `events_end_due` (options' stream_settle).
+    std::optional<workflow_event> events_end;
+    std::chrono::steady_clock::time_point events_end_due{};
+    std::chrono::steady_clock::time_point events_end_cap{};
   };
   /// A ListenV2 stream of a worker. It becomes active activation_delay after it opened (at once
   /// by default); only active streams carry actions and make the worker eligible.
@@ -641,7 +647,9 @@ private:
   /// Resets the finished run's tasks in `which` (indices) and queues the ready ones.
   void replay_tasks(workflow_run& run, const std::vector<size_t>& which,
                     std::vector<std::string>& replayed);
-  void forget_oldest_runs();
+  void forget_oldest_runs(effects& fx);
+  /// Sends the run's held end to its event streams, which then end.
+  void end_event_streams(workflow_run& run, effects& fx);
   /// Starts the runs of the crons and schedules due at `now` (wall clock, UTC).
   void fire_timed_triggers(std::chrono::system_clock::time_point now);
   /// Replaces the declared crons of `wf` (a new version drops the old version's).
@@ -682,6 +690,7 @@ private:
   };
   std::map<std::chrono::milliseconds, std::deque<schedule_timeout_entry>> schedule_deadlines_;
   std::unordered_map<const event_sink*, workflow_run*> event_sinks_;
+  std::vector<std::string> ending_runs_; ///< runs whose end waits for its events_end_due
 
   std::unordered_map<std::string, std::vector<cron_entry>> declared_crons_; // by workflow name
   std::map<std::string, cron_entry> api_crons_;                             // by id

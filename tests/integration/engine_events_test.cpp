@@ -1,4 +1,6 @@
 // The dev engine, part 5: events starting runs, and replays.
+#include <atomic>
+
 #include "engine_harness.hpp"
 
 BOOST_AUTO_TEST_SUITE(events)
@@ -218,6 +220,152 @@ BOOST_AUTO_TEST_CASE(replay_reruns_a_finished_run_in_place_with_retry_count_plus
 
   v1::ReplayTasksResponse bad;
   BOOST_TEST(replay("not-a-uuid", bad).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// Stream chunks: in event_index order per subscription, and none lost to the run's end
+
+BOOST_AUTO_TEST_SUITE(streams)
+
+BOOST_AUTO_TEST_CASE(chunks_out_of_order_or_after_the_result_reach_every_subscriber_in_order) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("streamer", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"streamer:step"}};
+  auto run = eng.trigger("streamer");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+
+  constexpr int subscribers = 8;
+  std::vector<std::vector<WorkflowEvent>> got(subscribers);
+  std::vector<grpc::Status> ends(subscribers);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> readers;
+  for (int i = 0; i < subscribers; ++i) {
+    contexts.push_back(eng.context());
+    readers.emplace_back([&, i, ctx = contexts.back().get()] {
+      SubscribeToWorkflowEventsRequest req;
+      req.set_workflow_run_id(run);
+      auto reader = eng.dispatcher->SubscribeToWorkflowEvents(ctx, req);
+      for (WorkflowEvent ev; reader->Read(&ev);)
+        got[static_cast<size_t>(i)].push_back(ev);
+      ends[static_cast<size_t>(i)] = reader->Finish();
+    });
+  }
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (eng.engine().stream_subscribers(run) < subscribers
+         && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST_REQUIRE(eng.engine().stream_subscribers(run) == size_t{subscribers});
+
+  auto put = [&](int64_t index) {
+    PutStreamEventRequest req;
+    req.set_task_run_external_id(a.task_run_external_id());
+    req.set_message("chunk " + std::to_string(index));
+    req.set_event_index(index);
+    PutStreamEventResponse resp;
+    auto st = eng.events->PutStreamEvent(eng.context().get(), req, &resp);
+    BOOST_TEST_REQUIRE(st.ok(), st.error_message());
+  };
+  // Pairs swapped (1, 0, 3, 2, ...), as a producer that does not wait for each call may deliver
+  // them, and the last two after the task's result, as the TypeScript SDK can.
+  for (int64_t i = 0; i < 18; i += 2) {
+    put(i + 1);
+    put(i);
+  }
+  BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  put(19);
+  put(18);
+  for (auto& r : readers)
+    r.join();
+
+  for (int i = 0; i < subscribers; ++i) {
+    const auto& evs = got[static_cast<size_t>(i)];
+    BOOST_TEST(ends[static_cast<size_t>(i)].ok(), "subscriber " << i);
+    BOOST_TEST_REQUIRE(evs.size() == 21u, "subscriber " << i);
+    for (int64_t c = 0; c < 20; ++c) {
+      BOOST_TEST(evs[static_cast<size_t>(c)].event_type() == RESOURCE_EVENT_TYPE_STREAM);
+      BOOST_TEST(evs[static_cast<size_t>(c)].event_payload() == "chunk " + std::to_string(c),
+                 "subscriber " << i << " chunk " << c);
+    }
+    BOOST_TEST(evs.back().resource_type() == RESOURCE_TYPE_WORKFLOW_RUN);
+    BOOST_TEST(evs.back().event_type() == RESOURCE_EVENT_TYPE_COMPLETED);
+    BOOST_TEST(evs.back().hangup());
+  }
+}
+
+// grpc-go's default, which the real engine keeps: no cap on the calls open on one connection. A
+// cap (SETTINGS_MAX_CONCURRENT_STREAMS) would make the client queue the later subscriptions while
+// the run's chunks go by.
+BOOST_AUTO_TEST_CASE(one_connection_holds_more_than_100_subscriptions_at_once) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("popular", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"popular:step"}};
+  auto run = eng.trigger("popular");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  constexpr size_t followers = 150;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> readers;
+  std::atomic<size_t> ended_ok{0};
+  for (size_t i = 0; i < followers; ++i) {
+    contexts.push_back(eng.context());
+    readers.emplace_back([&, ctx = contexts.back().get()] {
+      SubscribeToWorkflowEventsRequest req;
+      req.set_workflow_run_id(run);
+      auto reader = eng.dispatcher->SubscribeToWorkflowEvents(ctx, req); // one channel for all
+      for (WorkflowEvent ev; reader->Read(&ev);) {
+      }
+      if (reader->Finish().ok())
+        ++ended_ok;
+    });
+  }
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (eng.engine().stream_subscribers(run) < followers
+         && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(eng.engine().stream_subscribers(run) == followers);
+  BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  for (auto& r : readers)
+    r.join();
+  BOOST_TEST(ended_ok.load() == followers);
+}
+
+BOOST_AUTO_TEST_CASE(a_gap_that_never_closes_is_given_up_after_the_buffer_timeout) {
+  auto o = test_options();
+  o.stream_buffer_timeout = 300ms;
+  engine_under_test eng{o};
+  BOOST_TEST_REQUIRE(eng.put_workflow("gappy", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"gappy:step"}};
+  auto run = eng.trigger("gappy");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  auto ctx = eng.context();
+  ctx->set_deadline(std::chrono::system_clock::now() + 10s);
+  SubscribeToWorkflowEventsRequest req;
+  req.set_workflow_run_id(run);
+  auto reader = eng.dispatcher->SubscribeToWorkflowEvents(ctx.get(), req);
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (eng.engine().stream_subscribers(run) < 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  for (int64_t index : {2, 1}) { // 0 never comes
+    PutStreamEventRequest put;
+    put.set_task_run_external_id(a.task_run_external_id());
+    put.set_message("chunk " + std::to_string(index));
+    put.set_event_index(index);
+    PutStreamEventResponse resp;
+    BOOST_TEST_REQUIRE(eng.events->PutStreamEvent(eng.context().get(), put, &resp).ok());
+  }
+  auto sent = std::chrono::steady_clock::now();
+  WorkflowEvent ev;
+  BOOST_TEST_REQUIRE(reader->Read(&ev));
+  auto waited = std::chrono::steady_clock::now() - sent;
+  BOOST_TEST(ev.event_payload() == "chunk 1"); // held, then given up in order
+  BOOST_TEST(waited >= 250ms);
+  BOOST_TEST_REQUIRE(reader->Read(&ev));
+  BOOST_TEST(ev.event_payload() == "chunk 2");
+  BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  BOOST_TEST_REQUIRE(reader->Read(&ev));
+  BOOST_TEST(ev.hangup());
+  BOOST_TEST(reader->Finish().ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,7 +49,8 @@ void find_unruled(const gp::Descriptor* d, std::set<std::string>& seen,
       missing.push_back(f->full_name());
       continue;
     }
-    if (rule->use == he::field_use::refused || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE)
+    if (rule->use == he::field_use::refused
+        || f->cpp_type() != gp::FieldDescriptor::CPPTYPE_MESSAGE)
       continue;
     if (f->is_map()) {
       const auto* value = f->message_type()->map_value();
@@ -180,7 +181,8 @@ BOOST_AUTO_TEST_CASE(put_workflow_with_a_concurrency_key_is_refused_where_it_is)
   c->set_expression("input.user");
   c->set_max_runs(1);
   auto st = eng.admin->PutWorkflow(eng.context().get(), req, &resp);
-  BOOST_TEST(static_cast<int>(st.error_code()) == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+  BOOST_TEST(static_cast<int>(st.error_code())
+             == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
   BOOST_TEST(st.error_message().find("v1.CreateTaskOpts.concurrency (tasks[1].concurrency")
                != std::string::npos,
              st.error_message());
@@ -195,7 +197,8 @@ BOOST_AUTO_TEST_CASE(triggers_push_and_streams_refuse_what_is_not_modelled) {
   (*trig.mutable_desired_worker_labels())["gpu"].set_str_value("a100");
   TriggerWorkflowResponse tresp;
   auto st = eng.workflows->TriggerWorkflow(eng.context().get(), trig, &tresp);
-  BOOST_TEST(static_cast<int>(st.error_code()) == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+  BOOST_TEST(static_cast<int>(st.error_code())
+             == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
   BOOST_TEST(st.error_message().find("v1.TriggerWorkflowRequest.desired_worker_labels")
                != std::string::npos);
   // Inside a bulk trigger, the path names the run.
@@ -214,7 +217,8 @@ BOOST_AUTO_TEST_CASE(triggers_push_and_streams_refuse_what_is_not_modelled) {
   cancel.mutable_filter()->add_statuses("QUEUED");
   v1::CancelTasksResponse cresp;
   st = eng.admin->CancelTasks(eng.context().get(), cancel, &cresp);
-  BOOST_TEST(static_cast<int>(st.error_code()) == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+  BOOST_TEST(static_cast<int>(st.error_code())
+             == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
   BOOST_TEST(st.error_message().find("v1.CancelTasksRequest.filter") != std::string::npos);
 }
 
@@ -225,7 +229,8 @@ BOOST_AUTO_TEST_CASE(methods_not_served_are_refused_by_name_after_the_token_chec
   rl.set_limit(1);
   PutRateLimitResponse rlresp;
   auto st = eng.workflows->PutRateLimit(eng.context().get(), rl, &rlresp);
-  BOOST_TEST(static_cast<int>(st.error_code()) == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+  BOOST_TEST(static_cast<int>(st.error_code())
+             == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
   BOOST_TEST(st.error_message().find("/WorkflowService/PutRateLimit") != std::string::npos);
   st = eng.workflows->PutRateLimit(eng.context("Bearer nope").get(), rl, &rlresp);
   BOOST_TEST(static_cast<int>(st.error_code())

@@ -114,7 +114,7 @@ need_sdk() {
 # ENGINE_LOG and exports the client environment (plaintext: a TLS case sets its own strategy).
 start_engine() {
   ENGINE_LOG=$WORK/engine.log
-  spawn engine.log "$BIN_DIR/hatchet-dev-engine" serve --host 127.0.0.1 --port 0 --log-level debug "$@"
+  spawn engine.log "$BIN_DIR/hatchet-dev-engine" serve --host 127.0.0.1 --port 0 --log-level ${INTEROP_ENGINE_LOG_LEVEL:-debug} "$@"
   ENGINE_PID=$LAST_PID
   wait_for_lines "$ENGINE_LOG" 'token: ' 1 15 || die "the dev engine did not start"
   ENGINE_ADDR=$(sed -nE 's/.* listening on ([^ ]+) .*/\1/p' "$ENGINE_LOG" | head -n 1)
