@@ -119,6 +119,12 @@ constexpr const char* schedule_create_path =
 constexpr const char* schedule_item_path =
   R"(/api/v1/tenants/([^/]+)/workflows/scheduled/([^/]+))";
 
+// The tenant (TS clients read it when made) and task cancel and replay by ids (the SDKs' only way
+// to cancel; api/v1/server/handlers/v1/tasks/cancel.go and replay.go proxy the gRPC calls).
+constexpr const char* tenant_path = R"(/api/v1/tenants/([^/]+))";
+constexpr const char* task_cancel_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/cancel)";
+constexpr const char* task_replay_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/replay)";
+
 /// The API's error body for a 400: `{"errors":[{"description": ...}]}` (APIErrors).
 void reply_errors(httplib::Response& res, int status, const std::string& text) {
   // Inputs are quoted by prefix (util/quoted.hpp); this bounds whatever else a text gathers.
@@ -197,6 +203,8 @@ struct rest_server::impl {
 
   engine_state& state;
   const token_verifier& auth;
+  std::string base_url; ///< "http://host:port", the tenant's serverUrl
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   std::atomic<bool> serving_done{false}; // the serving thread has left listen_after_bind
@@ -246,6 +254,69 @@ struct rest_server::impl {
       return std::nullopt;
     }
     return body;
+  }
+
+  /// The real engine's `Tenant` (transformers/tenant.go, ToTenant): a v1 tenant.
+  void get_tenant(const httplib::Request& req, httplib::Response& res) {
+    if (!util::is_uuid(req.matches[1].str()))
+      return reply_errors(res, 400, "invalid tenant id");
+    if (!admit(req, res))
+      return;
+    const auto at = format_rfc3339(started_at);
+    reply(res, 200,
+          json{{"metadata",
+                {{"id", state.options().tenant_id}, {"createdAt", at}, {"updatedAt", at}}},
+               {"name", "dev"},
+               {"slug", "dev"},
+               {"analyticsOptOut", true},
+               {"alertMemberEmails", false},
+               {"version", "V1"},
+               {"serverUrl", base_url}});
+  }
+
+  /// POST .../tasks/cancel or /replay with a V1CancelTaskRequest or V1ReplayTaskRequest body:
+  /// `externalIds` (task or run ids) answered with `{"ids": [...]}`, what was cancelled or
+  /// replayed; a `filter` is refused (501), as its gRPC form is.
+  template <class Act>
+  void tasks_by_ids(const httplib::Request& req, httplib::Response& res, const char* what,
+                    Act act) {
+    if (!admit(req, res))
+      return;
+    auto body = body_object(req, res);
+    if (!body)
+      return;
+    if (auto f = body->find("filter"); f != body->end() && !f->is_null())
+      return reply_errors(res, 501,
+                          std::string{"the dev engine does not model "} + what
+                            + " by filter (V1TaskFilter) yet; give externalIds instead");
+    std::vector<std::string> ids;
+    if (auto e = body->find("externalIds"); e != body->end() && !e->is_null()) {
+      if (!e->is_array())
+        return reply_errors(res, 400, "externalIds must be an array of uuids");
+      for (const auto& id : *e) {
+        if (!id.is_string() || !util::is_uuid(id.get<std::string>()))
+          return reply_errors(res, 400, "externalIds: " + util::quoted(id.dump())
+                                          + " is not a uuid");
+        ids.push_back(id.get<std::string>());
+      }
+    }
+    std::vector<std::string> done;
+    status st = act(ids, done);
+    if (!st.ok())
+      return reply_errors(res, st.code == status_code::invalid_argument ? 400 : 500, st.message);
+    reply(res, 200, json{{"ids", done}});
+  }
+
+  void cancel_tasks(const httplib::Request& req, httplib::Response& res) {
+    tasks_by_ids(req, res, "cancelling", [&](const auto& ids, auto& done) {
+      return state.cancel(ids, done);
+    });
+  }
+
+  void replay_tasks(const httplib::Request& req, httplib::Response& res) {
+    tasks_by_ids(req, res, "replaying", [&](const auto& ids, auto& done) {
+      return state.replay(ids, done);
+    });
   }
 
   void create_cron(const httplib::Request& req, httplib::Response& res) {
@@ -376,6 +447,18 @@ struct rest_server::impl {
     s->Delete(cron_item_path, route(&impl::delete_cron));
     s->Post(schedule_create_path, route(&impl::create_schedule));
     s->Delete(schedule_item_path, route(&impl::delete_schedule));
+    s->Get(tenant_path, route(&impl::get_tenant));
+    s->Post(task_cancel_path, route(&impl::cancel_tasks));
+    s->Post(task_replay_path, route(&impl::replay_tasks));
+    // No route matched (httplib's 404 has no body): 501 naming the request, never an empty 404.
+    s->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (res.status != 404 || !res.body.empty())
+        return;
+      reply_errors(res, 501,
+                   "the dev engine does not serve " + req.method + " " + req.path
+                     + " (not modelled yet, or not a route of the Hatchet REST API; "
+                       "engine/README.md lists the routes it serves)");
+    });
     s->set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                 std::exception_ptr ep) {
       std::string what = "unexpected error";
@@ -417,6 +500,8 @@ std::string rest_server::start(const std::string& host, uint16_t port, const res
     return "cannot listen on " + join_host_port(host, port) +
            " for the REST API (is the port already in use?)";
   impl_->port = static_cast<uint16_t>(bound);
+  impl_->base_url =
+    (tls.cert_file.empty() ? "http://" : "https://") + join_host_port(host, impl_->port);
   impl_->serving_done = false;
   impl_->thread = std::thread([i = impl_.get(), s = server.get()] {
     s->listen_after_bind();

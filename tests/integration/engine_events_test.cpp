@@ -252,11 +252,7 @@ BOOST_AUTO_TEST_CASE(chunks_out_of_order_or_after_the_result_reach_every_subscri
       ends[static_cast<size_t>(i)] = reader->Finish();
     });
   }
-  auto until = std::chrono::steady_clock::now() + must_happen;
-  while (eng.engine().stream_subscribers(run) < subscribers
-         && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(1ms);
-  BOOST_TEST_REQUIRE(eng.engine().stream_subscribers(run) == size_t{subscribers});
+  BOOST_TEST_REQUIRE(wait_for_followers(eng, run, subscribers));
 
   auto put = [&](int64_t index) {
     PutStreamEventRequest req;
@@ -319,11 +315,7 @@ BOOST_AUTO_TEST_CASE(one_connection_holds_more_than_100_subscriptions_at_once) {
         ++ended_ok;
     });
   }
-  auto until = std::chrono::steady_clock::now() + must_happen;
-  while (eng.engine().stream_subscribers(run) < followers
-         && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(1ms);
-  BOOST_TEST(eng.engine().stream_subscribers(run) == followers);
+  BOOST_TEST(wait_for_followers(eng, run, followers));
   BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
   for (auto& r : readers)
     r.join();
@@ -343,9 +335,7 @@ BOOST_AUTO_TEST_CASE(a_gap_that_never_closes_is_given_up_after_the_buffer_timeou
   SubscribeToWorkflowEventsRequest req;
   req.set_workflow_run_id(run);
   auto reader = eng.dispatcher->SubscribeToWorkflowEvents(ctx.get(), req);
-  auto until = std::chrono::steady_clock::now() + must_happen;
-  while (eng.engine().stream_subscribers(run) < 1 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(1ms);
+  BOOST_TEST_REQUIRE(wait_for_followers(eng, run, 1));
   for (int64_t index : {2, 1}) { // 0 never comes
     PutStreamEventRequest put;
     put.set_task_run_external_id(a.task_run_external_id());

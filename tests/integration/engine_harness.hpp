@@ -283,6 +283,18 @@ struct ready_worker {
   listener stream;
 };
 
+/// Waits until at least `n` SubscribeToWorkflowEvents streams follow `run_id`; false if they did
+/// not within must_happen.
+inline bool wait_for_followers(engine_under_test& eng, const std::string& run_id, size_t n) {
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (eng.engine().stream_subscribers(run_id) < n) {
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 inline AssignedAction expect_action(listener& l, ActionType type) {
   auto a = l.next();
   BOOST_TEST_REQUIRE(a.has_value(), "no action arrived");

@@ -421,3 +421,86 @@ BOOST_AUTO_TEST_CASE(activation_delay_keeps_a_new_stream_inactive_for_that_long)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+// REST: the tenant, task cancel and replay by ids, and routes not served
+
+BOOST_AUTO_TEST_SUITE(rest)
+
+BOOST_AUTO_TEST_CASE(the_tenant_is_a_v1_tenant_with_the_rest_base_url) {
+  engine_under_test eng;
+  const auto& tenant = eng.engine().options().tenant_id;
+  auto bearer = std::optional<std::string>{"Bearer " + eng.token()};
+  auto r = http(eng.engine().rest_port(), "GET", "/api/v1/tenants/" + tenant, bearer);
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  auto j = json::parse(r.body);
+  BOOST_TEST(j["metadata"]["id"] == tenant);
+  BOOST_TEST(j["version"] == "V1");
+  BOOST_TEST(j["serverUrl"] == eng.engine().rest_address());
+  BOOST_TEST(http(eng.engine().rest_port(), "GET", "/api/v1/tenants/" + tenant, std::nullopt)
+               .status == 403);
+  BOOST_TEST(http(eng.engine().rest_port(), "GET", "/api/v1/tenants/not-a-uuid", bearer).status
+             == 400);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_by_ids_over_rest_cancels_the_run_and_tells_the_worker) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("long", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"long:step"}};
+  auto run = eng.trigger("long");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  const auto path =
+    "/api/v1/stable/tenants/" + eng.engine().options().tenant_id + "/tasks/cancel";
+  auto bearer = std::optional<std::string>{"Bearer " + eng.token()};
+  auto r = http(eng.engine().rest_port(), "POST", path, bearer,
+                R"({"externalIds":[")" + a.task_run_external_id() + R"("]})");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(json::parse(r.body)["ids"] == json::array({a.task_run_external_id()}));
+  auto cancel = expect_action(w.stream, CANCEL_STEP_RUN);
+  BOOST_TEST(cancel.task_run_external_id() == a.task_run_external_id());
+  BOOST_TEST(eng.details(run).status() == v1::CANCELLED);
+
+  auto filter = http(eng.engine().rest_port(), "POST", path, bearer,
+                     R"({"filter":{"since":"2024-05-01T00:00:00Z"}})");
+  BOOST_TEST(filter.status == 501);
+  BOOST_TEST(filter.body.find("by filter") != std::string::npos, filter.body);
+  BOOST_TEST(http(eng.engine().rest_port(), "POST", path, bearer, R"({"externalIds":["x"]})")
+               .status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(replay_by_ids_over_rest_runs_a_finished_run_again) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("again", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"again:step"}};
+  auto run = eng.trigger("again");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  auto until = std::chrono::steady_clock::now() + must_happen;
+  while (!eng.details(run).done() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  auto r = http(eng.engine().rest_port(), "POST",
+                "/api/v1/stable/tenants/" + eng.engine().options().tenant_id + "/tasks/replay",
+                std::optional<std::string>{"Bearer " + eng.token()},
+                R"({"externalIds":[")" + run + R"("]})");
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(json::parse(r.body)["ids"].size() == 1u);
+  auto again = expect_action(w.stream, START_STEP_RUN);
+  BOOST_TEST(again.task_run_external_id() == a.task_run_external_id());
+  BOOST_TEST(again.retry_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_route_not_served_answers_501_naming_it_never_an_empty_404) {
+  engine_under_test eng;
+  auto bearer = std::optional<std::string>{"Bearer " + eng.token()};
+  const auto target =
+    "/api/v1/stable/tenants/" + eng.engine().options().tenant_id + "/workflow-runs";
+  auto r = http(eng.engine().rest_port(), "GET", target, bearer);
+  BOOST_TEST(r.status == 501);
+  BOOST_TEST(r.body.find("GET " + target) != std::string::npos, r.body);
+  // A served route's own 404 keeps its answer.
+  auto w = worker_rest(eng, "GET", "00000000-0000-4000-8000-000000000000");
+  BOOST_TEST(w.status == 404);
+  BOOST_TEST(w.body.find("worker not found") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,68 @@
+// A TS task that cancels itself with ctx.cancel(), which the SDK does only through the REST API
+// (POST /api/v1/stable/tenants/{tenant}/tasks/cancel with the task's id). The run must end
+// CANCELLED, not FAILED: the engine cancels it, sends the worker CANCEL_STEP_RUN, and the
+// SDK's result rejects; the task function's later return changes nothing. Then the client REST routes the SDK calls when it is made: the tenant
+// answers V1 (no "V0 engine" warning), and an unserved route answers 501 naming itself.
+
+'use strict';
+
+const { sdk, log, watchdog, check, finish, sleep } = require('./common');
+const { RunStatus } = require('@hatchet-dev/typescript-sdk/protoc/v1/workflows');
+
+async function main() {
+  watchdog(60, 'the self-cancel case');
+  const hatchet = sdk.HatchetClient.init();
+  const selfCancel = hatchet.task({
+    name: 'ts_self_cancel',
+    fn: async (_input, ctx) => {
+      await ctx.cancel();
+      await sleep(2000); // cancellation is cooperative: a plain sleep runs to its end
+      return { finished: true };
+    },
+  });
+  const worker = await hatchet.worker('ts-self-cancel', { workflows: [selfCancel], slots: 2 });
+  const stopped = worker.start();
+  for (let i = 0; i < 100 && !worker._internal.workerId; i += 1) await sleep(100);
+
+  const ref = await selfCancel.runNoWait({});
+  const runId = await ref.getWorkflowRunId();
+  let rejected = null;
+  try {
+    await ref.output;
+  } catch (e) {
+    rejected = e;
+  }
+  check(rejected !== null, `the run's result rejected (${String(rejected).slice(0, 120)})`);
+  const details = await hatchet.admin.adminGrpc.getRunDetails({ externalId: runId });
+  const task = Object.values(details.taskRuns)[0];
+  check(details.status === RunStatus.CANCELLED && details.done,
+        `GetRunDetails says the run is CANCELLED (status ${details.status})`);
+  check(task && task.status === RunStatus.CANCELLED, 'and its task too');
+
+  const tenant = await hatchet.tenant.get();
+  check(tenant.version === 'V1' && tenant.metadata.id === hatchet.tenantId,
+        `GET /api/v1/tenants/{tenant} answers the engine's tenant, version ${tenant.version}`);
+  let unserved = null;
+  try {
+    await hatchet.api.v1EventList(hatchet.tenantId, {});
+  } catch (e) {
+    unserved = e.response;
+  }
+  const said = unserved && JSON.stringify(unserved.data);
+  check(unserved && unserved.status === 501 && said.includes('GET /api/v1/stable/tenants/'),
+        `an unserved route answers 501 naming itself: ${said}`);
+
+  await sleep(2500); // past the task's own end: whatever it sent then changed nothing
+  const later = await hatchet.admin.adminGrpc.getRunDetails({ externalId: runId });
+  check(later.status === RunStatus.CANCELLED && !Object.values(later.taskRuns)[0].output,
+        'the run is still CANCELLED, without output, after the task function returned');
+  await worker.stop();
+  await Promise.race([stopped, sleep(5000)]);
+  log('done');
+  finish();
+}
+
+main().catch((e) => {
+  log(`FAIL: ${e && e.stack ? e.stack : e}`);
+  process.exit(1);
+});
