@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -22,6 +24,7 @@
 #include "util/ids.hpp"
 #include "util/quoted.hpp"
 #include "engine/state.hpp"
+#include "engine/worker_list.hpp"
 
 namespace hatchet::engine {
 
@@ -122,6 +125,7 @@ constexpr const char* schedule_item_path =
 // The tenant (TS clients read it when made) and task cancel and replay by ids (the SDKs' only way
 // to cancel; api/v1/server/handlers/v1/tasks/cancel.go and replay.go proxy the gRPC calls).
 constexpr const char* tenant_path = R"(/api/v1/tenants/([^/]+))";
+constexpr const char* worker_list_path = R"(/api/v1/tenants/([^/]+)/worker)";
 constexpr const char* task_cancel_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/cancel)";
 constexpr const char* task_replay_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/replay)";
 
@@ -272,6 +276,45 @@ struct rest_server::impl {
                {"alertMemberEmails", false},
                {"version", "V1"},
                {"serverUrl", base_url}});
+  }
+
+  /// GET /api/v1/tenants/{tenant}/worker?offset=&limit=&statuses=&labels=: a WorkerList.
+  void list_workers(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res))
+      return;
+    worker_list_query q;
+    for (size_t i = 0; i < req.get_param_value_count("statuses"); ++i)
+      q.statuses.push_back(req.get_param_value("statuses", i));
+    for (size_t i = 0; i < req.get_param_value_count("labels"); ++i)
+      q.labels.push_back(req.get_param_value("labels", i));
+    for (auto [name, field] : {std::pair{"offset", &q.offset}, std::pair{"limit", &q.limit}}) {
+      if (!req.has_param(name))
+        continue;
+      const auto text = req.get_param_value(name);
+      char* end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno != 0 || v < 0)
+        return reply_errors(res, 400, std::string{name} + " must be a whole number >= 0, not "
+                                        + util::quoted(text));
+      *field = v;
+    }
+    for (const auto& s : q.statuses)
+      if (s != "ACTIVE" && s != "INACTIVE" && s != "PAUSED")
+        return reply_errors(res, 400, "statuses: " + util::quoted(s)
+                                        + " is not ACTIVE, INACTIVE or PAUSED");
+    auto page = select_workers(state.all_workers(), q, std::chrono::system_clock::now());
+    if (!page.error.empty())
+      return reply_errors(res, 400, page.error);
+    json rows = json::array();
+    for (const auto& w : page.rows)
+      rows.push_back(to_json(w));
+    reply(res, 200,
+          json{{"rows", std::move(rows)},
+               {"pagination",
+                {{"num_pages", page.num_pages},
+                 {"current_page", page.current_page},
+                 {"next_page", page.next_page}}}});
   }
 
   /// POST .../tasks/cancel or /replay with a V1CancelTaskRequest or V1ReplayTaskRequest body:
@@ -448,6 +491,7 @@ struct rest_server::impl {
     s->Post(schedule_create_path, route(&impl::create_schedule));
     s->Delete(schedule_item_path, route(&impl::delete_schedule));
     s->Get(tenant_path, route(&impl::get_tenant));
+    s->Get(worker_list_path, route(&impl::list_workers));
     s->Post(task_cancel_path, route(&impl::cancel_tasks));
     s->Post(task_replay_path, route(&impl::replay_tasks));
     // No route matched (httplib's 404 has no body): 501 naming the request, never an empty 404.

@@ -1165,6 +1165,16 @@ status engine_state::describe_worker(const std::string& worker_id, worker_view& 
   return status::success();
 }
 
+std::vector<worker_view> engine_state::all_workers() const {
+  std::lock_guard lk{mu_};
+  std::vector<worker_view> out;
+  const auto now = steady::now();
+  out.reserve(workers_.size());
+  for (const auto& [id, w] : workers_)
+    out.push_back(view_of(*w, now));
+  return out;
+}
+
 status engine_state::update_worker(const std::string& worker_id, std::optional<bool> paused,
                                    worker_view& out) {
   effects fx;

@@ -385,6 +385,8 @@ public:
   // Workers over REST
   /// NOT_FOUND for an unknown id (the caller checks the uuid format first).
   status describe_worker(const std::string& worker_id, worker_view& out) const;
+  /// Every worker the engine knows, as describe_worker sees it (worker_list.hpp chooses).
+  std::vector<worker_view> all_workers() const;
   /// Sets isPaused when `paused` has a value (else changes nothing) and describes the worker. A
   /// paused worker gets no new tasks; its running tasks, stream and heartbeats are untouched.
   status update_worker(const std::string& worker_id, std::optional<bool> paused,

@@ -231,4 +231,21 @@ bool sign_up(const hatchet::client& client) {
 }
 // [/snippet:client_events]
 
+// [snippet:client_workers]
+/// Pauses every active worker labelled zone=eu (for maintenance, say): they finish what they run
+/// and take nothing new until unpaused.
+bool pause_eu_workers(const hatchet::client& client) {
+  auto workers = client.workers();
+  auto eu = workers.list({.statuses = {"ACTIVE"}, .labels = {{"zone", "eu"}}});
+  if (!eu)
+    return false;
+  for (const auto& w : *eu) {
+    auto paused = workers.pause(w.id);
+    if (!paused || !paused->paused())
+      return false;
+  }
+  return true;
+}
+// [/snippet:client_workers]
+
 } // namespace snippets

@@ -32,6 +32,7 @@
 #include "hatchet/stream.hpp"
 #include "hatchet/schedules.hpp"
 #include "hatchet/worker.hpp"
+#include "hatchet/workers.hpp"
 
 namespace hatchet {
 
@@ -147,6 +148,11 @@ public:
   crons_client crons() const { return crons_client{core_}; }
   /// One-off runs at a given time (see schedules.hpp); over the engine's REST API.
   schedules_client schedules() const { return schedules_client{core_}; }
+
+  // -- workers ---------------------------------------------------------------------------------
+
+  /// The engine's workers: list, get, pause, unpause (see workers.hpp); over its REST API.
+  workers_client workers() const { return workers_client{core_}; }
 
   const config& cfg() const noexcept { return cfg_; }
 

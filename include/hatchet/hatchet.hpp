@@ -17,6 +17,7 @@
 #include "hatchet/schedules.hpp"
 #include "hatchet/task_ref.hpp"
 #include "hatchet/worker.hpp"
+#include "hatchet/workers.hpp"
 #include "hatchet/workflow.hpp"
 
 namespace hatchet {

@@ -465,4 +465,53 @@ BOOST_AUTO_TEST_CASE(a_pushed_event_starts_exactly_the_workflows_that_listen_for
   BOOST_TEST(!w.stop());
 }
 
+// client.workers(): the REST Worker resource, as the official SDKs' `workers` client.
+BOOST_AUTO_TEST_CASE(workers_are_listed_read_paused_and_unpaused_from_the_client) {
+  running_worker w{cfg, "listed-worker",
+                   {.slots = 3, .workflows = {add_workflow()}, .labels = {{"zone", "eu"}}}};
+  const auto id = w.ready();
+  hatchet::client client{cfg};
+  auto workers = client.workers();
+
+  auto all = workers.list();
+  BOOST_REQUIRE_MESSAGE(all, why(all));
+  BOOST_REQUIRE_EQUAL(all->size(), 1u);
+  const auto& listed = all->front();
+  BOOST_TEST(listed.id == id);
+  BOOST_TEST(listed.name == "listed-worker");
+  BOOST_TEST(listed.status == "ACTIVE");
+  BOOST_TEST(listed.slot_config.at("default").limit == 3);
+  BOOST_TEST(listed.labels.at("zone") == "eu");
+  BOOST_TEST(listed.actions == std::vector<std::string>{"addworkflow:add"});
+  BOOST_TEST(!listed.last_heartbeat_at.empty());
+
+  auto eu = workers.list({.labels = {{"zone", "eu"}}});
+  BOOST_REQUIRE(eu);
+  BOOST_TEST(eu->size() == 1u);
+  auto us = workers.list({.labels = {{"zone", "us"}}});
+  BOOST_REQUIRE(us);
+  BOOST_TEST(us->empty());
+
+  auto paused = workers.pause(id);
+  BOOST_REQUIRE_MESSAGE(paused, why(paused));
+  BOOST_TEST(paused->paused());
+  auto only_paused = workers.list({.statuses = {"PAUSED"}});
+  BOOST_REQUIRE(only_paused);
+  BOOST_TEST(only_paused->size() == 1u);
+  auto back = workers.unpause(id);
+  BOOST_REQUIRE(back);
+  BOOST_TEST(back->status == "ACTIVE");
+  auto again = workers.get(id);
+  BOOST_REQUIRE(again);
+  BOOST_TEST(again->status == "ACTIVE");
+
+  auto unknown = workers.get("00000000-0000-4000-8000-000000000000");
+  BOOST_TEST(hatchet::has_code(unknown.error(), hatchet::errc::not_found), text(unknown.error()));
+  auto not_an_id = workers.pause("listed-worker");
+  BOOST_TEST(hatchet::has_code(not_an_id.error(), hatchet::errc::invalid_config));
+  auto bad_status = workers.list({.statuses = {"BUSY"}});
+  BOOST_TEST(hatchet::has_code(bad_status.error(), hatchet::errc::invalid_config));
+  BOOST_TEST(!w.stop());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

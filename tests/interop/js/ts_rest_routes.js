@@ -1,8 +1,11 @@
-// A TS task that cancels itself with ctx.cancel(), which the SDK does only through the REST API
-// (POST /api/v1/stable/tenants/{tenant}/tasks/cancel with the task's id). The run must end
-// CANCELLED, not FAILED: the engine cancels it, sends the worker CANCEL_STEP_RUN, and the
-// SDK's result rejects; the task function's later return changes nothing. Then the client REST routes the SDK calls when it is made: the tenant
-// answers V1 (no "V0 engine" warning), and an unserved route answers 501 naming itself.
+// The REST routes the official TypeScript SDK calls, against the dev engine:
+// - a task cancels itself with ctx.cancel(), which the SDK sends only as POST
+//   /api/v1/stable/tenants/{tenant}/tasks/cancel with the task's id: the run must end CANCELLED,
+//   not FAILED (the engine cancels it and sends the worker CANCEL_STEP_RUN; the SDK's result
+//   rejects; the task function's later return changes nothing);
+// - the tenant answers V1 (else the client warns of a V0 engine when it is made);
+// - hatchet.workers lists, pauses and unpauses this worker;
+// - a route the dev engine does not serve answers 501 naming itself.
 
 'use strict';
 
@@ -10,7 +13,7 @@ const { sdk, log, watchdog, check, finish, sleep } = require('./common');
 const { RunStatus } = require('@hatchet-dev/typescript-sdk/protoc/v1/workflows');
 
 async function main() {
-  watchdog(60, 'the self-cancel case');
+  watchdog(60, 'the REST routes case');
   const hatchet = sdk.HatchetClient.init();
   const selfCancel = hatchet.task({
     name: 'ts_self_cancel',
@@ -42,6 +45,17 @@ async function main() {
   const tenant = await hatchet.tenant.get();
   check(tenant.version === 'V1' && tenant.metadata.id === hatchet.tenantId,
         `GET /api/v1/tenants/{tenant} answers the engine's tenant, version ${tenant.version}`);
+  const workerId = worker._internal.workerId;
+  const list = await hatchet.workers.list();
+  const mine = (list.rows || []).find((w) => w.metadata.id === workerId);
+  check(mine && mine.name === 'ts-self-cancel' && mine.status === 'ACTIVE',
+        `workers.list() has this worker, ACTIVE (${(list.rows || []).length} listed)`);
+  await hatchet.workers.pause(workerId);
+  check(await hatchet.workers.isPaused(workerId), 'workers.pause() then isPaused() is true');
+  await hatchet.workers.unpause(workerId);
+  check((await hatchet.workers.get(workerId)).status === 'ACTIVE',
+        'workers.unpause() then get() says ACTIVE');
+
   let unserved = null;
   try {
     await hatchet.api.v1EventList(hatchet.tenantId, {});
