@@ -4,8 +4,6 @@
 
 #include "hatchet/workers.hpp"
 
-#include <cctype>
-#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -18,21 +16,6 @@ namespace hatchet {
 namespace {
 
 constexpr std::chrono::seconds rest_timeout{30};
-
-/// `s` with every byte but the unreserved ones (RFC 3986) percent-encoded: a query value.
-std::string query_value(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      out += hex;
-    }
-  }
-  return out;
-}
 
 /// The engine's `Worker` JSON; errc::rpc_failed if it is not one.
 caf::expected<worker_info> to_worker(const nlohmann::json& j, const std::string& what) {
@@ -69,7 +52,7 @@ workers_client::list(const worker_list_options& options) const {
                       "worker_list_options: offset and limit must not be negative");
   std::string query;
   auto add = [&](const std::string& name, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + name + "=" + query_value(value);
+    query += (query.empty() ? "?" : "&") + name + "=" + rpc::query_value(value);
   };
   for (const auto& s : options.statuses) {
     if (s != "ACTIVE" && s != "PAUSED" && s != "INACTIVE")

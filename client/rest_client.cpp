@@ -1,12 +1,12 @@
 #include "client/rest_client.hpp"
 
-#include <cctype>
-
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -227,6 +227,20 @@ bool looks_like_uuid(const std::string& s) {
       return false;
   }
   return true;
+}
+
+std::string query_value(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
 }
 
 } // namespace hatchet::rpc

@@ -55,6 +55,9 @@ public:
   rest_call_guard& operator=(const rest_call_guard&) = delete;
 };
 
+/// `s` with every byte but the unreserved ones (RFC 3986) percent-encoded: a query value.
+std::string query_value(const std::string& s);
+
 /// Whether `s` has the 8-4-4-4-12 hex shape of the ids in REST paths (checked before a call, as
 /// the TypeScript SDK does, so that a wrong id is not sent to the engine).
 bool looks_like_uuid(const std::string& s);

@@ -197,6 +197,7 @@ public:
         return refused;
       workflow_spec spec;
       spec.name = req->name();
+      spec.description = req->description();
       if (req->has_default_priority())
         spec.default_priority = req->default_priority();
       for (const auto& t : req->tasks())

@@ -25,6 +25,7 @@
 #include "util/quoted.hpp"
 #include "engine/state.hpp"
 #include "engine/worker_list.hpp"
+#include "engine/workflow_list.hpp"
 
 namespace hatchet::engine {
 
@@ -126,6 +127,7 @@ constexpr const char* schedule_item_path =
 // to cancel; api/v1/server/handlers/v1/tasks/cancel.go and replay.go proxy the gRPC calls).
 constexpr const char* tenant_path = R"(/api/v1/tenants/([^/]+))";
 constexpr const char* worker_list_path = R"(/api/v1/tenants/([^/]+)/worker)";
+constexpr const char* workflow_list_path = R"(/api/v1/tenants/([^/]+)/workflows)";
 constexpr const char* task_cancel_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/cancel)";
 constexpr const char* task_replay_path = R"(/api/v1/stable/tenants/([^/]+)/tasks/replay)";
 
@@ -278,6 +280,54 @@ struct rest_server::impl {
                {"serverUrl", base_url}});
   }
 
+  /// A whole number >= 0 from the query parameter `name` into `out` (left as is when absent);
+  /// false when it has answered 400.
+  static bool number_param(const httplib::Request& req, httplib::Response& res, const char* name,
+                           int64_t& out) {
+    if (!req.has_param(name))
+      return true;
+    const auto text = req.get_param_value(name);
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno != 0 || v < 0) {
+      reply_errors(res, 400,
+                   std::string{name} + " must be a whole number >= 0, not " + util::quoted(text));
+      return false;
+    }
+    out = v;
+    return true;
+  }
+
+  static json pagination(const page_numbers& p) {
+    return {{"num_pages", p.num_pages},
+            {"current_page", p.current_page},
+            {"next_page", p.next_page}};
+  }
+
+  /// GET /api/v1/tenants/{tenant}/workflows?offset=&limit=&name=: a WorkflowList (the real
+  /// ToWorkflowFromSQLC fields).
+  void list_workflows(const httplib::Request& req, httplib::Response& res) {
+    if (!admit(req, res))
+      return;
+    workflow_list_query q;
+    q.name = req.get_param_value("name");
+    if (!number_param(req, res, "offset", q.offset) || !number_param(req, res, "limit", q.limit))
+      return;
+    auto page = select_workflows(state.all_workflows(), q);
+    json rows = json::array();
+    for (const auto& w : page.rows)
+      rows.push_back({{"metadata",
+                       {{"id", w.id},
+                        {"createdAt", format_rfc3339(w.created_at)},
+                        {"updatedAt", format_rfc3339(w.updated_at)}}},
+                      {"name", w.name},
+                      {"description", w.description},
+                      {"isPaused", false},
+                      {"tenantId", state.options().tenant_id}});
+    reply(res, 200, json{{"rows", std::move(rows)}, {"pagination", pagination(page.pages)}});
+  }
+
   /// GET /api/v1/tenants/{tenant}/worker?offset=&limit=&statuses=&labels=: a WorkerList.
   void list_workers(const httplib::Request& req, httplib::Response& res) {
     if (!admit(req, res))
@@ -287,18 +337,8 @@ struct rest_server::impl {
       q.statuses.push_back(req.get_param_value("statuses", i));
     for (size_t i = 0; i < req.get_param_value_count("labels"); ++i)
       q.labels.push_back(req.get_param_value("labels", i));
-    for (auto [name, field] : {std::pair{"offset", &q.offset}, std::pair{"limit", &q.limit}}) {
-      if (!req.has_param(name))
-        continue;
-      const auto text = req.get_param_value(name);
-      char* end = nullptr;
-      errno = 0;
-      long long v = std::strtoll(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || errno != 0 || v < 0)
-        return reply_errors(res, 400, std::string{name} + " must be a whole number >= 0, not "
-                                        + util::quoted(text));
-      *field = v;
-    }
+    if (!number_param(req, res, "offset", q.offset) || !number_param(req, res, "limit", q.limit))
+      return;
     for (const auto& s : q.statuses)
       if (s != "ACTIVE" && s != "INACTIVE" && s != "PAUSED")
         return reply_errors(res, 400, "statuses: " + util::quoted(s)
@@ -312,9 +352,7 @@ struct rest_server::impl {
     reply(res, 200,
           json{{"rows", std::move(rows)},
                {"pagination",
-                {{"num_pages", page.num_pages},
-                 {"current_page", page.current_page},
-                 {"next_page", page.next_page}}}});
+                pagination({page.num_pages, page.current_page, page.next_page})}});
   }
 
   /// POST .../tasks/cancel or /replay with a V1CancelTaskRequest or V1ReplayTaskRequest body:
@@ -492,6 +530,7 @@ struct rest_server::impl {
     s->Delete(schedule_item_path, route(&impl::delete_schedule));
     s->Get(tenant_path, route(&impl::get_tenant));
     s->Get(worker_list_path, route(&impl::list_workers));
+    s->Get(workflow_list_path, route(&impl::list_workflows));
     s->Post(task_cancel_path, route(&impl::cancel_tasks));
     s->Post(task_replay_path, route(&impl::replay_tasks));
     // No route matched (httplib's 404 has no body): 501 naming the request, never an empty 404.

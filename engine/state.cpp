@@ -1327,6 +1327,7 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
   auto wf = std::make_shared<workflow_def>();
   wf->name = spec.name; // kept exactly: names are matched case-sensitively
   wf->default_priority = spec.default_priority.value_or(1);
+  wf->description = spec.description;
   std::unordered_map<std::string, size_t> index;
   for (const auto& ts : spec.tasks) {
     task_def def;
@@ -1409,6 +1410,9 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
     if (id.empty())
       id = util::new_uuid();
     wf->workflow_id = id;
+    wf->updated_at = std::chrono::system_clock::now();
+    auto previous = workflows_.find(wf->name);
+    wf->created_at = previous != workflows_.end() ? previous->second->created_at : wf->updated_at;
     out.version_id = wf->version_id;
     out.workflow_id = wf->workflow_id;
     workflows_[wf->name] = wf;
@@ -1419,6 +1423,16 @@ status engine_state::put_workflow(const workflow_spec& spec, workflow_registered
                                           : ", " + std::to_string(wf->event_triggers.size())
                                               + " event trigger(s)");
   return status::success();
+}
+
+std::vector<workflow_view> engine_state::all_workflows() const {
+  std::lock_guard lk{mu_};
+  std::vector<workflow_view> out;
+  out.reserve(workflows_.size());
+  for (const auto& [name, wf] : workflows_)
+    out.push_back({wf->workflow_id, wf->name, wf->description, wf->version_id, wf->created_at,
+                   wf->updated_at});
+  return out;
 }
 
 status engine_state::trigger(const std::vector<trigger_spec>& specs,

@@ -197,6 +197,16 @@ struct worker_view {
   std::optional<std::chrono::system_clock::time_point> last_listener_established;
 };
 
+/// A workflow as the REST API shows it (its latest version).
+struct workflow_view {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string version_id;
+  std::chrono::system_clock::time_point created_at;
+  std::chrono::system_clock::time_point updated_at;
+};
+
 struct worker_registered {
   std::string worker_id;
   std::string worker_name;
@@ -216,6 +226,7 @@ struct task_spec {
 
 struct workflow_spec {
   std::string name;
+  std::string description; ///< shown with the workflow (the REST Workflow's description)
   std::vector<task_spec> tasks;
   /// Event key patterns whose pushes start a run (CreateWorkflowVersionRequest.event_triggers).
   std::vector<std::string> event_triggers;
@@ -401,6 +412,8 @@ public:
 
   // Admin
   status put_workflow(const workflow_spec& spec, workflow_registered& out);
+  /// Every registered workflow, as its latest version (workflow_list.hpp chooses).
+  std::vector<workflow_view> all_workflows() const;
   /// All-or-nothing: every spec is validated before any run is created.
   status trigger(const std::vector<trigger_spec>& specs, std::vector<std::string>& run_ids);
   status get_run_details(const std::string& run_id, run_details& out) const;
@@ -464,6 +477,9 @@ private:
     bool has_on_failure = false;
     std::vector<std::string> event_triggers;
     int32_t default_priority = 1;
+    std::string description;
+    std::chrono::system_clock::time_point created_at; ///< of the workflow's first version
+    std::chrono::system_clock::time_point updated_at; ///< of this version
   };
   /// A cron that fires: declared with a workflow (method DEFAULT) or made over REST (API).
   struct cron_entry {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/pagination.hpp"
 #include "engine/state.hpp"
 
 namespace hatchet::engine {
@@ -71,9 +72,10 @@ inline worker_list_page select_workers(std::vector<worker_view> all,
   const int64_t offset = std::max<int64_t>(q.offset, 0);
   for (int64_t i = offset; i < count && i < offset + limit; ++i)
     page.rows.push_back(std::move(all[static_cast<size_t>(i)]));
-  page.num_pages = (count + limit - 1) / limit;
-  page.current_page = 1 + (offset + limit - 1) / limit;
-  page.next_page = page.current_page == page.num_pages ? page.current_page : page.current_page + 1;
+  const auto pages = paginate(count, offset, limit);
+  page.num_pages = pages.num_pages;
+  page.current_page = pages.current_page;
+  page.next_page = pages.next_page;
   return page;
 }
 

@@ -248,4 +248,12 @@ bool pause_eu_workers(const hatchet::client& client) {
 }
 // [/snippet:client_workers]
 
+// [snippet:client_workflows]
+/// The id the engine gave "NightlyReport", or "" if no worker has registered it yet.
+std::string nightly_report_id(const hatchet::client& client) {
+  auto wf = client.workflows().get("NightlyReport"); // named as defined
+  return wf ? wf->id : std::string{};
+}
+// [/snippet:client_workflows]
+
 } // namespace snippets

@@ -33,6 +33,7 @@
 #include "hatchet/schedules.hpp"
 #include "hatchet/worker.hpp"
 #include "hatchet/workers.hpp"
+#include "hatchet/workflows.hpp"
 
 namespace hatchet {
 
@@ -149,10 +150,12 @@ public:
   /// One-off runs at a given time (see schedules.hpp); over the engine's REST API.
   schedules_client schedules() const { return schedules_client{core_}; }
 
-  // -- workers ---------------------------------------------------------------------------------
+  // -- workers and workflows ------------------------------------------------------------------
 
   /// The engine's workers: list, get, pause, unpause (see workers.hpp); over its REST API.
   workers_client workers() const { return workers_client{core_}; }
+  /// The engine's workflows: list, get by name (see workflows.hpp); over its REST API.
+  workflows_client workflows() const { return workflows_client{core_}; }
 
   const config& cfg() const noexcept { return cfg_; }
 

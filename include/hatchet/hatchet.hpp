@@ -18,6 +18,7 @@
 #include "hatchet/task_ref.hpp"
 #include "hatchet/worker.hpp"
 #include "hatchet/workers.hpp"
+#include "hatchet/workflows.hpp"
 #include "hatchet/workflow.hpp"
 
 namespace hatchet {

@@ -514,4 +514,40 @@ BOOST_AUTO_TEST_CASE(workers_are_listed_read_paused_and_unpaused_from_the_client
   BOOST_TEST(!w.stop());
 }
 
+// client.workflows(): the REST workflow list, and get by name through it, as the official SDKs.
+BOOST_AUTO_TEST_CASE(workflows_are_listed_newest_first_and_found_by_name) {
+  running_worker w{cfg, "wf-worker", {.slots = 1, .workflows = {add_workflow()}}};
+  w.ready();
+  hatchet::client client{cfg};
+  auto later = hatchet::workflow{"LaterWorkflow"};
+  later.task("noop", [](const nlohmann::json&, hatchet::context&) { return nlohmann::json{}; });
+  running_worker w2{cfg, "wf-worker-2", {.slots = 1, .workflows = {std::move(later)}}};
+  w2.ready();
+  auto workflows = client.workflows();
+
+  auto all = workflows.list();
+  BOOST_REQUIRE_MESSAGE(all, why(all));
+  BOOST_REQUIRE_EQUAL(all->size(), 2u);
+  BOOST_TEST(all->at(0).name == "laterworkflow"); // newest first
+  BOOST_TEST(all->at(1).name == "addworkflow");
+  BOOST_TEST(!all->at(0).id.empty());
+  BOOST_TEST(!all->at(0).created_at.empty());
+
+  auto add = workflows.get("AddWorkflow"); // named as defined, lowercased as registered
+  BOOST_REQUIRE_MESSAGE(add, why(add));
+  BOOST_TEST(add->id == all->at(1).id);
+  auto filtered = workflows.list({.name = "LATER"});
+  BOOST_REQUIRE(filtered);
+  BOOST_TEST(filtered->size() == 1u);
+  auto page = workflows.list({.offset = 1, .limit = 1});
+  BOOST_REQUIRE(page);
+  BOOST_TEST(page->size() == 1u);
+  BOOST_TEST(page->front().name == "addworkflow");
+  auto missing = workflows.get("NoSuchWorkflow");
+  BOOST_TEST(hatchet::has_code(missing.error(), hatchet::errc::unknown_workflow),
+             text(missing.error()));
+  BOOST_TEST(!w2.stop());
+  BOOST_TEST(!w.stop());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

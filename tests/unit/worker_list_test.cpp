@@ -1,8 +1,9 @@
-// Which workers the REST worker list shows (engine/worker_list.hpp), with time passed in.
+// Which workers and workflows the REST lists show (engine/worker_list.hpp, workflow_list.hpp).
 #define BOOST_TEST_MODULE worker_list
 #include <boost/test/unit_test.hpp>
 
 #include "engine/worker_list.hpp"
+#include "engine/workflow_list.hpp"
 
 using namespace std::chrono_literals;
 using namespace hatchet::engine;
@@ -72,4 +73,34 @@ BOOST_AUTO_TEST_CASE(offset_and_limit_cut_pages_counted_as_the_handler_counts_th
   BOOST_TEST(ids(last) == std::vector<std::string>{"w0"});
   BOOST_TEST(last.current_page == 3);
   BOOST_TEST(last.next_page == 3);
+}
+
+// -- the workflow list (engine/workflow_list.hpp) ---------------------------------------------
+
+BOOST_AUTO_TEST_CASE(workflows_newest_first_filtered_by_a_name_part_in_any_case) {
+  auto wf = [](const std::string& name, std::chrono::hours age) {
+    workflow_view w;
+    w.name = name;
+    w.created_at = now - age;
+    return w;
+  };
+  std::vector<workflow_view> all{wf("nightly-report", 3h), wf("Welcome", 1h),
+                                 wf("weekly-report", 2h)};
+  auto names = [](const workflow_list_page& p) {
+    std::vector<std::string> out;
+    for (const auto& w : p.rows)
+      out.push_back(w.name);
+    return out;
+  };
+  BOOST_TEST(names(select_workflows(all, {})) ==
+               (std::vector<std::string>{"Welcome", "weekly-report", "nightly-report"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(names(select_workflows(all, {.name = "REPORT"})) ==
+               (std::vector<std::string>{"weekly-report", "nightly-report"}),
+             boost::test_tools::per_element());
+  auto page = select_workflows(all, {.offset = 1, .limit = 1});
+  BOOST_TEST(names(page) == std::vector<std::string>{"weekly-report"});
+  BOOST_TEST(page.pages.num_pages == 3);
+  BOOST_TEST(page.pages.current_page == 2);
+  BOOST_TEST(select_workflows(all, {.limit = 0}).rows.size() == 3u); // 0: the default, 50
 }

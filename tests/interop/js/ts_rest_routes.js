@@ -4,7 +4,8 @@
 //   not FAILED (the engine cancels it and sends the worker CANCEL_STEP_RUN; the SDK's result
 //   rejects; the task function's later return changes nothing);
 // - the tenant answers V1 (else the client warns of a V0 engine when it is made);
-// - hatchet.workers lists, pauses and unpauses this worker;
+// - hatchet.workers lists, pauses and unpauses this worker; hatchet.workflows lists and finds
+//   its workflow by name;
 // - a route the dev engine does not serve answers 501 naming itself.
 
 'use strict';
@@ -55,6 +56,13 @@ async function main() {
   await hatchet.workers.unpause(workerId);
   check((await hatchet.workers.get(workerId)).status === 'ACTIVE',
         'workers.unpause() then get() says ACTIVE');
+
+  const workflows = await hatchet.workflows.list();
+  const names = (workflows.rows || []).map((w) => w.name);
+  check(names.includes('ts_self_cancel'), `workflows.list() has ts_self_cancel (${names})`);
+  const found = await hatchet.workflows.get('ts_self_cancel');
+  check(found && found.name === 'ts_self_cancel' && found.metadata.id,
+        `workflows.get('ts_self_cancel') finds it by name, id ${found && found.metadata.id}`);
 
   let unserved = null;
   try {
