@@ -473,7 +473,12 @@ BOOST_AUTO_TEST_CASE(workers_are_listed_read_paused_and_unpaused_from_the_client
   hatchet::client client{cfg};
   auto workers = client.workers();
 
+  // Listed once its first heartbeat is in (the real engine's list wants a heartbeat within 24 h;
+  // a worker is created without one): the worker sends it within a few seconds of registering.
   auto all = workers.list();
+  for (auto until = std::chrono::steady_clock::now() + 15s;
+       all && all->empty() && std::chrono::steady_clock::now() < until; all = workers.list())
+    std::this_thread::sleep_for(50ms);
   BOOST_REQUIRE_MESSAGE(all, why(all));
   BOOST_REQUIRE_EQUAL(all->size(), 1u);
   const auto& listed = all->front();

@@ -47,8 +47,14 @@ async function main() {
   check(tenant.version === 'V1' && tenant.metadata.id === hatchet.tenantId,
         `GET /api/v1/tenants/{tenant} answers the engine's tenant, version ${tenant.version}`);
   const workerId = worker._internal.workerId;
-  const list = await hatchet.workers.list();
-  const mine = (list.rows || []).find((w) => w.metadata.id === workerId);
+  // Listed once its first heartbeat is in (a worker is created without one): poll, bounded.
+  let list = null;
+  let mine = null;
+  for (let i = 0; i < 150 && !mine; i += 1) {
+    if (i > 0) await sleep(100);
+    list = await hatchet.workers.list();
+    mine = (list.rows || []).find((w) => w.metadata.id === workerId);
+  }
   check(mine && mine.name === 'ts-self-cancel' && mine.status === 'ACTIVE',
         `workers.list() has this worker, ACTIVE (${(list.rows || []).length} listed)`);
   await hatchet.workers.pause(workerId);
