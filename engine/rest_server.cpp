@@ -20,6 +20,7 @@
 
 #include "engine/auth.hpp"
 #include "engine/dev_engine.hpp"
+#include "engine/rest_transformers.hpp"
 #include "engine/rfc3339.hpp"
 #include "util/ids.hpp"
 #include "util/quoted.hpp"
@@ -42,48 +43,6 @@ constexpr time_t io_timeout_s = 1;
 constexpr size_t max_body_bytes = 64 * 1024;
 constexpr auto start_timeout = std::chrono::seconds{2};
 constexpr const char* worker_path = R"(/api/v1/workers/([^/]+))";
-constexpr const char* nil_uuid = "00000000-0000-0000-0000-000000000000";
-
-/// The real engine's `Worker` schema, in the parts the dev engine knows.
-json to_json(const worker_view& w) {
-  json j = {
-    {"metadata",
-     {{"id", w.id},
-      {"createdAt", format_rfc3339(w.created_at)},
-      {"updatedAt", format_rfc3339(w.updated_at)}}},
-    {"name", w.name},
-    {"type", "SELFHOSTED"},
-    {"status", w.status},
-    {"actions", w.actions},
-  };
-  if (w.last_heartbeat_at)
-    j["lastHeartbeatAt"] = format_rfc3339(*w.last_heartbeat_at);
-  if (w.last_listener_established)
-    j["lastListenerEstablished"] = format_rfc3339(*w.last_listener_established);
-  json slots = json::object();
-  int64_t max_runs = 0;
-  int64_t available_runs = 0;
-  for (const auto& s : w.slots) {
-    slots[s.type] = {{"available", s.available}, {"limit", s.limit}};
-    if (s.type != "durable") { // the real engine leaves durable slots out of the run counts
-      max_runs += s.limit;
-      available_runs += s.available;
-    }
-  }
-  j["slotConfig"] = std::move(slots);
-  j["maxRuns"] = max_runs;
-  j["availableRuns"] = available_runs;
-  json labels = json::array();
-  for (const auto& [key, value] : w.labels)
-    labels.push_back({{"metadata",
-                       {{"id", nil_uuid},
-                        {"createdAt", format_rfc3339(w.created_at)},
-                        {"updatedAt", format_rfc3339(w.updated_at)}}},
-                      {"key", key},
-                      {"value", value}});
-  j["labels"] = std::move(labels);
-  return j;
-}
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -137,45 +96,6 @@ void reply_errors(httplib::Response& res, int status, const std::string& text) {
   constexpr size_t max_bytes = 2048;
   auto said = text.size() <= max_bytes ? text : util::bounded_prefix(text, max_bytes - 64);
   reply(res, status, json{{"errors", json::array({json{{"description", said}}})}});
-}
-
-json object_text(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  return j.is_object() ? j : json::object();
-}
-
-/// What the real engine's `CronWorkflows` and `ScheduledWorkflows` schemas share, in the parts
-/// the dev engine knows.
-template <class View>
-json trigger_json(const View& v) {
-  return json{{"metadata",
-               {{"id", v.id},
-                {"createdAt", format_rfc3339(v.created_at)},
-                {"updatedAt", format_rfc3339(v.created_at)}}},
-              {"workflowId", v.workflow_id},
-              {"workflowVersionId", v.workflow_version_id},
-              {"workflowName", v.workflow_name},
-              {"input", object_text(v.input)},
-              {"additionalMetadata", object_text(v.additional_metadata)},
-              {"priority", v.priority}};
-}
-
-/// The real engine's `CronWorkflows` schema, in the parts the dev engine knows.
-json to_json(const cron_view& c) {
-  auto j = trigger_json(c);
-  j["cron"] = c.expression;
-  j["name"] = c.name;
-  j["enabled"] = true;
-  j["method"] = c.method;
-  return j;
-}
-
-/// The real engine's `ScheduledWorkflows` schema, in part.
-json to_json(const schedule_view& s) {
-  auto j = trigger_json(s);
-  j["triggerAt"] = format_rfc3339(s.trigger_at);
-  j["method"] = "API";
-  return j;
 }
 
 /// A JSON object member that must be an object when present; "" or what is wrong.
@@ -268,16 +188,7 @@ struct rest_server::impl {
       return reply_errors(res, 400, "invalid tenant id");
     if (!admit(req, res))
       return;
-    const auto at = format_rfc3339(started_at);
-    reply(res, 200,
-          json{{"metadata",
-                {{"id", state.options().tenant_id}, {"createdAt", at}, {"updatedAt", at}}},
-               {"name", "dev"},
-               {"slug", "dev"},
-               {"analyticsOptOut", true},
-               {"alertMemberEmails", false},
-               {"version", "V1"},
-               {"serverUrl", base_url}});
+    reply(res, 200, tenant_json(state.options().tenant_id, started_at, base_url));
   }
 
   /// A whole number >= 0 from the query parameter `name` into `out` (left as is when absent);
@@ -317,14 +228,7 @@ struct rest_server::impl {
     auto page = select_workflows(state.all_workflows(), q);
     json rows = json::array();
     for (const auto& w : page.rows)
-      rows.push_back({{"metadata",
-                       {{"id", w.id},
-                        {"createdAt", format_rfc3339(w.created_at)},
-                        {"updatedAt", format_rfc3339(w.updated_at)}}},
-                      {"name", w.name},
-                      {"description", w.description},
-                      {"isPaused", false},
-                      {"tenantId", state.options().tenant_id}});
+      rows.push_back(to_json(w, state.options().tenant_id));
     reply(res, 200, json{{"rows", std::move(rows)}, {"pagination", pagination(page.pages)}});
   }
 
