@@ -232,7 +232,10 @@ bool looks_like_uuid(const std::string& s) {
 std::string query_value(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+                            || c == '~';
+    if (unreserved) {
       out += static_cast<char>(c);
     } else {
       char hex[4];

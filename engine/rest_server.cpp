@@ -201,9 +201,11 @@ struct rest_server::impl {
     char* end = nullptr;
     errno = 0;
     long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno != 0 || v < 0) {
+    // Bounded, so that offset + limit cannot overflow further on.
+    if (text.empty() || *end != '\0' || errno != 0 || v < 0 || v > 1'000'000'000) {
       reply_errors(res, 400,
-                   std::string{name} + " must be a whole number >= 0, not " + util::quoted(text));
+                   std::string{name} + " must be a whole number from 0 to 1000000000, not "
+                     + util::quoted(text));
       return false;
     }
     out = v;

@@ -624,6 +624,11 @@ void engine_state::forget_oldest_runs(effects& fx) {
     if (it == runs_.end())
       continue;
     end_event_streams(*it->second, fx); // a held end goes out before the run is forgotten
+    for (auto& sink : it->second->event_sinks) { // none should be left; never keep a dangling run
+      event_sinks_.erase(sink.get());
+      fx.close_events.push_back(sink);
+    }
+    it->second->event_sinks.clear();
     for (auto& t : it->second->tasks) {
       tasks_.erase(std::string_view{t->external_id});
       t->run = nullptr; // a stale queue entry may still hold the task: it sees it terminal
@@ -1662,6 +1667,7 @@ status engine_state::replay(const std::vector<std::string>& ids,
       // skips tasks it cannot replay.
       if (run == nullptr || !run->done)
         continue;
+      end_event_streams(*run, fx); // the first end goes to whoever followed the first attempt
       replay_tasks(*run, which, replayed);
     }
     settle(steady::now(), fx);
@@ -1851,6 +1857,11 @@ void engine_state::close_all_streams() {
   {
     std::lock_guard lk{mu_};
     closing_ = true;
+    // Runs whose end was held for late chunks: their streams get that end, not UNAVAILABLE.
+    for (const auto& id : ending_runs_)
+      if (auto it = runs_.find(id); it != runs_.end())
+        end_event_streams(*it->second, fx);
+    ending_runs_.clear();
     for (auto& [id, w] : workers_)
       for (auto& s : w->sessions)
         fx.close_actions.push_back(s.sink);

@@ -35,6 +35,7 @@ public:
   /// A connection from `peer` (its address, without the port) accepted at `now`: the
   /// connections to close to make room for it, usually none.
   std::vector<int> admit(int fd, const std::string& peer, clock::time_point now) {
+    forget(fd); // a reused descriptor starts afresh
     std::vector<int> evicted;
     while (!by_deadline_.empty() && open_.size() >= capacity_) {
       int victim = choose_victim(peer);

@@ -322,6 +322,45 @@ BOOST_AUTO_TEST_CASE(one_connection_holds_more_than_100_subscriptions_at_once) {
   BOOST_TEST(ended_ok.load() == followers);
 }
 
+// A replay while the first end is held: the first end goes to the first attempt's followers at
+// once, and a follower of the replay waits for the replay's own end.
+BOOST_AUTO_TEST_CASE(a_replay_during_the_held_end_ends_the_old_followers_and_not_the_new) {
+  engine_under_test eng;
+  BOOST_TEST_REQUIRE(eng.put_workflow("twice", {{"step"}}).ok());
+  ready_worker w{eng, "w", {"twice:step"}};
+  auto run = eng.trigger("twice");
+  auto a = expect_action(w.stream, START_STEP_RUN);
+  auto follow = [&](std::vector<WorkflowEvent>& got, grpc::ClientContext* ctx) {
+    SubscribeToWorkflowEventsRequest req;
+    req.set_workflow_run_id(run);
+    auto reader = eng.dispatcher->SubscribeToWorkflowEvents(ctx, req);
+    for (WorkflowEvent ev; reader->Read(&ev);)
+      got.push_back(ev);
+  };
+  std::vector<WorkflowEvent> first, second;
+  auto ctx1 = eng.context();
+  std::thread t1{[&] { follow(first, ctx1.get()); }};
+  BOOST_TEST_REQUIRE(wait_for_followers(eng, run, 1));
+  BOOST_TEST_REQUIRE(eng.send(a, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  v1::ReplayTasksRequest replay;
+  replay.add_external_ids(run);
+  v1::ReplayTasksResponse replayed;
+  BOOST_TEST_REQUIRE(eng.admin->ReplayTasks(eng.context().get(), replay, &replayed).ok());
+  auto ctx2 = eng.context(); // follows the replay, within the first end's 250 ms hold
+  std::thread t2{[&] { follow(second, ctx2.get()); }};
+  t1.join(); // the first follower got the first end
+  BOOST_TEST_REQUIRE(!first.empty());
+  BOOST_TEST(first.back().hangup());
+  auto again = expect_action(w.stream, START_STEP_RUN);
+  std::this_thread::sleep_for(600ms); // past the first end's due time: absence takes a wait
+  BOOST_TEST(eng.engine().stream_subscribers(run) == 1u);
+  BOOST_TEST(second.empty());
+  BOOST_TEST_REQUIRE(eng.send(again, STEP_EVENT_TYPE_COMPLETED, "{}").ok());
+  t2.join();
+  BOOST_TEST_REQUIRE(second.size() == 1u);
+  BOOST_TEST(second.back().hangup());
+}
+
 BOOST_AUTO_TEST_CASE(a_gap_that_never_closes_is_given_up_after_the_buffer_timeout) {
   auto o = test_options();
   o.stream_buffer_timeout = 300ms;
