@@ -185,6 +185,29 @@ task_spec to_spec(const v1::CreateTaskOpts& t) {
   return ts;
 }
 
+/// CancelTasks and ReplayTasks as the real engine checks them (admin/v1/server.go): each id a
+/// uuid, then ids and a filter together refused; a filter, even an empty one, selects the tasks
+/// (the field's presence counts, unlike the other message fields), which the dev engine does not
+/// model yet.
+template <class Request>
+grpc::Status check_ids_or_filter(const Request& req) {
+  for (const auto& id : req.external_ids())
+    if (!util::is_uuid(id))
+      return {grpc::StatusCode::INVALID_ARGUMENT, "invalid external id"};
+  if (req.external_ids_size() > 0 && req.has_filter())
+    return {grpc::StatusCode::INVALID_ARGUMENT, "cannot provide both external ids and filter"};
+  if (req.has_filter()) {
+    const auto name = Request::descriptor()->full_name() + ".filter";
+    const auto* rule = rule_for(name);
+    return {grpc::StatusCode::UNIMPLEMENTED,
+            "the dev engine does not model " + name + " (filter: "
+              + std::string{rule != nullptr ? rule->note : "selecting by filter"}
+              + ") yet; a real Hatchet engine acts on it, so the dev engine refuses the request "
+                "rather than ignore it"};
+  }
+  return refuse_unmodelled(req);
+}
+
 class admin_service final : public v1::AdminService::CallbackService {
 public:
   explicit admin_service(service_env env) : env_(env) {}
@@ -222,7 +245,7 @@ public:
                                         const v1::CancelTasksRequest* req,
                                         v1::CancelTasksResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
-      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+      if (auto refused = check_ids_or_filter(*req); !refused.ok())
         return refused;
       std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
       std::vector<std::string> cancelled;
@@ -239,10 +262,7 @@ public:
                                         const v1::ReplayTasksRequest* req,
                                         v1::ReplayTasksResponse* resp) override {
     return unary(ctx, env_.auth, [&] {
-      if (req->external_ids_size() > 0 && req->has_filter())
-        return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT,
-                            "cannot provide both external ids and filter"};
-      if (auto refused = refuse_unmodelled(*req); !refused.ok())
+      if (auto refused = check_ids_or_filter(*req); !refused.ok())
         return refused;
       std::vector<std::string> ids(req->external_ids().begin(), req->external_ids().end());
       std::vector<std::string> replayed;

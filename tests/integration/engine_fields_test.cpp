@@ -212,7 +212,8 @@ BOOST_AUTO_TEST_CASE(triggers_push_and_streams_refuse_what_is_not_modelled) {
   BOOST_TEST(st.error_message().find("workflows[1].desired_worker_id") != std::string::npos,
              st.error_message());
   BOOST_TEST(bresp.workflow_run_ids_size() == 0); // nothing was started
-  // A cancel by filter is refused (the run-id form is served).
+  // A cancel by filter is refused (the run-id form is served), an empty filter too: its
+  // presence selects by filter on a real engine. Ids and a filter together are invalid first.
   v1::CancelTasksRequest cancel;
   cancel.mutable_filter()->add_statuses("QUEUED");
   v1::CancelTasksResponse cresp;
@@ -220,6 +221,17 @@ BOOST_AUTO_TEST_CASE(triggers_push_and_streams_refuse_what_is_not_modelled) {
   BOOST_TEST(static_cast<int>(st.error_code())
              == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
   BOOST_TEST(st.error_message().find("v1.CancelTasksRequest.filter") != std::string::npos);
+  v1::ReplayTasksRequest empty_filter;
+  empty_filter.mutable_filter();
+  v1::ReplayTasksResponse rresp;
+  st = eng.admin->ReplayTasks(eng.context().get(), empty_filter, &rresp);
+  BOOST_TEST(static_cast<int>(st.error_code())
+             == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
+  BOOST_TEST(st.error_message().find("v1.ReplayTasksRequest.filter") != std::string::npos,
+             st.error_message());
+  cancel.add_external_ids("00000000-0000-4000-8000-000000000000");
+  st = eng.admin->CancelTasks(eng.context().get(), cancel, &cresp);
+  BOOST_TEST(st.error_message() == "cannot provide both external ids and filter");
 }
 
 BOOST_AUTO_TEST_CASE(methods_not_served_are_refused_by_name_after_the_token_check) {
