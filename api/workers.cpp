@@ -50,29 +50,26 @@ workers_client::list(const worker_list_options& options) const {
   if (options.offset < 0 || options.limit < 0)
     return make_error(errc::invalid_config,
                       "worker_list_options: offset and limit must not be negative");
-  std::string query;
-  auto add = [&](const std::string& name, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + name + "=" + rpc::query_value(value);
-  };
+  rpc::query_string query;
   for (const auto& s : options.statuses) {
     if (s != "ACTIVE" && s != "PAUSED" && s != "INACTIVE")
       return make_error(errc::invalid_config, "worker_list_options::statuses: '" + s
                                                 + "' is not ACTIVE, PAUSED or INACTIVE");
-    add("statuses", s);
+    query.add("statuses", s);
   }
   for (const auto& [key, value] : options.labels) {
     if (key.empty() || value.empty() || key.find(':') != std::string::npos)
       return make_error(errc::invalid_config,
                         "worker_list_options::labels: a label needs a key without ':' and a value");
-    add("labels", key + ":" + value);
+    query.add("labels", key + ":" + value);
   }
   if (options.offset > 0)
-    add("offset", std::to_string(options.offset));
+    query.add("offset", std::to_string(options.offset));
   if (options.limit > 0)
-    add("limit", std::to_string(options.limit));
+    query.add("limit", std::to_string(options.limit));
   const auto& cfg = core_->cfg();
-  auto r = rpc::rest_call(cfg, "GET", "/api/v1/tenants/" + cfg.tenant_id + "/worker" + query, {},
-                          rest_timeout);
+  const auto path = "/api/v1/tenants/" + cfg.tenant_id + "/worker" + query.str();
+  auto r = rpc::rest_call(cfg, "GET", path, {}, rest_timeout);
   if (!r.ok())
     return rpc::to_error("listing the workers", r);
   auto answer = nlohmann::json::parse(r.body, nullptr, false);

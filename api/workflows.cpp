@@ -25,19 +25,16 @@ workflows_client::list(const workflow_list_options& options) const {
   if (options.offset < 0 || options.limit < 0)
     return make_error(errc::invalid_config,
                       "workflow_list_options: offset and limit must not be negative");
-  std::string query;
-  auto add = [&](const std::string& name, const std::string& value) {
-    query += (query.empty() ? "?" : "&") + name + "=" + rpc::query_value(value);
-  };
+  rpc::query_string query;
   if (!options.name.empty())
-    add("name", options.name);
+    query.add("name", options.name);
   if (options.offset > 0)
-    add("offset", std::to_string(options.offset));
+    query.add("offset", std::to_string(options.offset));
   if (options.limit > 0)
-    add("limit", std::to_string(options.limit));
+    query.add("limit", std::to_string(options.limit));
   const auto& cfg = core_->cfg();
-  auto r = rpc::rest_call(cfg, "GET", "/api/v1/tenants/" + cfg.tenant_id + "/workflows" + query,
-                          {}, rest_timeout);
+  const auto path = "/api/v1/tenants/" + cfg.tenant_id + "/workflows" + query.str();
+  auto r = rpc::rest_call(cfg, "GET", path, {}, rest_timeout);
   if (!r.ok())
     return rpc::to_error("listing the workflows", r);
   auto answer = nlohmann::json::parse(r.body, nullptr, false);

@@ -58,6 +58,18 @@ public:
 /// `s` with every byte but the unreserved ones (RFC 3986) percent-encoded: a query value.
 std::string query_value(const std::string& s);
 
+/// A query string built a parameter at a time: "?statuses=ACTIVE&labels=zone%3Aeu", "" if empty.
+class query_string {
+public:
+  void add(const std::string& name, const std::string& value) {
+    text_ += (text_.empty() ? "?" : "&") + name + "=" + query_value(value);
+  }
+  const std::string& str() const noexcept { return text_; }
+
+private:
+  std::string text_;
+};
+
 /// Whether `s` has the 8-4-4-4-12 hex shape of the ids in REST paths (checked before a call, as
 /// the TypeScript SDK does, so that a wrong id is not sent to the engine).
 bool looks_like_uuid(const std::string& s);

@@ -573,9 +573,7 @@ void engine_state::finish_run(workflow_run& run, effects& fx) {
     end.failed = status_of(run) == run_status::failed;
     end.cancelled = status_of(run) == run_status::cancelled;
     run.events_end = std::move(end);
-    const auto now = steady::now();
-    run.events_end_due = now + opts_.stream_settle;
-    run.events_end_cap = now + std::max(opts_.stream_settle, std::chrono::milliseconds{2000});
+    run.events_end_hold = run_end_hold{steady::now(), opts_.stream_settle};
     if (opts_.stream_settle.count() == 0)
       end_event_streams(run, fx);
     else
@@ -1066,9 +1064,7 @@ status engine_state::put_stream_event(const std::string& id, std::string bytes,
       }
       // A chunk of a run whose end is held pushes the end back (within its cap).
       if (t->run->events_end)
-        t->run->events_end_due = std::min(t->run->events_end_cap,
-                                           std::max(t->run->events_end_due,
-                                                    steady::now() + opts_.stream_settle));
+        t->run->events_end_hold.chunk_arrived(steady::now());
     }
   }
   fx.apply();
@@ -1750,7 +1746,7 @@ void engine_state::tick() {
       auto it = runs_.find(id);
       if (it == runs_.end() || !it->second->events_end)
         return true; // forgotten, or ended already
-      if (it->second->events_end_due > now)
+      if (!it->second->events_end_hold.due(now))
         return false;
       end_event_streams(*it->second, fx);
       return true;

@@ -24,6 +24,7 @@
 
 #include "engine/cron.hpp"
 #include "engine/dev_engine.hpp"
+#include "engine/dispatcher/run_end_hold.hpp"
 #include "engine/finished_runs.hpp"
 
 namespace hatchet::engine {
@@ -546,10 +547,9 @@ private:
     /// The failures the on-failure task receives (`step_run_errors`): readable id, error text.
     std::vector<std::pair<std::string, std::string>> step_run_errors;
     std::vector<std::shared_ptr<event_sink>> event_sinks; ///< SubscribeToWorkflowEvents
-    /// The run's end, held for its event_sinks until `events_end_due` (options' stream_settle).
+    /// The run's end, held for its event_sinks until `events_end_hold` is due.
     std::optional<workflow_event> events_end;
-    std::chrono::steady_clock::time_point events_end_due{};
-    std::chrono::steady_clock::time_point events_end_cap{};
+    run_end_hold events_end_hold;
   };
   /// A ListenV2 stream of a worker. It becomes active activation_delay after it opened (at once
   /// by default); only active streams carry actions and make the worker eligible.
@@ -708,7 +708,7 @@ private:
   };
   std::map<std::chrono::milliseconds, std::deque<schedule_timeout_entry>> schedule_deadlines_;
   std::unordered_map<const event_sink*, workflow_run*> event_sinks_;
-  std::vector<std::string> ending_runs_; ///< runs whose end waits for its events_end_due
+  std::vector<std::string> ending_runs_; ///< runs whose end waits for its events_end_hold
 
   std::unordered_map<std::string, std::vector<cron_entry>> declared_crons_; // by workflow name
   std::map<std::string, cron_entry> api_crons_;                             // by id

@@ -1,5 +1,6 @@
 // The order a SubscribeToWorkflowEvents stream gives a run's chunks: the real engine's
-// StreamEventBuffer rules (internal/services/dispatcher/server.go), with time passed in.
+// StreamEventBuffer rules (internal/services/dispatcher/server.go), and when the run's end
+// follows (run_end_hold), with time passed in.
 #define BOOST_TEST_MODULE stream_event_buffer
 #include <boost/test/unit_test.hpp>
 
@@ -100,4 +101,21 @@ BOOST_AUTO_TEST_CASE(the_runs_end_drains_every_held_chunk_in_order) {
   b.drain(out);
   BOOST_TEST(payloads(out) == (strings{"a:2", "a:4", "b:1"}), boost::test_tools::per_element());
   BOOST_TEST(b.held() == 0u);
+}
+
+// -- when the run's end follows (engine/dispatcher/run_end_hold.hpp) --------------------------
+
+BOOST_AUTO_TEST_CASE(the_end_waits_the_settle_time_pushed_back_by_chunks_up_to_two_seconds) {
+  using hatchet::engine::run_end_hold;
+  run_end_hold hold{t0, 250ms};
+  BOOST_TEST(!hold.due(t0 + 249ms));
+  BOOST_TEST(hold.due(t0 + 250ms));
+  hold.chunk_arrived(t0 + 200ms); // a late chunk: 250 ms more from it
+  BOOST_TEST(!hold.due(t0 + 449ms));
+  BOOST_TEST(hold.due(t0 + 450ms));
+  for (auto at = t0 + 300ms; at < t0 + 5s; at += 100ms) // chunks keep coming: capped at 2 s
+    hold.chunk_arrived(at);
+  BOOST_TEST((hold.due_at() == t0 + 2s));
+  run_end_hold at_once{t0, 0ms};
+  BOOST_TEST(at_once.due(t0));
 }
